@@ -1,0 +1,313 @@
+"""The adapter (RS-1): the only way the portal talks to a signing service.
+
+Speaks the CSC v2 shaped JSON API over HTTP with ``requests``; the base URL
+and the portal's client credential are configuration. Every failure surfaces
+as one of the typed exceptions below, which the portal's views map to Japanese
+messages in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from .protocol import ADMIN_PREFIX, API_PREFIX, HASH_OID_BY_NAME, RSA_ENCRYPTION_OID, ErrorCode
+
+
+class SigningError(Exception):
+    """Base class of every adapter error."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, detail: dict[str, Any] | None = None):
+        super().__init__(message or self.__class__.__name__)
+        self.code = code
+        self.detail = detail or {}
+
+
+class ServiceUnavailable(SigningError):
+    """Unreachable, timed out, or answered 5xx: nothing changed on our side."""
+
+
+class ClientNotAuthorized(SigningError):
+    """The service refused the portal's client credential."""
+
+
+class InvalidRequest(SigningError):
+    pass
+
+
+class CredentialNotFound(SigningError):
+    pass
+
+
+class PinInvalid(SigningError):
+    @property
+    def remaining(self) -> int | None:
+        value = self.detail.get("remaining")
+        return int(value) if value is not None else None
+
+
+class PinPolicyViolation(SigningError):
+    @property
+    def rules(self) -> list[str]:
+        return list(self.detail.get("rules", []))
+
+
+class CredentialLocked(SigningError):
+    pass
+
+
+class CredentialRevoked(SigningError):
+    pass
+
+
+class CredentialExpired(SigningError):
+    pass
+
+
+class OtpInvalid(SigningError):
+    pass
+
+
+class OtpExpired(SigningError):
+    pass
+
+
+class OtpDeliveryFailed(ServiceUnavailable):
+    pass
+
+
+class SadInvalid(SigningError):
+    """The activation token is unknown, used, expired, or does not cover the hashes."""
+
+
+_ERRORS: dict[str, type[SigningError]] = {
+    ErrorCode.INVALID_REQUEST: InvalidRequest,
+    ErrorCode.UNAUTHORIZED_CLIENT: ClientNotAuthorized,
+    ErrorCode.CREDENTIAL_NOT_FOUND: CredentialNotFound,
+    ErrorCode.PIN_INVALID: PinInvalid,
+    ErrorCode.PIN_POLICY: PinPolicyViolation,
+    ErrorCode.CREDENTIAL_LOCKED: CredentialLocked,
+    ErrorCode.CREDENTIAL_REVOKED: CredentialRevoked,
+    ErrorCode.CREDENTIAL_EXPIRED: CredentialExpired,
+    ErrorCode.OTP_INVALID: OtpInvalid,
+    ErrorCode.OTP_EXPIRED: OtpExpired,
+    ErrorCode.OTP_DELIVERY: OtpDeliveryFailed,
+    ErrorCode.SAD_INVALID: SadInvalid,
+    ErrorCode.HASH_NOT_AUTHORIZED: SadInvalid,
+}
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    credential_id: str
+    status: str  # active | locked | revoked
+    cert_status: str  # valid | revoked | expired
+    certificates: list[bytes]  # DER, signer first
+    key_algo: str
+    key_len: int
+    valid_from: datetime
+    valid_to: datetime
+    subject: str
+    serial_hex: str
+    scal: str
+    multisign: int
+
+    @property
+    def certificate(self) -> bytes:
+        return self.certificates[0]
+
+
+@dataclass(frozen=True)
+class Authorization:
+    credential_id: str
+    sad: str
+    expires_in: int
+    hashes: tuple[bytes, ...]
+    hash_algo: str
+
+
+class SigningClient:
+    def __init__(
+        self, base_url: str, client_id: str, client_secret: str, *,
+        timeout: float = 10.0, connect_timeout: float = 3.0, session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth = (client_id, client_secret)
+        self._timeout = (connect_timeout, timeout)
+        self._http = session or requests.Session()
+
+    @classmethod
+    def from_config(cls, config: Any) -> SigningClient:
+        return cls(
+            config["SIGNING_SERVICE_URL"],
+            config["SIGNING_CLIENT_ID"],
+            config["SIGNING_CLIENT_SECRET"],
+            timeout=float(config.get("SIGNING_TIMEOUT", 10)),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- CSC ------------------------------------------------------------
+    def list_credentials(self, user_id: str | None = None) -> list[str]:
+        body = {"userID": user_id} if user_id is not None else {}
+        return list(self._post(f"{API_PREFIX}/credentials/list", body)["credentialIDs"])
+
+    def credential_info(self, credential_id: str) -> CredentialInfo:
+        data = self._post(f"{API_PREFIX}/credentials/info", {"credentialID": credential_id})
+        return _info(credential_id, data)
+
+    def send_otp(self, credential_id: str) -> None:
+        self._post(f"{API_PREFIX}/credentials/sendOTP", {"credentialID": credential_id})
+
+    def authorize(
+        self, credential_id: str, hashes: Sequence[bytes], *, pin: str | None, otp: str | None,
+        hash_algo: str = "sha256", description: str | None = None,
+    ) -> Authorization:
+        body: dict[str, Any] = {
+            "credentialID": credential_id,
+            "numSignatures": len(hashes),
+            "hashes": [base64.b64encode(h).decode() for h in hashes],
+            "hashAlgorithmOID": HASH_OID_BY_NAME[hash_algo],
+        }
+        if pin is not None:
+            body["PIN"] = pin
+        if otp is not None:
+            body["OTP"] = otp
+        if description:
+            body["description"] = description
+        data = self._post(f"{API_PREFIX}/credentials/authorize", body)
+        return Authorization(credential_id, data["SAD"], int(data["expiresIn"]), tuple(hashes), hash_algo)
+
+    def sign_hashes(
+        self, authorization: Authorization, hashes: Sequence[bytes] | None = None,
+        sign_algo: str = RSA_ENCRYPTION_OID,
+    ) -> list[bytes]:
+        wanted = list(authorization.hashes if hashes is None else hashes)
+        data = self._post(
+            f"{API_PREFIX}/signatures/signHash",
+            {
+                "credentialID": authorization.credential_id,
+                "SAD": authorization.sad,
+                "hashes": [base64.b64encode(h).decode() for h in wanted],
+                "hashAlgorithmOID": HASH_OID_BY_NAME[authorization.hash_algo],
+                "signAlgo": sign_algo,
+            },
+        )
+        return [base64.b64decode(s) for s in data["signatures"]]
+
+    # --- administration ---------------------------------------------------
+    def create_credential(
+        self, *, user_id: str, name: str, email: str, organization: str, pin: str
+    ) -> CredentialInfo:
+        data = self._post(
+            f"{ADMIN_PREFIX}/credentials/create",
+            {"userID": user_id, "name": name, "email": email, "organization": organization, "PIN": pin},
+        )
+        return _info(data["credentialID"], data)
+
+    def change_pin(self, credential_id: str, old_pin: str, new_pin: str) -> None:
+        self._post(
+            f"{ADMIN_PREFIX}/credentials/changePIN",
+            {"credentialID": credential_id, "oldPIN": old_pin, "newPIN": new_pin},
+        )
+
+    def lock(self, credential_id: str) -> str:
+        return str(self._post(f"{ADMIN_PREFIX}/credentials/lock", {"credentialID": credential_id})[
+            "credentialStatus"])
+
+    def unlock(self, credential_id: str) -> str:
+        return str(self._post(f"{ADMIN_PREFIX}/credentials/unlock", {"credentialID": credential_id})[
+            "credentialStatus"])
+
+    def revoke(self, credential_id: str, reason: str = "unspecified") -> str:
+        return str(self._post(
+            f"{ADMIN_PREFIX}/credentials/revoke", {"credentialID": credential_id, "reason": reason}
+        )["credentialStatus"])
+
+    def update_email(self, credential_id: str, email: str) -> None:
+        self._post(f"{ADMIN_PREFIX}/credentials/update", {"credentialID": credential_id, "email": email})
+
+    # --- public PKI -------------------------------------------------------
+    def root_certificate(self) -> bytes:
+        return self._get("/ca/root.cer")
+
+    def tsa_url(self) -> str:
+        return f"{self.base_url}/tsa"
+
+    def timestamp(self, request_der: bytes) -> bytes:
+        try:
+            resp = self._http.post(
+                self.tsa_url(), data=request_der, auth=self._auth, timeout=self._timeout,
+                headers={"Content-Type": "application/timestamp-query"},
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"TSA unreachable: {exc.__class__.__name__}") from exc
+        if resp.status_code != 200 or resp.headers.get("Content-Type") != "application/timestamp-reply":
+            raise _error(resp)
+        return resp.content
+
+    # --- transport --------------------------------------------------------
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = self._http.post(self.base_url + path, json=body, auth=self._auth, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"signing service unreachable: {exc.__class__.__name__}") from exc
+        if resp.status_code >= 400:
+            raise _error(resp)
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise ServiceUnavailable("signing service answered malformed JSON") from exc
+        return data if isinstance(data, dict) else {}
+
+    def _get(self, path: str) -> bytes:
+        try:
+            resp = self._http.get(self.base_url + path, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"signing service unreachable: {exc.__class__.__name__}") from exc
+        if resp.status_code != 200:
+            raise _error(resp)
+        return resp.content
+
+
+def _error(resp: requests.Response) -> SigningError:
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {}
+    code = str(data.get("error", "")) if isinstance(data, dict) else ""
+    if resp.status_code >= 500 and code != ErrorCode.OTP_DELIVERY:
+        return ServiceUnavailable(f"signing service error {resp.status_code}", code=code or None)
+    if resp.status_code == 401:
+        return ClientNotAuthorized("client credential refused", code=code)
+    cls = _ERRORS.get(code, InvalidRequest)
+    detail = {k: v for k, v in data.items() if k not in {"error", "error_description"}}
+    return cls(str(data.get("error_description", code)), code=code, detail=detail)
+
+
+def _info(credential_id: str, data: dict[str, Any]) -> CredentialInfo:
+    cert = data["cert"]
+    return CredentialInfo(
+        credential_id=credential_id,
+        status=data.get("credentialStatus", "active"),
+        cert_status=cert["status"],
+        certificates=[base64.b64decode(c) for c in cert["certificates"]],
+        key_algo="RSA" if data["key"]["algo"][0] == RSA_ENCRYPTION_OID else data["key"]["algo"][0],
+        key_len=int(data["key"]["len"]),
+        valid_from=_time(cert["validFrom"]),
+        valid_to=_time(cert["validTo"]),
+        subject=cert["subjectDN"],
+        serial_hex=cert["serialNumber"],
+        scal=str(data.get("SCAL", "")),
+        multisign=int(data.get("multisign", 1)),
+    )
+
+
+def _time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)

@@ -1,0 +1,98 @@
+"""The embedded signing service (RS-2): its own WSGI app, database and key store.
+
+Run it as its own process::
+
+    python -m remote_signing.service --host 127.0.0.1 --port 8100
+
+Configuration: ``RS_*`` environment variables (see ``config.DEFAULTS``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g
+
+from .api import admin, csc, pki, register_errors
+from .auth import clients_from_config
+from .config import load_config
+from .db import ensure_schema, make_engine, make_sessionmaker
+from .keystore import KdfParams, SoftwareKeyStore
+from .mailer import OtpMailer
+from .pki import Pki
+from .services import SigningService
+from .tsa import TimeStampAuthority
+
+__all__ = ["create_app", "serve"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    cfg = load_config(config)
+    _configure_logging(cfg.get("LOG_FILE"))
+    app = Flask(__name__)
+    app.config["RS"] = cfg
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    engine = make_engine(cfg["DATABASE_URL"])
+    ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
+    keystore = SoftwareKeyStore(
+        cfg["MASTER_KEY_BYTES"],
+        KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"]),
+    )
+    mailer = OtpMailer(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["MAIL_FROM"], cfg["SMTP_TIMEOUT"])
+    with sessions() as s, s.begin():
+        authority = Pki.load_or_create(s, cfg)
+        service = SigningService(cfg, authority, keystore, mailer)
+        service.ensure_seal(s)
+    app.extensions.update(
+        rs_engine=engine,
+        rs_sessionmaker=sessions,
+        rs_service=service,
+        rs_clients=clients_from_config(cfg),
+        rs_tsa=TimeStampAuthority(authority.tsa, cfg["TSA_POLICY_OID"]),
+    )
+    app.register_blueprint(csc)
+    app.register_blueprint(admin)
+    app.register_blueprint(pki)
+    register_errors(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        s = g.pop("rs_session", None)
+        if s is not None:
+            s.close()
+
+    return app
+
+
+def _configure_logging(path: str | None) -> None:
+    logger = logging.getLogger("remote_signing")
+    logger.setLevel(logging.INFO)
+    if path and not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8100, *, threads: int = 8,
+          config: Mapping[str, Any] | None = None) -> None:
+    """Run under gunicorn: one worker (the CA state is loaded once), several threads."""
+    from gunicorn.app.base import BaseApplication
+
+    app = create_app(config)
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("keepalive", 30)
+            self.cfg.set("graceful_timeout", 5)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return app
+
+    _Server().run()

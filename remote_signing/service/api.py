@@ -1,0 +1,241 @@
+"""HTTP endpoints of the signing service: CSC v2 shaped JSON, admin calls,
+and the public PKI endpoints (certificates, CRL, OCSP) plus the TSA."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from ..protocol import ADMIN_PREFIX, API_PREFIX, ErrorCode
+from . import schemas
+from .auth import authenticate
+from .services import Client, ServiceError, SigningService
+
+csc = Blueprint("csc", __name__, url_prefix=API_PREFIX)
+admin = Blueprint("admin", __name__, url_prefix=ADMIN_PREFIX)
+pki = Blueprint("pki", __name__)
+
+
+def _service() -> SigningService:
+    return current_app.extensions["rs_service"]  # type: ignore[no-any-return]
+
+
+def _session():  # type: ignore[no-untyped-def]
+    if "rs_session" not in g:
+        g.rs_session = current_app.extensions["rs_sessionmaker"]()
+    return g.rs_session
+
+
+def _client() -> Client:
+    return g.rs_client  # type: ignore[no-any-return]
+
+
+def _require_client() -> Response | None:
+    client = authenticate(request.headers.get("Authorization"), current_app.extensions["rs_clients"])
+    if client is None:
+        resp = jsonify(error=ErrorCode.UNAUTHORIZED_CLIENT.value,
+                       error_description="client authentication required")
+        resp.status_code = 401
+        resp.headers["WWW-Authenticate"] = 'Basic realm="signing-service"'
+        return resp
+    g.rs_client = client
+    return None
+
+
+csc.before_request(_require_client)
+admin.before_request(_require_client)
+
+
+def _load(schema: type[Schema]) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError(ErrorCode.INVALID_REQUEST, "JSON object expected")
+    try:
+        return schema().load(data)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ServiceError(ErrorCode.INVALID_REQUEST, "invalid request", fields=exc.messages) from exc
+
+
+def _done(payload: dict[str, Any] | None = None, status: int = 200) -> tuple[Response, int]:
+    _session().commit()
+    return jsonify(payload or {}), status
+
+
+# --- CSC v2 ---------------------------------------------------------------
+@csc.post("/info")
+def service_info():  # type: ignore[no-untyped-def]
+    return jsonify(
+        specs="2.0.0.2", name="embedded-signing-service", region="JP", lang="ja-JP",
+        authType=["basic"], methods=["credentials/list", "credentials/info",
+                                     "credentials/sendOTP", "credentials/authorize",
+                                     "signatures/signHash"],
+    )
+
+
+@csc.post("/credentials/list")
+def credentials_list():  # type: ignore[no-untyped-def]
+    data = _load(schemas.ListSchema)
+    ids = _service().list_credentials(_session(), _client(), data["userID"])
+    return _done({"credentialIDs": ids})
+
+
+@csc.post("/credentials/info")
+def credentials_info():  # type: ignore[no-untyped-def]
+    data = _load(schemas.CredentialSchema)
+    svc = _service()
+    return _done(svc.info(svc.get(_session(), _client(), data["credentialID"])))
+
+
+@csc.post("/credentials/sendOTP")
+def credentials_send_otp():  # type: ignore[no-untyped-def]
+    data = _load(schemas.SendOtpSchema)
+    _service().send_otp(_session(), _client(), data["credentialID"])
+    return _done()
+
+
+@csc.post("/credentials/authorize")
+def credentials_authorize():  # type: ignore[no-untyped-def]
+    d = _load(schemas.AuthorizeSchema)
+    sad, ttl = _service().authorize(
+        _session(), _client(), cred_id=d["credentialID"], hashes=d["hashes"],
+        hash_oid=d["hashAlgorithmOID"], num_signatures=d["numSignatures"], pin=d["PIN"], otp=d["OTP"],
+    )
+    return _done({"SAD": sad, "expiresIn": ttl})
+
+
+@csc.post("/signatures/signHash")
+def signatures_sign_hash():  # type: ignore[no-untyped-def]
+    d = _load(schemas.SignHashSchema)
+    sigs = _service().sign_hash(
+        _session(), _client(), cred_id=d["credentialID"], sad=d["SAD"], hashes=d["hashes"],
+        hash_oid=d["hashAlgorithmOID"], sign_algo=d["signAlgo"],
+    )
+    return _done({"signatures": sigs})
+
+
+# --- administration ---------------------------------------------------------
+@admin.post("/credentials/create")
+def credentials_create():  # type: ignore[no-untyped-def]
+    d = _load(schemas.CreateSchema)
+    svc = _service()
+    cred = svc.create_credential(
+        _session(), _client(), user_id=d["userID"], name=d["name"], email=d["email"],
+        organization=d["organization"], pin=d["PIN"],
+    )
+    return _done({"credentialID": cred.id, **svc.info(cred)}, 201)
+
+
+@admin.post("/credentials/changePIN")
+def credentials_change_pin():  # type: ignore[no-untyped-def]
+    d = _load(schemas.ChangePinSchema)
+    _service().change_pin(_session(), _client(), d["credentialID"], d["oldPIN"], d["newPIN"])
+    return _done()
+
+
+@admin.post("/credentials/lock")
+def credentials_lock():  # type: ignore[no-untyped-def]
+    d = _load(schemas.AdminSchema)
+    cred = _service().lock(_session(), _client(), d["credentialID"])
+    return _done({"credentialStatus": cred.status.value})
+
+
+@admin.post("/credentials/unlock")
+def credentials_unlock():  # type: ignore[no-untyped-def]
+    d = _load(schemas.AdminSchema)
+    cred = _service().unlock(_session(), _client(), d["credentialID"])
+    return _done({"credentialStatus": cred.status.value})
+
+
+@admin.post("/credentials/revoke")
+def credentials_revoke():  # type: ignore[no-untyped-def]
+    d = _load(schemas.AdminSchema)
+    cred = _service().revoke(_session(), _client(), d["credentialID"], d["reason"])
+    return _done({"credentialStatus": cred.status.value})
+
+
+@admin.post("/credentials/update")
+def credentials_update():  # type: ignore[no-untyped-def]
+    d = _load(schemas.UpdateSchema)
+    _service().update_email(_session(), _client(), d["credentialID"], d["email"])
+    return _done()
+
+
+# --- public PKI endpoints and TSA ---------------------------------------------
+@pki.get("/health")
+def health():  # type: ignore[no-untyped-def]
+    return jsonify(status="ok")
+
+
+@pki.get("/ca/<which>.cer")
+def ca_certificate(which: str):  # type: ignore[no-untyped-def]
+    p = _service().pki
+    certs = {"root": p.root, "issuing": p.issuing, "tsa": p.tsa}
+    if which not in certs:
+        return jsonify(error="not_found"), 404
+    return Response(certs[which].der, mimetype="application/pkix-cert")
+
+
+@pki.get("/crl/<which>.crl")
+def crl(which: str):  # type: ignore[no-untyped-def]
+    svc = _service()
+    if which not in {"issuing", "root"}:
+        return jsonify(error="not_found"), 404
+    revoked = svc.revoked_list(_session()) if which == "issuing" else []
+    return Response(svc.pki.crl(which, revoked), mimetype="application/pkix-crl")
+
+
+@pki.post("/ocsp")
+def ocsp_post():  # type: ignore[no-untyped-def]
+    return _ocsp(request.get_data())
+
+
+@pki.get("/ocsp/<path:encoded>")
+def ocsp_get(encoded: str):  # type: ignore[no-untyped-def]
+    try:
+        der = base64.b64decode(encoded.replace("%2F", "/"), validate=False)
+    except (binascii.Error, ValueError):
+        der = b""
+    return _ocsp(der)
+
+
+def _ocsp(der: bytes) -> Response:
+    svc = _service()
+    s = _session()
+    body = svc.pki.ocsp(der, lambda auth, serial: svc.cert_status(s, auth, serial))
+    return Response(body, mimetype="application/ocsp-response")
+
+
+@pki.post("/tsa")
+def tsa():  # type: ignore[no-untyped-def]
+    denied = _require_client()
+    if denied is not None:
+        return denied
+    if request.mimetype != "application/timestamp-query":
+        return jsonify(error=ErrorCode.INVALID_REQUEST.value), 400
+    body = current_app.extensions["rs_tsa"].respond(request.get_data())
+    return Response(body, mimetype="application/timestamp-reply")
+
+
+def register_errors(app) -> None:  # type: ignore[no-untyped-def]
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+        if "rs_session" in g:
+            g.rs_session.rollback()
+        payload = {"error": exc.code.value, "error_description": exc.description, **exc.extra}
+        return jsonify(payload), exc.status
+
+    @app.errorhandler(404)
+    def _not_found(_exc):  # type: ignore[no-untyped-def]
+        return jsonify(error="not_found"), 404
+
+    @app.errorhandler(405)
+    def _method(_exc):  # type: ignore[no-untyped-def]
+        return jsonify(error="method_not_allowed"), 405
+
+    @app.errorhandler(500)
+    def _internal(_exc):  # type: ignore[no-untyped-def]
+        return jsonify(error="server_error"), 500

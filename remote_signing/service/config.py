@@ -1,0 +1,123 @@
+"""Configuration of the embedded signing service.
+
+Read inside ``create_app``: defaults, then environment variables prefixed
+``RS_`` (e.g. ``RS_DATABASE_URL``), then the mapping passed by the caller.
+Nothing here is shared with the portal's configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEV_PORTAL_SECRET = "embedded-dev-portal-secret"
+DEV_CONSOLE_SECRET = "embedded-dev-console-secret"
+
+DEFAULTS: dict[str, Any] = {
+    "PROFILE": "embedded",
+    "DATABASE_URL": "sqlite:///var/rs/signing.db",
+    # base64 of 32 bytes; in the embedded profile MASTER_KEY_FILE is created on first start.
+    "MASTER_KEY": None,
+    "MASTER_KEY_FILE": "var/rs/master.key",
+    # Base URL written into certificates (OCSP, CRL, CA issuers).
+    "PUBLIC_URL": "http://127.0.0.1:8100",
+    "PORTAL_CLIENT_ID": "portal",
+    "PORTAL_CLIENT_SECRET": DEV_PORTAL_SECRET,
+    "CONSOLE_CLIENT_ID": "console",
+    "CONSOLE_CLIENT_SECRET": DEV_CONSOLE_SECRET,
+    # The bank's organization seal is created and usable only when this flag is on,
+    # and only by the console client.
+    "SEAL_ENABLED": True,
+    "SEAL_NAME": "株式会社サンプル銀行",
+    "SEAL_ORGANIZATION": "株式会社サンプル銀行",
+    "CA_ORGANIZATION": "株式会社サンプル銀行",
+    "CA_ROOT_NAME": "サンプル銀行 電子契約ルート認証局",
+    "CA_ISSUING_NAME": "サンプル銀行 電子契約発行認証局",
+    "TSA_NAME": "サンプル銀行 タイムスタンプ局",
+    "CA_KEY_SIZE": 3072,
+    "USER_KEY_SIZE": 2048,
+    "USER_CERT_YEARS": 5,
+    # UUID-based OIDs (2.25.*) need no registration; production sets its own.
+    "TSA_POLICY_OID": "2.25.207769542374383497466017337427925290151",
+    "CERT_POLICY_OID": "2.25.168101305815512286549390981364342311553",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": 8025,
+    "SMTP_TIMEOUT": 10,
+    "MAIL_FROM": "sign-ca@bank.example",
+    "OTP_DIGITS": 6,
+    "OTP_TTL_SECONDS": 600,
+    "SAD_TTL_SECONDS": 300,
+    "MAX_PIN_FAILURES": 5,
+    "MAX_OTP_FAILURES": 5,
+    "MAX_HASHES": 50,
+    # argon2id cost (OWASP minimum profile); combined with the master key.
+    "KDF_TIME_COST": 2,
+    "KDF_MEMORY_KIB": 19456,
+    "KDF_PARALLELISM": 1,
+    "LOG_FILE": None,
+}
+
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    cfg = dict(DEFAULTS)
+    for key in DEFAULTS:
+        env = os.environ.get(f"RS_{key}")
+        if env is not None:
+            cfg[key] = _coerce(key, env)
+    if overrides:
+        cfg.update(overrides)
+    cfg["MASTER_KEY_BYTES"] = _master_key(cfg)
+    _check(cfg)
+    return cfg
+
+
+def _coerce(key: str, value: str) -> Any:
+    if key in _INT_KEYS:
+        return int(value)
+    if key in _BOOL_KEYS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def _master_key(cfg: dict[str, Any]) -> bytes:
+    raw = cfg.get("MASTER_KEY")
+    if raw:
+        key = base64.b64decode(raw)
+    elif cfg["PROFILE"] == "embedded" and cfg.get("MASTER_KEY_FILE"):
+        key = _key_from_file(Path(cfg["MASTER_KEY_FILE"]))
+    else:
+        raise ConfigError("MASTER_KEY is required")
+    if len(key) != 32:
+        raise ConfigError("MASTER_KEY must be 32 bytes (base64)")
+    return key
+
+
+def _key_from_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    return base64.b64decode(path.read_text().strip())
+
+
+def _check(cfg: dict[str, Any]) -> None:
+    if cfg["PROFILE"] == "production":
+        dev = {DEV_PORTAL_SECRET, DEV_CONSOLE_SECRET}
+        if cfg["PORTAL_CLIENT_SECRET"] in dev or cfg["CONSOLE_CLIENT_SECRET"] in dev:
+            raise ConfigError("production profile needs real client secrets")
+        if not cfg.get("MASTER_KEY"):
+            raise ConfigError("production profile needs MASTER_KEY")
+    if cfg["OTP_DIGITS"] < 6:
+        raise ConfigError("OTP_DIGITS must be at least 6")

@@ -1,0 +1,120 @@
+"""RFC 3161 time-stamping authority with its own certificate and policy OID."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as ax509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from . import clock
+from .pki import Authority
+
+_ALLOWED = {"sha256", "sha384", "sha512"}
+_HASH_LEN = {"sha256": 32, "sha384": 48, "sha512": 64}
+_CRYPTO = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+class TimeStampAuthority:
+    def __init__(self, authority: Authority, policy_oid: str) -> None:
+        self._auth = authority
+        self._cert = ax509.Certificate.load(authority.der)
+        self._policy = policy_oid
+
+    def respond(self, request_der: bytes) -> bytes:
+        try:
+            req = tsp.TimeStampReq.load(request_der)
+            imprint = req["message_imprint"]
+            algo = imprint["hash_algorithm"]["algorithm"].native
+            digest = imprint["hashed_message"].native
+            requested_policy = req["req_policy"].native
+        except (ValueError, TypeError, KeyError):
+            return _reject("bad_data_format")
+        if algo not in _ALLOWED or len(digest) != _HASH_LEN[algo]:
+            return _reject("bad_alg")
+        if requested_policy is not None and requested_policy != self._policy:
+            return _reject("unaccepted_policy")
+        token = self._token(req, imprint)
+        status = tsp.PKIStatusInfo({"status": "granted"})
+        return tsp.TimeStampResp({"status": status, "time_stamp_token": token}).dump()
+
+    def _token(self, req: tsp.TimeStampReq, imprint: tsp.MessageImprint) -> cms.ContentInfo:
+        gen_time = clock.now_seconds()
+        info = {
+            "version": "v1",
+            "policy": self._policy,
+            "message_imprint": imprint,
+            "serial_number": secrets.randbits(127),
+            "gen_time": gen_time,
+            "accuracy": {"seconds": 1},
+            "tsa": ax509.GeneralName(name="directory_name", value=self._cert.subject),
+        }
+        if req["nonce"].native is not None:
+            info["nonce"] = req["nonce"]
+        tst_der = tsp.TSTInfo(info).dump()
+        signed_attrs = cms.CMSAttributes(
+            [
+                _attr("content_type", "tst_info"),
+                _attr("signing_time", cms.Time({"utc_time": core.UTCTime(gen_time)})),
+                _attr("signing_certificate_v2", self._ess_cert_id()),
+                _attr("message_digest", hashlib.sha256(tst_der).digest()),
+            ]
+        )
+        signature = self._auth.key.sign(signed_attrs.dump(), padding.PKCS1v15(), _CRYPTO["sha256"])
+        digest_algo = algos.DigestAlgorithm({"algorithm": "sha256"})
+        signer = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": cms.SignerIdentifier(
+                    {
+                        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                            {"issuer": self._cert.issuer, "serial_number": self._cert.serial_number}
+                        )
+                    }
+                ),
+                "digest_algorithm": digest_algo,
+                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}),
+                "signed_attrs": signed_attrs,
+                "signature": signature,
+            }
+        )
+        signed_data = {
+            "version": "v3",
+            "digest_algorithms": cms.DigestAlgorithms((digest_algo,)),
+            "encap_content_info": cms.EncapsulatedContentInfo(
+                {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_der)}
+            ),
+            "signer_infos": [signer],
+        }
+        if req["cert_req"].native:
+            signed_data["certificates"] = [self._cert]
+        return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
+
+    def _ess_cert_id(self) -> tsp.SigningCertificateV2:
+        issuer_serial = {
+            "issuer": [ax509.GeneralName(name="directory_name", value=self._cert.issuer)],
+            "serial_number": self._cert.serial_number,
+        }
+        return tsp.SigningCertificateV2(
+            {
+                "certs": [
+                    {
+                        "hash_algorithm": {"algorithm": "sha256"},
+                        "cert_hash": hashlib.sha256(self._auth.der).digest(),
+                        "issuer_serial": issuer_serial,
+                    }
+                ]
+            }
+        )
+
+
+def _attr(kind: str, value: object) -> cms.CMSAttribute:
+    return cms.CMSAttribute({"type": kind, "values": (value,)})
+
+
+def _reject(fail: str) -> bytes:
+    status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": tsp.PKIFailureInfo({fail})})
+    return tsp.TimeStampResp({"status": status}).dump()
