@@ -1,0 +1,94 @@
+"""Bank e-contract portal: the application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from portal.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every blueprint of the portal, as "module:attribute". One line per area.
+BLUEPRINTS = [
+    "portal.auth.views:bp",
+    "portal.mypage.views:bp",
+    "portal.console.views:bp",
+    "portal.dev.views:bp",
+]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = load_config(ROOT, config)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(settings)
+    _configure_flask(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from portal import cli, security, web
+
+    security.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _configure_flask(app: Flask) -> None:
+    cfg = app.config
+    production = cfg["PROFILE"] == "production"
+    cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
+    if cfg["DATABASE_URL"].startswith("sqlite"):
+        Path(cfg["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    cfg.update(
+        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # Room for a form with several files; each file is checked against
+        # UPLOAD_MAX_BYTES by the area that receives it.
+        MAX_CONTENT_LENGTH=cfg["UPLOAD_MAX_BYTES"] * 4 + 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal import model_registry  # noqa: F401  (every model, for Alembic)
+    from portal.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    for spec in BLUEPRINTS:
+        module_name, _, attribute = spec.partition(":")
+        app.register_blueprint(getattr(importlib.import_module(module_name), attribute))

@@ -1,0 +1,79 @@
+"""Server-side sessions (AUTH-7).
+
+The signed Flask cookie holds only a random token; the ``user_sessions`` row
+behind it is what makes a login valid. Logout and timeouts delete the row, so
+a copied cookie is worthless afterwards.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, request, session
+from flask_login import login_user, logout_user
+from sqlalchemy import delete
+
+from portal.clock import as_utc, now
+from portal.crypto import token_digest
+from portal.extensions import db, login_manager
+from portal.models import CustomerUser, StaffUser, UserSession
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def start_session(user: CustomerUser | StaffUser) -> None:
+    """New session id at login: the old cookie contents are dropped."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=token_digest(token), principal=user.get_id(),
+                               ip=request.remote_addr or ""))
+    session["sid"] = token
+    session.permanent = False
+    login_user(user)
+
+
+def end_session() -> None:
+    token = session.get("sid")
+    if token:
+        db.session.execute(delete(UserSession).where(UserSession.id == token_digest(token)))
+    logout_user()
+    session.clear()
+
+
+def end_all_sessions_of(user: CustomerUser | StaffUser) -> None:
+    """Used when a user is deleted or locked out by an administrator."""
+    db.session.execute(delete(UserSession).where(UserSession.principal == user.get_id()))
+
+
+def _expired(row: UserSession) -> bool:
+    cfg = current_app.config
+    moment = now()
+    idle = timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
+    return moment - as_utc(row.last_seen_at) > idle or moment - as_utc(row.created_at) > absolute
+
+
+@login_manager.user_loader
+def load_user(principal: str) -> Any:
+    token = session.get("sid")
+    if not token:
+        return None
+    row = db.session.get(UserSession, token_digest(token))
+    if row is None or row.principal != principal:
+        return None
+    if _expired(row):
+        db.session.delete(row)
+        db.session.commit()
+        session["expired"] = True
+        return None
+    kind, _, raw_id = principal.partition(":")
+    model = {"c": CustomerUser, "s": StaffUser}.get(kind)
+    user = db.session.get(model, int(raw_id)) if model and raw_id.isdigit() else None
+    if user is None or not user.is_active:
+        return None
+    if now() - as_utc(row.last_seen_at) > TOUCH_EVERY:
+        row.last_seen_at = now()
+        db.session.commit()
+    return user

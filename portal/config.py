@@ -1,0 +1,121 @@
+"""Configuration, read inside the app factory (never at import time).
+
+Order: defaults → ``instance/portal.cfg`` (Python file) → ``PORTAL_*``
+environment variables → the mapping a test passes to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+# A well-known key for the embedded demo only. Production refuses it.
+DEMO_MASTER_KEY = base64.b64encode(b"embedded-demo-master-key-32byte!").decode()
+DEMO_SECRET_KEY = "embedded-demo-secret-key-not-for-production"
+
+INT_KEYS = {
+    "SMTP_PORT", "CLAMD_PORT", "UPLOAD_MAX_BYTES", "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCK_MINUTES", "IP_THROTTLE_MAX", "IP_THROTTLE_WINDOW_SECONDS",
+    "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
+    "MAIL_MAX_ATTEMPTS",
+}
+FLOAT_KEYS = {"CLAMD_TIMEOUT", "SIGNING_TIMEOUT"}
+BOOL_KEYS = {"SMTP_TLS", "SMTP_STARTTLS", "MAINTENANCE_RECURRING_ENABLED", "DEV_MAILBOX"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (production refuses to start)."""
+
+
+def defaults(root: Path) -> dict[str, Any]:
+    instance = root / "instance"
+    return {
+        "PROFILE": "embedded",
+        "DATABASE_URL": f"sqlite:///{instance / 'portal.sqlite3'}",
+        "SECRET_KEY": DEMO_SECRET_KEY,
+        "MASTER_KEY": DEMO_MASTER_KEY,
+        "FILESTORE_BACKEND": "portal.filestore.LocalEncryptedFileStore",
+        "FILESTORE_PATH": str(instance / "files"),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": 8025,
+        "SMTP_TLS": False,
+        "SMTP_STARTTLS": False,
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+        "MAIL_FROM": "電子契約サービス <noreply@econtract.example.jp>",
+        "MAIL_MAX_ATTEMPTS": 8,
+        "CLAMD_HOST": "127.0.0.1",
+        "CLAMD_PORT": 3310,
+        "CLAMD_TIMEOUT": 10.0,
+        "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+        "SIGNING_SERVICE_URL": "http://127.0.0.1:8100",
+        "SIGNING_CLIENT_ID": "portal",
+        "SIGNING_CLIENT_SECRET": "embedded-portal-client-secret",
+        "SIGNING_TIMEOUT": 30.0,
+        "BASE_URL": "http://127.0.0.1:8000",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 30,
+        "IP_THROTTLE_MAX": 50,
+        "IP_THROTTLE_WINDOW_SECONDS": 900,
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_ABSOLUTE_HOURS": 12,
+        "TEMP_PASSWORD_DAYS": 7,
+        "MAINTENANCE_RECURRING_ENABLED": True,
+        "DEV_MAILBOX": True,
+        "DEV_MAILDIR": str(root / "var" / "maildir"),
+    }
+
+
+def _coerce(key: str, value: str) -> Any:
+    if key in INT_KEYS:
+        return int(value)
+    if key in FLOAT_KEYS:
+        return float(value)
+    if key in BOOL_KEYS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load_config(root: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = defaults(root)
+    instance_file = root / "instance" / "portal.cfg"
+    if instance_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(instance_file.read_text(encoding="utf-8"), str(instance_file), "exec"), namespace)
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for name, value in os.environ.items():
+        if name.startswith("PORTAL_"):
+            key = name.removeprefix("PORTAL_")
+            config[key] = _coerce(key, value)
+    if overrides:
+        config.update(overrides)
+    if config["PROFILE"] == "production":
+        check_production(config)
+    return config
+
+
+def master_key_bytes(value: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("MASTER_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError("MASTER_KEY must decode to 32 bytes (AES-256)")
+    return key
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Production refuses demo or missing secrets (issue #2, item 1)."""
+    if not config.get("MASTER_KEY") or config["MASTER_KEY"] == DEMO_MASTER_KEY:
+        raise ConfigError("production needs PORTAL_MASTER_KEY (not the demo key)")
+    master_key_bytes(config["MASTER_KEY"])
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEMO_SECRET_KEY or len(secret) < 32:
+        raise ConfigError("production needs PORTAL_SECRET_KEY (32+ random characters)")
+    if config["DATABASE_URL"].startswith("sqlite"):
+        raise ConfigError("production needs a PostgreSQL PORTAL_DATABASE_URL")
+    if config.get("SIGNING_CLIENT_SECRET") == "embedded-portal-client-secret":
+        raise ConfigError("production needs PORTAL_SIGNING_CLIENT_SECRET")
+    config["DEV_MAILBOX"] = False

@@ -1,0 +1,26 @@
+"""Console menu entries: (endpoint, label, permission). Each area adds its
+lines here; entries appear when the endpoint exists and the staff member
+holds the permission."""
+
+from __future__ import annotations
+
+from portal.permissions import Permission
+
+MENU: list[tuple[str, str, Permission]] = [
+    ("console.invitations", "利用登録のご案内（招待）", Permission.CONSOLE_INVITATIONS),
+    ("console.applications", "MyPage利用申込の審査", Permission.CONSOLE_APPLICATIONS_REVIEW),
+    ("console.kyc_submissions", "本人確認書類の確認", Permission.CONSOLE_KYC_REVIEW),
+    ("console.customers", "お客さま一覧", Permission.CONSOLE_CUSTOMERS_VIEW),
+    ("console.contracts", "契約案件", Permission.CONSOLE_CONTRACTS_PREPARE),
+    ("console.audit_log", "操作ログ", Permission.CONSOLE_AUDIT_READ),
+    ("console.maintenance", "臨時メンテナンス", Permission.CONSOLE_MAINTENANCE),
+]
+
+
+def items_for(actor: object) -> list[tuple[str, str]]:
+    from flask import current_app
+
+    from portal.permissions import can
+
+    return [(endpoint, label) for endpoint, label, permission in MENU
+            if endpoint in current_app.view_functions and can(actor, permission)]

@@ -1,0 +1,1 @@
+"""Developer pages of the embedded profile (the demo mailbox)."""

@@ -1,0 +1,3 @@
+"""Imports every models module so that Alembic and the ORM see all tables."""
+
+from portal import models  # noqa: F401

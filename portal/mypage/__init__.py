@@ -1,0 +1,1 @@
+"""MyPage: home, notices, settings, the application flow and account pages."""

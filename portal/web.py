@@ -1,0 +1,107 @@
+"""Error pages, template helpers and the MyPage maintenance gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from portal.clock import to_jst
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import CustomerUser, StaffUser
+
+ERROR_MESSAGES = {
+    400: "リクエストの内容が正しくありません。",
+    403: "この操作を行う権限がありません。",
+    404: "お探しのページは見つかりませんでした。",
+    405: "この操作はできません。",
+    409: "他の操作と競合しました。画面を開き直してから再度操作してください。",
+    413: "ファイルのサイズが大きすぎます。",
+    429: "しばらく時間をおいてから再度お試しください。",
+    500: "システムエラーが発生しました。しばらく時間をおいてから再度お試しください。",
+    503: "ただいまサービスを停止しています。",
+}
+
+# Endpoints of these blueprints are the customer side and close during maintenance.
+MYPAGE_BLUEPRINTS = {"auth", "mypage", "apply", "kyc", "certs", "users", "contracts"}
+
+
+def _is_customer() -> bool:
+    return isinstance(current_user._get_current_object(), CustomerUser)
+
+
+def _is_staff() -> bool:
+    return isinstance(current_user._get_current_object(), StaffUser)
+
+
+def date_jst(value: Any, fmt: str = "%Y/%m/%d") -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "hour"):
+        return to_jst(value).strftime(fmt)
+    return value.strftime(fmt)
+
+
+def yen(value: Any) -> str:
+    return "" if value is None else f"{int(value):,} 円"
+
+
+def url_for_safe(endpoint: str, **values: Any) -> str:
+    """Menu links to screens another area provides; '#' until it exists."""
+    from flask import current_app, url_for
+
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, **values)
+    return "#"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["url_for_safe"] = url_for_safe
+    app.jinja_env.globals["console_menu_items"] = lambda: __import__(
+        "portal.console.menu", fromlist=["items_for"]).items_for(current_user._get_current_object())
+    app.jinja_env.filters["jst"] = date_jst
+    app.jinja_env.filters["yen"] = yen
+    app.jinja_env.globals.update(is_customer=_is_customer, is_staff=_is_staff)
+
+    @app.before_request
+    def maintenance_gate():  # type: ignore[no-untyped-def]
+        if request.blueprint not in MYPAGE_BLUEPRINTS:
+            return None
+        from portal.maintenance import active_window
+
+        window = active_window()
+        if window is None:
+            return None
+        return render_template("maintenance.html", window=window), 503
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        message = "画面の有効期限が切れたか、不正な送信です。画面を開き直してから再度操作してください。"
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+        limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        message = f"ファイルのサイズが大きすぎます。1ファイル{limit_mb}MB以内でアップロードしてください。"
+        return render_template("error.html", code=413, message=message), 413
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return render_template("error.html", code=exc.status_code, message=exc.message), exc.status_code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = exc.code or 500
+        return render_template("error.html", code=code,
+                               message=ERROR_MESSAGES.get(code, exc.description)), code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return render_template("error.html", code=500, message=ERROR_MESSAGES[500]), 500
