@@ -115,6 +115,12 @@ def _attr(kind: str, value: object) -> cms.CMSAttribute:
     return cms.CMSAttribute({"type": kind, "values": (value,)})
 
 
+class _RejectionResp(core.Sequence):
+    """TimeStampResp without a token (asn1crypto marks the token mandatory)."""
+
+    _fields = [("status", tsp.PKIStatusInfo)]
+
+
 def _reject(fail: str) -> bytes:
     status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": tsp.PKIFailureInfo({fail})})
-    return tsp.TimeStampResp({"status": status}).dump()
+    return _RejectionResp({"status": status}).dump()

@@ -1,0 +1,141 @@
+"""CERT-1, CERT-4, RS-2: certificate profile, CRL, OCSP and the TSA of the service."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+from asn1crypto import core, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from flask import Flask
+
+from remote_signing.service.pki import DOCUMENT_SIGNING_EKU
+from tests.unit.remote_signing.rs_helpers import PORTAL, Api
+
+
+def _chain(api: Api, cred: str) -> list[x509.Certificate]:
+    r = api.call("/csc/v2/credentials/info", {"credentialID": cred})
+    return [x509.load_der_x509_certificate(base64.b64decode(c)) for c in r.json["cert"]["certificates"]]
+
+
+def _ocsp_status(api: Api, cert: x509.Certificate, issuer: x509.Certificate) -> ocsp.OCSPResponse:
+    req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
+    r = api.http.post("/ocsp", data=req.public_bytes(serialization.Encoding.DER),
+                      content_type="application/ocsp-request")
+    assert r.status_code == 200 and r.mimetype == "application/ocsp-response"
+    return ocsp.load_der_ocsp_response(r.data)
+
+
+def test_cert1_user_certificate_profile(api: Api) -> None:
+    cred = api.create(name="山田 太郎")
+    user, issuing, root = _chain(api, cred)
+    cn = user.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0]
+    assert cn.value == "山田 太郎" and cn._type.name == "UTF8String"
+    days = (user.not_valid_after_utc - user.not_valid_before_utc).days
+    assert 5 * 365 <= days <= 5 * 366
+    ku = user.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and ku.value.content_commitment
+    assert not ku.value.key_cert_sign
+    eku = user.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert DOCUMENT_SIGNING_EKU in eku and ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
+    assert user.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    user.verify_directly_issued_by(issuing)
+    issuing.verify_directly_issued_by(root)
+    root.verify_directly_issued_by(root)
+    info = api.call("/csc/v2/credentials/info", {"credentialID": cred}).json
+    assert info["SCAL"] == "2" and info["key"]["len"] == 2048 and info["multisign"] > 1
+
+
+def test_cert4_revoked_certificate_is_published_and_cannot_sign(api: Api) -> None:
+    cred = api.create()
+    user, issuing, _ = _chain(api, cred)
+    assert _ocsp_status(api, user, issuing).certificate_status == ocsp.OCSPCertStatus.GOOD
+    sad = api.sad(cred, [hashlib.sha256(b"x").digest()])
+    assert api.admin("revoke", cred, reason="affiliationChanged").json["credentialStatus"] == "revoked"
+
+    resp = _ocsp_status(api, user, issuing)
+    assert resp.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert resp.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert resp.revocation_reason == x509.ReasonFlags.affiliation_changed
+    issuing.public_key().verify(  # type: ignore[call-arg]
+        resp.signature, resp.tbs_response_bytes, padding.PKCS1v15(), resp.signature_hash_algorithm)
+
+    crl = x509.load_der_x509_crl(api.http.get("/crl/issuing.crl").data)
+    assert crl.is_signature_valid(issuing.public_key())  # type: ignore[arg-type]
+    assert crl.get_revoked_certificate_by_serial_number(user.serial_number) is not None
+
+    h = hashlib.sha256(b"x").digest()
+    assert api.sign(cred, sad, [h]).json["error"] == "credential_revoked"
+    assert api.authorize(cred, [h], otp="123456").json["error"] == "credential_revoked"
+    info = api.call("/csc/v2/credentials/info", {"credentialID": cred}).json
+    assert info["cert"]["status"] == "revoked"
+
+
+def test_rs2_ocsp_and_crl_times_are_whole_seconds(api: Api) -> None:
+    cred = api.create()
+    user, issuing, _ = _chain(api, cred)
+    resp = _ocsp_status(api, user, issuing)
+    assert resp.produced_at_utc.microsecond == 0
+    assert resp.this_update_utc.microsecond == 0
+    crl = x509.load_der_x509_crl(api.http.get("/crl/issuing.crl").data)
+    assert crl.last_update_utc.microsecond == 0
+
+
+def test_rs2_ocsp_nonce_is_echoed_and_garbage_is_malformed(api: Api) -> None:
+    cred = api.create()
+    user, issuing, _ = _chain(api, cred)
+    nonce = os.urandom(16)
+    req = (ocsp.OCSPRequestBuilder().add_certificate(user, issuing, hashes.SHA256())
+           .add_extension(x509.OCSPNonce(nonce), critical=False).build())
+    r = api.http.post("/ocsp", data=req.public_bytes(serialization.Encoding.DER))
+    resp = ocsp.load_der_ocsp_response(r.data)
+    assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert resp.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == nonce
+    bad = ocsp.load_der_ocsp_response(api.http.post("/ocsp", data=b"garbage").data)
+    assert bad.response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+def _ts_request(digest: bytes, policy: str | None = None) -> bytes:
+    req = {
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
+        "nonce": 123456789,
+        "cert_req": True,
+    }
+    if policy:
+        req["req_policy"] = policy
+    return tsp.TimeStampReq(req).dump()
+
+
+def test_rs2_tsa_uses_the_configured_policy_and_its_own_certificate(rs_app: Flask) -> None:
+    http = rs_app.test_client()
+    digest = hashlib.sha256(b"document").digest()
+    r = http.post("/tsa", data=_ts_request(digest), headers=PORTAL,
+                  content_type="application/timestamp-query")
+    assert r.status_code == 200 and r.mimetype == "application/timestamp-reply"
+    resp = tsp.TimeStampResp.load(r.data)
+    assert resp["status"]["status"].native == "granted"
+    signed = resp["time_stamp_token"]["content"]
+    info = signed["encap_content_info"]["content"].parsed
+    assert info["policy"].dotted == rs_app.config["RS"]["TSA_POLICY_OID"]
+    assert info["message_imprint"]["hashed_message"].native == digest
+    assert info["nonce"].native == 123456789
+    cert = x509.load_der_x509_certificate(signed["certificates"][0].chosen.dump())
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+    other = http.post("/tsa", data=_ts_request(digest, "1.2.3.4"), headers=PORTAL,
+                      content_type="application/timestamp-query")
+    status = tsp.PKIStatusInfo.load(core.load(other.data)[0].dump())
+    assert status["status"].native == "rejection"
+    assert "unaccepted_policy" in status["fail_info"].native
+
+
+def test_rs2_tsa_refuses_calls_without_client_credential(rs_app: Flask) -> None:
+    r = rs_app.test_client().post("/tsa", data=_ts_request(bytes(32)),
+                                  content_type="application/timestamp-query")
+    assert r.status_code == 401
