@@ -22,7 +22,9 @@ from .protocol import ADMIN_PREFIX, API_PREFIX, HASH_OID_BY_NAME, RSA_ENCRYPTION
 class SigningError(Exception):
     """Base class of every adapter error."""
 
-    def __init__(self, message: str = "", *, code: str | None = None, detail: dict[str, Any] | None = None):
+    def __init__(
+        self, message: str = "", *, code: str | None = None, detail: dict[str, Any] | None = None
+    ):
         super().__init__(message or self.__class__.__name__)
         self.code = code
         self.detail = detail or {}
@@ -133,8 +135,14 @@ class Authorization:
 
 class SigningClient:
     def __init__(
-        self, base_url: str, client_id: str, client_secret: str, *,
-        timeout: float = 10.0, connect_timeout: float = 3.0, session: requests.Session | None = None,
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.0,
+        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (client_id, client_secret)
@@ -166,8 +174,14 @@ class SigningClient:
         self._post(f"{API_PREFIX}/credentials/sendOTP", {"credentialID": credential_id})
 
     def authorize(
-        self, credential_id: str, hashes: Sequence[bytes], *, pin: str | None, otp: str | None,
-        hash_algo: str = "sha256", description: str | None = None,
+        self,
+        credential_id: str,
+        hashes: Sequence[bytes],
+        *,
+        pin: str | None,
+        otp: str | None,
+        hash_algo: str = "sha256",
+        description: str | None = None,
     ) -> Authorization:
         body: dict[str, Any] = {
             "credentialID": credential_id,
@@ -182,10 +196,14 @@ class SigningClient:
         if description:
             body["description"] = description
         data = self._post(f"{API_PREFIX}/credentials/authorize", body)
-        return Authorization(credential_id, data["SAD"], int(data["expiresIn"]), tuple(hashes), hash_algo)
+        return Authorization(
+            credential_id, data["SAD"], int(data["expiresIn"]), tuple(hashes), hash_algo
+        )
 
     def sign_hashes(
-        self, authorization: Authorization, hashes: Sequence[bytes] | None = None,
+        self,
+        authorization: Authorization,
+        hashes: Sequence[bytes] | None = None,
         sign_algo: str = RSA_ENCRYPTION_OID,
     ) -> list[bytes]:
         wanted = list(authorization.hashes if hashes is None else hashes)
@@ -207,7 +225,13 @@ class SigningClient:
     ) -> CredentialInfo:
         data = self._post(
             f"{ADMIN_PREFIX}/credentials/create",
-            {"userID": user_id, "name": name, "email": email, "organization": organization, "PIN": pin},
+            {
+                "userID": user_id,
+                "name": name,
+                "email": email,
+                "organization": organization,
+                "PIN": pin,
+            },
         )
         return _info(data["credentialID"], data)
 
@@ -218,20 +242,31 @@ class SigningClient:
         )
 
     def lock(self, credential_id: str) -> str:
-        return str(self._post(f"{ADMIN_PREFIX}/credentials/lock", {"credentialID": credential_id})[
-            "credentialStatus"])
+        return str(
+            self._post(f"{ADMIN_PREFIX}/credentials/lock", {"credentialID": credential_id})[
+                "credentialStatus"
+            ]
+        )
 
     def unlock(self, credential_id: str) -> str:
-        return str(self._post(f"{ADMIN_PREFIX}/credentials/unlock", {"credentialID": credential_id})[
-            "credentialStatus"])
+        return str(
+            self._post(f"{ADMIN_PREFIX}/credentials/unlock", {"credentialID": credential_id})[
+                "credentialStatus"
+            ]
+        )
 
     def revoke(self, credential_id: str, reason: str = "unspecified") -> str:
-        return str(self._post(
-            f"{ADMIN_PREFIX}/credentials/revoke", {"credentialID": credential_id, "reason": reason}
-        )["credentialStatus"])
+        return str(
+            self._post(
+                f"{ADMIN_PREFIX}/credentials/revoke",
+                {"credentialID": credential_id, "reason": reason},
+            )["credentialStatus"]
+        )
 
     def update_email(self, credential_id: str, email: str) -> None:
-        self._post(f"{ADMIN_PREFIX}/credentials/update", {"credentialID": credential_id, "email": email})
+        self._post(
+            f"{ADMIN_PREFIX}/credentials/update", {"credentialID": credential_id, "email": email}
+        )
 
     # --- public PKI -------------------------------------------------------
     def root_certificate(self) -> bytes:
@@ -243,21 +278,31 @@ class SigningClient:
     def timestamp(self, request_der: bytes) -> bytes:
         try:
             resp = self._http.post(
-                self.tsa_url(), data=request_der, auth=self._auth, timeout=self._timeout,
+                self.tsa_url(),
+                data=request_der,
+                auth=self._auth,
+                timeout=self._timeout,
                 headers={"Content-Type": "application/timestamp-query"},
             )
         except requests.RequestException as exc:
             raise ServiceUnavailable(f"TSA unreachable: {exc.__class__.__name__}") from exc
-        if resp.status_code != 200 or resp.headers.get("Content-Type") != "application/timestamp-reply":
+        if (
+            resp.status_code != 200
+            or resp.headers.get("Content-Type") != "application/timestamp-reply"
+        ):
             raise _error(resp)
         return resp.content
 
     # --- transport --------------------------------------------------------
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            resp = self._http.post(self.base_url + path, json=body, auth=self._auth, timeout=self._timeout)
+            resp = self._http.post(
+                self.base_url + path, json=body, auth=self._auth, timeout=self._timeout
+            )
         except requests.RequestException as exc:
-            raise ServiceUnavailable(f"signing service unreachable: {exc.__class__.__name__}") from exc
+            raise ServiceUnavailable(
+                f"signing service unreachable: {exc.__class__.__name__}"
+            ) from exc
         if resp.status_code >= 400:
             raise _error(resp)
         try:
@@ -270,7 +315,9 @@ class SigningClient:
         try:
             resp = self._http.get(self.base_url + path, timeout=self._timeout)
         except requests.RequestException as exc:
-            raise ServiceUnavailable(f"signing service unreachable: {exc.__class__.__name__}") from exc
+            raise ServiceUnavailable(
+                f"signing service unreachable: {exc.__class__.__name__}"
+            ) from exc
         if resp.status_code != 200:
             raise _error(resp)
         return resp.content

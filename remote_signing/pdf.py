@@ -46,8 +46,16 @@ class BatchAuthorizer:
     """Collects the hashes of ``expected`` signatures, then authorizes them together
     (PIN + OTP) and has them signed with the one activation token."""
 
-    def __init__(self, client: SigningClient, credential_id: str, *, pin: str | None,
-                 otp: str | None, expected: int, description: str | None = None) -> None:
+    def __init__(
+        self,
+        client: SigningClient,
+        credential_id: str,
+        *,
+        pin: str | None,
+        otp: str | None,
+        expected: int,
+        description: str | None = None,
+    ) -> None:
         self._client = client
         self._credential_id = credential_id
         self._pin = pin
@@ -82,8 +90,12 @@ class BatchAuthorizer:
 
     def _authorize_and_sign(self, digests: list[bytes]) -> list[bytes]:
         auth = self._client.authorize(
-            self._credential_id, digests, pin=self._pin, otp=self._otp,
-            hash_algo=self._algo or "sha256", description=self._description,
+            self._credential_id,
+            digests,
+            pin=self._pin,
+            otp=self._otp,
+            hash_algo=self._algo or "sha256",
+            description=self._description,
         )
         return self._client.sign_hashes(auth)
 
@@ -99,7 +111,9 @@ class RemoteSigner(signers.Signer):
         self._authorizer = authorizer
         self._sig_len = (info.key_len + 7) // 8
 
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
         if dry_run:
             return bytes(self._sig_len)
         digest = hashlib.new(digest_algorithm, data).digest()
@@ -115,8 +129,13 @@ class SignatureOptions:
 
 
 def sign_documents(
-    client: SigningClient, credential: CredentialInfo, documents: Sequence[bytes], *,
-    pin: str | None, otp: str | None, options: SignatureOptions | Sequence[SignatureOptions] = SignatureOptions(),
+    client: SigningClient,
+    credential: CredentialInfo,
+    documents: Sequence[bytes],
+    *,
+    pin: str | None,
+    otp: str | None,
+    options: SignatureOptions | Sequence[SignatureOptions] = SignatureOptions(),
     description: str | None = None,
 ) -> list[bytes]:
     """Sign every document with one authorization; all succeed or an exception is raised
@@ -124,15 +143,23 @@ def sign_documents(
     if not documents:
         return []
     opts = list(options) if isinstance(options, Sequence) else [options] * len(documents)
-    authorizer = BatchAuthorizer(client, credential.credential_id, pin=pin, otp=otp,
-                                 expected=len(documents), description=description)
+    authorizer = BatchAuthorizer(
+        client,
+        credential.credential_id,
+        pin=pin,
+        otp=otp,
+        expected=len(documents),
+        description=description,
+    )
     signer = RemoteSigner(credential, authorizer)
     timestamper = ServiceTimeStamper(client)
 
     async def run() -> list[bytes]:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_sign_one(doc, signer, timestamper, o))
-                     for doc, o in zip(documents, opts, strict=True)]
+            tasks = [
+                group.create_task(_sign_one(doc, signer, timestamper, o))
+                for doc, o in zip(documents, opts, strict=True)
+            ]
         return [t.result() for t in tasks]
 
     try:
@@ -141,8 +168,9 @@ def sign_documents(
         raise _first_signing_error(group) from group
 
 
-async def _sign_one(pdf: bytes, signer: signers.Signer, timestamper: TimeStamper,
-                    opts: SignatureOptions) -> bytes:
+async def _sign_one(
+    pdf: bytes, signer: signers.Signer, timestamper: TimeStamper, opts: SignatureOptions
+) -> bytes:
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     meta = signers.PdfSignatureMetadata(
         field_name=opts.field_name,

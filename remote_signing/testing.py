@@ -91,8 +91,14 @@ class SmtpCapture:
 class ServiceProcess:
     """``python -m remote_signing.service`` on a free loopback port."""
 
-    def __init__(self, workdir: Path, *, smtp_port: int, env: dict[str, Any] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        smtp_port: int,
+        env: dict[str, Any] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -109,7 +115,9 @@ class ServiceProcess:
             "RS_CA_KEY_SIZE": "2048",
         }
         self.env = {**os.environ, **base, **{k: str(v) for k, v in (env or {}).items()}}
-        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+        )
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> ServiceProcess:
@@ -117,13 +125,18 @@ class ServiceProcess:
         out = open(self.output_path, "ab")  # noqa: SIM115
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "remote_signing.service", "--port", str(self.port)],
-            env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
         )
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"signing service exited: {self.output_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"signing service exited: {self.output_path.read_text()[-2000:]}"
+                )
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
@@ -141,3 +154,95 @@ class ServiceProcess:
                 self._proc.kill()
                 self._proc.wait(5)
         self._proc = None
+
+
+# --- independent validation (SIGN-3) --------------------------------------------
+@dataclass(frozen=True)
+class PyHankoReport:
+    intact: bool
+    valid: bool
+    trusted: bool
+    coverage: str
+    timestamp_valid: bool
+    timestamp_trusted: bool
+    revoked: bool
+    signer_cn: str
+
+
+def validate_with_pyhanko(
+    pdf: bytes, root_der: bytes, *, index: int = -1, fetch: bool = True
+) -> PyHankoReport:
+    """Validate one embedded signature against the exported root (fresh context per call)."""
+    from io import BytesIO
+
+    from asn1crypto import x509 as ax509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    root = ax509.Certificate.load(root_der)
+    reader = PdfFileReader(BytesIO(pdf))
+    sig = reader.embedded_signatures[index]
+    vc = ValidationContext(trust_roots=[root], allow_fetching=fetch)
+    ts_vc = ValidationContext(trust_roots=[root], allow_fetching=fetch)
+    status = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=ts_vc)
+    ts = status.timestamp_validity
+    return PyHankoReport(
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        coverage=status.coverage.name,
+        timestamp_valid=bool(ts and ts.intact and ts.valid),
+        timestamp_trusted=bool(ts and ts.trusted),
+        revoked=status.revoked,
+        signer_cn=status.signing_cert.subject.native.get("common_name", ""),
+    )
+
+
+def pdfsig(pdf: bytes, root_der: bytes, workdir: Path) -> str:
+    """poppler's pdfsig with the root trusted in a fresh NSS database."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    nss = workdir / "nss"
+    nss.mkdir(exist_ok=True)
+    root_pem = workdir / "root.pem"
+    root_pem.write_bytes(
+        x509.load_der_x509_certificate(root_der).public_bytes(serialization.Encoding.PEM)
+    )
+    (workdir / "signed.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            f"sql:{nss}",
+            "-n",
+            "root",
+            "-t",
+            "CT,C,C",
+            "-a",
+            "-i",
+            str(root_pem),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nss}", str(workdir / "signed.pdf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return out.stdout + out.stderr
+
+
+def qpdf_check(pdf: bytes, workdir: Path) -> tuple[int, str]:
+    path = workdir / "check.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, timeout=60)
+    return out.returncode, out.stdout + out.stderr

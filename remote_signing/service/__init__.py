@@ -41,7 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cfg["MASTER_KEY_BYTES"],
         KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"]),
     )
-    mailer = OtpMailer(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["MAIL_FROM"], cfg["SMTP_TIMEOUT"])
+    mailer = OtpMailer(
+        cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["MAIL_FROM"], cfg["SMTP_TIMEOUT"]
+    )
     with sessions() as s, s.begin():
         authority = Pki.load_or_create(s, cfg)
         service = SigningService(cfg, authority, keystore, mailer)
@@ -76,8 +78,13 @@ def _configure_logging(path: str | None) -> None:
         logger.addHandler(handler)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8100, *, threads: int = 8,
-          config: Mapping[str, Any] | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    *,
+    threads: int = 8,
+    config: Mapping[str, Any] | None = None,
+) -> None:
     """Run under gunicorn: one worker (the CA state is loaded once), several threads."""
     from gunicorn.app.base import BaseApplication
 

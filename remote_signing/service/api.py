@@ -35,10 +35,14 @@ def _client() -> Client:
 
 
 def _require_client() -> Response | None:
-    client = authenticate(request.headers.get("Authorization"), current_app.extensions["rs_clients"])
+    client = authenticate(
+        request.headers.get("Authorization"), current_app.extensions["rs_clients"]
+    )
     if client is None:
-        resp = jsonify(error=ErrorCode.UNAUTHORIZED_CLIENT.value,
-                       error_description="client authentication required")
+        resp = jsonify(
+            error=ErrorCode.UNAUTHORIZED_CLIENT.value,
+            error_description="client authentication required",
+        )
         resp.status_code = 401
         resp.headers["WWW-Authenticate"] = 'Basic realm="signing-service"'
         return resp
@@ -57,7 +61,9 @@ def _load(schema: type[Schema]) -> dict[str, Any]:
     try:
         return schema().load(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        raise ServiceError(ErrorCode.INVALID_REQUEST, "invalid request", fields=exc.messages) from exc
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST, "invalid request", fields=exc.messages
+        ) from exc
 
 
 def _done(payload: dict[str, Any] | None = None, status: int = 200) -> tuple[Response, int]:
@@ -69,10 +75,18 @@ def _done(payload: dict[str, Any] | None = None, status: int = 200) -> tuple[Res
 @csc.post("/info")
 def service_info():  # type: ignore[no-untyped-def]
     return jsonify(
-        specs="2.0.0.2", name="embedded-signing-service", region="JP", lang="ja-JP",
-        authType=["basic"], methods=["credentials/list", "credentials/info",
-                                     "credentials/sendOTP", "credentials/authorize",
-                                     "signatures/signHash"],
+        specs="2.0.0.2",
+        name="embedded-signing-service",
+        region="JP",
+        lang="ja-JP",
+        authType=["basic"],
+        methods=[
+            "credentials/list",
+            "credentials/info",
+            "credentials/sendOTP",
+            "credentials/authorize",
+            "signatures/signHash",
+        ],
     )
 
 
@@ -101,8 +115,14 @@ def credentials_send_otp():  # type: ignore[no-untyped-def]
 def credentials_authorize():  # type: ignore[no-untyped-def]
     d = _load(schemas.AuthorizeSchema)
     sad, ttl = _service().authorize(
-        _session(), _client(), cred_id=d["credentialID"], hashes=d["hashes"],
-        hash_oid=d["hashAlgorithmOID"], num_signatures=d["numSignatures"], pin=d["PIN"], otp=d["OTP"],
+        _session(),
+        _client(),
+        cred_id=d["credentialID"],
+        hashes=d["hashes"],
+        hash_oid=d["hashAlgorithmOID"],
+        num_signatures=d["numSignatures"],
+        pin=d["PIN"],
+        otp=d["OTP"],
     )
     return _done({"SAD": sad, "expiresIn": ttl})
 
@@ -111,8 +131,13 @@ def credentials_authorize():  # type: ignore[no-untyped-def]
 def signatures_sign_hash():  # type: ignore[no-untyped-def]
     d = _load(schemas.SignHashSchema)
     sigs = _service().sign_hash(
-        _session(), _client(), cred_id=d["credentialID"], sad=d["SAD"], hashes=d["hashes"],
-        hash_oid=d["hashAlgorithmOID"], sign_algo=d["signAlgo"],
+        _session(),
+        _client(),
+        cred_id=d["credentialID"],
+        sad=d["SAD"],
+        hashes=d["hashes"],
+        hash_oid=d["hashAlgorithmOID"],
+        sign_algo=d["signAlgo"],
     )
     return _done({"signatures": sigs})
 
@@ -123,8 +148,13 @@ def credentials_create():  # type: ignore[no-untyped-def]
     d = _load(schemas.CreateSchema)
     svc = _service()
     cred = svc.create_credential(
-        _session(), _client(), user_id=d["userID"], name=d["name"], email=d["email"],
-        organization=d["organization"], pin=d["PIN"],
+        _session(),
+        _client(),
+        user_id=d["userID"],
+        name=d["name"],
+        email=d["email"],
+        organization=d["organization"],
+        pin=d["PIN"],
     )
     return _done({"credentialID": cred.id, **svc.info(cred)}, 201)
 

@@ -71,7 +71,13 @@ class KeyStore(Protocol):
         """Check ``secret``; return an activation handle for :meth:`sign` (raises WrongSecret)."""
 
     def sign(
-        self, wrapped: WrappedKey, handle: bytes, digests: list[bytes], hash_algo: str, *, label: str
+        self,
+        wrapped: WrappedKey,
+        handle: bytes,
+        digests: list[bytes],
+        hash_algo: str,
+        *,
+        label: str,
     ) -> list[bytes]:
         """Sign pre-computed digests with the key the handle activates."""
 
@@ -99,7 +105,13 @@ class SoftwareKeyStore:
         return kek
 
     def sign(
-        self, wrapped: WrappedKey, handle: bytes, digests: list[bytes], hash_algo: str, *, label: str
+        self,
+        wrapped: WrappedKey,
+        handle: bytes,
+        digests: list[bytes],
+        hash_algo: str,
+        *,
+        label: str,
     ) -> list[bytes]:
         der = self._decrypt(handle, wrapped.blob, label)
         # The key was generated here and is authenticated by GCM: skip the slow RSA checks.

@@ -91,7 +91,11 @@ class Pki:
                 serialization.NoEncryption(),
             )
             session.add(
-                ServiceKey(name=label, cert_der=auth.der, wrapped_key=seal(wrap_key, key_der, label.encode()))
+                ServiceKey(
+                    name=label,
+                    cert_der=auth.der,
+                    wrapped_key=seal(wrap_key, key_der, label.encode()),
+                )
             )
         return pki
 
@@ -130,12 +134,17 @@ class Pki:
         tsa_key = rsa.generate_private_key(65537, size)
         tsa_cert = (
             _base_builder(
-                name(cfg["TSA_NAME"], org), issuing_cert.subject, tsa_key.public_key(), start,
+                name(cfg["TSA_NAME"], org),
+                issuing_cert.subject,
+                tsa_key.public_key(),
+                start,
                 add_years(start, 10),
             )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_signer_usage(), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+            )
             .add_extension(_aki(issuing_cert), critical=False)
             .add_extension(pki._crl_dp(pki.crl_url), critical=False)
             .add_extension(pki._aia(pki.issuing_cert_url), critical=False)
@@ -151,7 +160,9 @@ class Pki:
         end = add_years(start, self.cfg["USER_CERT_YEARS"]) - timedelta(seconds=1)
         policy = x509.PolicyInformation(x509.ObjectIdentifier(self.cfg["CERT_POLICY_OID"]), None)
         return (
-            _base_builder(name(common_name, organization), self.issuing.cert.subject, public_key, start, end)
+            _base_builder(
+                name(common_name, organization), self.issuing.cert.subject, public_key, start, end
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_signer_usage(), critical=True)
             # emailProtection too: NSS (pdfsig) verifies PDF signers for the S/MIME usage.
@@ -188,7 +199,9 @@ class Pki:
                 .revocation_date(when.replace(microsecond=0))
             )
             if reason:
-                entry = entry.add_extension(x509.CRLReason(x509.ReasonFlags(reason)), critical=False)
+                entry = entry.add_extension(
+                    x509.CRLReason(x509.ReasonFlags(reason)), critical=False
+                )
             builder = builder.add_revoked_certificate(entry.build())
         return builder.sign(auth.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
@@ -243,7 +256,8 @@ class Pki:
     def _aia(self, issuer_url: str, *, ocsp: bool = False) -> x509.AuthorityInformationAccess:
         descs = [
             x509.AccessDescription(
-                x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(issuer_url)
+                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier(issuer_url),
             )
         ]
         if ocsp:
@@ -287,17 +301,29 @@ def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
 
 def _ca_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-        encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
 def _signer_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=True, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-        encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 

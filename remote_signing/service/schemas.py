@@ -34,8 +34,11 @@ class SendOtpSchema(_Base):
 
 class _HashesSchema(_Base):
     credentialID = _ID
-    hashes = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                         validate=validate.Length(min=1))
+    hashes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
     hashAlgorithmOID = fields.String(load_default="2.16.840.1.101.3.4.2.1")
 
     @validates("hashAlgorithmOID")

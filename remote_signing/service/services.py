@@ -89,8 +89,16 @@ class SigningService:
 
     # --- credentials ------------------------------------------------------
     def create_credential(
-        self, s: Session, client: Client, *, user_id: str, name: str, email: str,
-        organization: str, pin: str, kind: CredentialKind = CredentialKind.USER,
+        self,
+        s: Session,
+        client: Client,
+        *,
+        user_id: str,
+        name: str,
+        email: str,
+        organization: str,
+        pin: str,
+        kind: CredentialKind = CredentialKind.USER,
     ) -> Credential:
         if kind is CredentialKind.USER:
             _require_role(client, "portal")
@@ -103,13 +111,25 @@ class SigningService:
         )
         cert = self.pki.issue_user_certificate(public_key, name, organization)
         cred = Credential(
-            id=cred_id, kind=kind, user_id=user_id, owner_name=name, owner_email=email,
-            organization=organization, status=CredentialStatus.ACTIVE,
-            key_algo="RSA", key_len=public_key.key_size if isinstance(public_key, rsa.RSAPublicKey) else 256,
-            serial=str(cert.serial_number), cert_der=cert.public_bytes(serialization.Encoding.DER),
-            not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
-            wrapped_key=wrapped.blob, kdf_salt=wrapped.salt, kdf_params=wrapped.params,
-            pin_failures=0, otp_failures=0, created_at=clock.now(),
+            id=cred_id,
+            kind=kind,
+            user_id=user_id,
+            owner_name=name,
+            owner_email=email,
+            organization=organization,
+            status=CredentialStatus.ACTIVE,
+            key_algo="RSA",
+            key_len=public_key.key_size if isinstance(public_key, rsa.RSAPublicKey) else 256,
+            serial=str(cert.serial_number),
+            cert_der=cert.public_bytes(serialization.Encoding.DER),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            wrapped_key=wrapped.blob,
+            kdf_salt=wrapped.salt,
+            kdf_params=wrapped.params,
+            pin_failures=0,
+            otp_failures=0,
+            created_at=clock.now(),
         )
         s.add(cred)
         log.info("credential created id=%s user=%s kind=%s", cred_id, user_id, kind.value)
@@ -118,14 +138,22 @@ class SigningService:
     def ensure_seal(self, s: Session) -> None:
         if not self.cfg["SEAL_ENABLED"]:
             return
-        exists = s.scalar(select(Credential.id).where(Credential.kind == CredentialKind.SEAL,
-                                                      Credential.status != CredentialStatus.REVOKED))
+        exists = s.scalar(
+            select(Credential.id).where(
+                Credential.kind == CredentialKind.SEAL,
+                Credential.status != CredentialStatus.REVOKED,
+            )
+        )
         if exists is None:
             self.create_credential(
-                s, Client(self.cfg["CONSOLE_CLIENT_ID"], "console"), user_id=SEAL_USER_ID,
-                name=self.cfg["SEAL_NAME"], email=self.cfg["MAIL_FROM"],
+                s,
+                Client(self.cfg["CONSOLE_CLIENT_ID"], "console"),
+                user_id=SEAL_USER_ID,
+                name=self.cfg["SEAL_NAME"],
+                email=self.cfg["MAIL_FROM"],
                 organization=self.cfg["SEAL_ORGANIZATION"],
-                pin=self.cfg["CONSOLE_CLIENT_SECRET"], kind=CredentialKind.SEAL,
+                pin=self.cfg["CONSOLE_CLIENT_SECRET"],
+                kind=CredentialKind.SEAL,
             )
 
     def list_credentials(self, s: Session, client: Client, user_id: str | None) -> list[str]:
@@ -135,7 +163,9 @@ class SigningService:
             q = q.where(Credential.user_id == user_id)
         return list(s.scalars(q))
 
-    def get(self, s: Session, client: Client, cred_id: str, *, for_update: bool = False) -> Credential:
+    def get(
+        self, s: Session, client: Client, cred_id: str, *, for_update: bool = False
+    ) -> Credential:
         cred = s.get(Credential, cred_id, with_for_update=for_update)
         if cred is None or not self._visible(client, cred):
             raise ServiceError(ErrorCode.CREDENTIAL_NOT_FOUND, "unknown credential", 404)
@@ -178,10 +208,18 @@ class SigningService:
             },
             "authMode": "explicit",
             "SCAL": "2",
-            "PIN": {"presence": "false" if seal_cred else "true", "format": "A",
-                    "label": "署名用PIN"},
-            "OTP": {"presence": "false" if seal_cred else "true", "type": "online", "format": "N",
-                    "ID": "email", "provider": "embedded-ca"},
+            "PIN": {
+                "presence": "false" if seal_cred else "true",
+                "format": "A",
+                "label": "署名用PIN",
+            },
+            "OTP": {
+                "presence": "false" if seal_cred else "true",
+                "type": "online",
+                "format": "N",
+                "ID": "email",
+                "provider": "embedded-ca",
+            },
             "multisign": self.cfg["MAX_HASHES"],
             "lang": "ja-JP",
         }
@@ -196,11 +234,19 @@ class SigningService:
         digits = self.cfg["OTP_DIGITS"]
         code = f"{secrets.randbelow(10**digits):0{digits}d}"
         s.execute(
-            update(Otp).where(Otp.credential_id == cred.id, Otp.closed_at.is_(None)).values(closed_at=now)
+            update(Otp)
+            .where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
+            .values(closed_at=now)
         )
         ttl = timedelta(seconds=self.cfg["OTP_TTL_SECONDS"])
-        s.add(Otp(credential_id=cred.id, code_mac=self._otp_mac(cred.id, code), created_at=now,
-                  expires_at=now + ttl))
+        s.add(
+            Otp(
+                credential_id=cred.id,
+                code_mac=self._otp_mac(cred.id, code),
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
         s.flush()
         try:
             self.mailer.send_otp(cred.owner_email, cred.owner_name, code, ttl)
@@ -213,15 +259,25 @@ class SigningService:
 
     # --- authorize / sign -------------------------------------------------
     def authorize(
-        self, s: Session, client: Client, *, cred_id: str, hashes: list[str], hash_oid: str,
-        num_signatures: int, pin: str | None, otp: str | None,
+        self,
+        s: Session,
+        client: Client,
+        *,
+        cred_id: str,
+        hashes: list[str],
+        hash_oid: str,
+        num_signatures: int,
+        pin: str | None,
+        otp: str | None,
     ) -> tuple[str, int]:
         cred = self.get(s, client, cred_id)
         self._check_usable(cred)
         hash_algo = HASH_OIDS[hash_oid]
         digests = _decode_hashes(hashes, hash_algo)
         if num_signatures != len(digests) or len(digests) > self.cfg["MAX_HASHES"]:
-            raise ServiceError(ErrorCode.INVALID_REQUEST, "numSignatures must equal the number of hashes")
+            raise ServiceError(
+                ErrorCode.INVALID_REQUEST, "numSignatures must equal the number of hashes"
+            )
         if cred.kind is CredentialKind.SEAL:
             handle = self._unlock_seal(cred)
         else:
@@ -232,19 +288,26 @@ class SigningService:
         token = secrets.token_urlsafe(32)
         now = clock.now()
         ttl = self.cfg["SAD_TTL_SECONDS"]
-        s.add(Sad(
-            token_hash=_token_hash(token), credential_id=cred.id,
-            hashes=json.dumps(sorted({base64.b64encode(d).decode() for d in digests})),
-            hash_algo=hash_algo, num_signatures=len(digests),
-            wrapped_handle=seal(_sad_key(token), handle, cred.id.encode()),
-            created_at=now, expires_at=now + timedelta(seconds=ttl),
-        ))
+        s.add(
+            Sad(
+                token_hash=_token_hash(token),
+                credential_id=cred.id,
+                hashes=json.dumps(sorted({base64.b64encode(d).decode() for d in digests})),
+                hash_algo=hash_algo,
+                num_signatures=len(digests),
+                wrapped_handle=seal(_sad_key(token), handle, cred.id.encode()),
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        )
         log.info("authorized credential=%s hashes=%d", cred.id, len(digests))
         return token, ttl
 
     def _unlock_seal(self, cred: Credential) -> bytes:
         try:
-            return self.keystore.unlock(_wrapped(cred), self.cfg["CONSOLE_CLIENT_SECRET"], label=cred.id)
+            return self.keystore.unlock(
+                _wrapped(cred), self.cfg["CONSOLE_CLIENT_SECRET"], label=cred.id
+            )
         except WrongSecret as exc:
             raise ServiceError(ErrorCode.UNAUTHORIZED_CLIENT, "seal secret mismatch", 401) from exc
 
@@ -259,8 +322,10 @@ class SigningService:
 
     def _check_otp(self, s: Session, cred: Credential, otp: str | None) -> None:
         row = s.scalar(
-            select(Otp).where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
-            .order_by(Otp.id.desc()).limit(1)
+            select(Otp)
+            .where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
+            .order_by(Otp.id.desc())
+            .limit(1)
         )
         if row is None or not otp:
             raise ServiceError(ErrorCode.OTP_INVALID, "no valid code; request a new one")
@@ -290,8 +355,15 @@ class SigningService:
         raise ServiceError(code, f"wrong {what}", remaining=limit - count)
 
     def sign_hash(
-        self, s: Session, client: Client, *, cred_id: str, sad: str, hashes: list[str],
-        hash_oid: str, sign_algo: str,
+        self,
+        s: Session,
+        client: Client,
+        *,
+        cred_id: str,
+        sad: str,
+        hashes: list[str],
+        hash_oid: str,
+        sign_algo: str,
     ) -> list[str]:
         cred = self.get(s, client, cred_id)
         row = s.get(Sad, _token_hash(sad))
@@ -300,7 +372,8 @@ class SigningService:
         now = clock.now()
         wrapped_handle, expires_at = row.wrapped_handle, row.expires_at
         used = s.execute(
-            update(Sad).where(Sad.token_hash == row.token_hash, Sad.used_at.is_(None))
+            update(Sad)
+            .where(Sad.token_hash == row.token_hash, Sad.used_at.is_(None))
             .values(used_at=now, wrapped_handle=b"")
         )
         s.commit()  # single use even if the request below is refused
@@ -313,9 +386,15 @@ class SigningService:
         digests = _decode_hashes(hashes, hash_algo)
         allowed = set(json.loads(row.hashes))
         wanted = [base64.b64encode(d).decode() for d in digests]
-        if hash_algo != row.hash_algo or len(wanted) > row.num_signatures or not set(wanted) <= allowed:
+        if (
+            hash_algo != row.hash_algo
+            or len(wanted) > row.num_signatures
+            or not set(wanted) <= allowed
+        ):
             log.warning("signHash refused: hashes not authorized credential=%s", cred.id)
-            raise ServiceError(ErrorCode.HASH_NOT_AUTHORIZED, "hashes not covered by the authorization")
+            raise ServiceError(
+                ErrorCode.HASH_NOT_AUTHORIZED, "hashes not covered by the authorization"
+            )
         if sign_algo not in RSA_SIGN_ALGOS:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "unsupported signAlgo")
         handle = unseal(_sad_key(sad), wrapped_handle, cred.id.encode())
@@ -336,7 +415,11 @@ class SigningService:
         except WrongSecret:
             self._count_failure(s, cred, "pin")
             raise
-        cred.wrapped_key, cred.kdf_salt, cred.kdf_params = wrapped.blob, wrapped.salt, wrapped.params
+        cred.wrapped_key, cred.kdf_salt, cred.kdf_params = (
+            wrapped.blob,
+            wrapped.salt,
+            wrapped.params,
+        )
         cred.pin_failures = 0
         log.info("pin changed credential=%s", cred.id)
 
@@ -431,7 +514,9 @@ def _decode_hashes(hashes: list[str], hash_algo: str) -> list[bytes]:
         except (binascii.Error, ValueError) as exc:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "hashes must be base64") from exc
         if len(d) != HASH_SIZES[hash_algo]:
-            raise ServiceError(ErrorCode.INVALID_REQUEST, "hash length does not match the algorithm")
+            raise ServiceError(
+                ErrorCode.INVALID_REQUEST, "hash length does not match the algorithm"
+            )
         out.append(d)
     return out
 

@@ -76,7 +76,9 @@ class TimeStampAuthority:
                     }
                 ),
                 "digest_algorithm": digest_algo,
-                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}),
+                "signature_algorithm": algos.SignedDigestAlgorithm(
+                    {"algorithm": "rsassa_pkcs1v15"}
+                ),
                 "signed_attrs": signed_attrs,
                 "signature": signature,
             }
@@ -91,7 +93,9 @@ class TimeStampAuthority:
         }
         if req["cert_req"].native:
             signed_data["certificates"] = [self._cert]
-        return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
+        return cms.ContentInfo(
+            {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
+        )
 
     def _ess_cert_id(self) -> tsp.SigningCertificateV2:
         issuer_serial = {

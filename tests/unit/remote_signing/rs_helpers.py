@@ -17,6 +17,7 @@ MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 PIN = "Kaiyaku2026!"
 EMAIL = "taro@example.jp"
 
+
 def service_config(db: Path, smtp_port: int, log: Path | None = None) -> dict[str, Any]:
     return {
         "DATABASE_URL": f"sqlite:///{db}",
@@ -48,11 +49,19 @@ class Api:
     def call(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.http.post(path, json=body, headers=self.headers if headers is None else headers)
 
-    def create(self, user_id: str = "u1", pin: str = PIN, email: str = EMAIL,
-               name: str = "山田 太郎") -> str:
-        r = self.call("/admin/v1/credentials/create", {
-            "userID": user_id, "name": name, "email": email,
-            "organization": "株式会社テスト商事", "PIN": pin})
+    def create(
+        self, user_id: str = "u1", pin: str = PIN, email: str = EMAIL, name: str = "山田 太郎"
+    ) -> str:
+        r = self.call(
+            "/admin/v1/credentials/create",
+            {
+                "userID": user_id,
+                "name": name,
+                "email": email,
+                "organization": "株式会社テスト商事",
+                "PIN": pin,
+            },
+        )
         assert r.status_code == 201, r.json
         return str(r.json["credentialID"])
 
@@ -62,12 +71,20 @@ class Api:
         assert r.status_code == 200, r.json
         return self.smtp.otp_for(email, before)
 
-    def authorize(self, cred: str, hashes: list[bytes], pin: str | None = PIN,
-                  otp: str | None = None, num: int | None = None) -> Any:
+    def authorize(
+        self,
+        cred: str,
+        hashes: list[bytes],
+        pin: str | None = PIN,
+        otp: str | None = None,
+        num: int | None = None,
+    ) -> Any:
         body: dict[str, Any] = {
-            "credentialID": cred, "numSignatures": len(hashes) if num is None else num,
+            "credentialID": cred,
+            "numSignatures": len(hashes) if num is None else num,
             "hashes": [base64.b64encode(h).decode() for h in hashes],
-            "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"}
+            "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
+        }
         if pin is not None:
             body["PIN"] = pin
         if otp is not None:
@@ -80,10 +97,16 @@ class Api:
         return str(r.json["SAD"])
 
     def sign(self, cred: str, sad: str, hashes: list[bytes]) -> Any:
-        return self.call("/csc/v2/signatures/signHash", {
-            "credentialID": cred, "SAD": sad,
-            "hashes": [base64.b64encode(h).decode() for h in hashes],
-            "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "signAlgo": "1.2.840.113549.1.1.1"})
+        return self.call(
+            "/csc/v2/signatures/signHash",
+            {
+                "credentialID": cred,
+                "SAD": sad,
+                "hashes": [base64.b64encode(h).decode() for h in hashes],
+                "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
+                "signAlgo": "1.2.840.113549.1.1.1",
+            },
+        )
 
     def admin(self, action: str, cred: str, **extra: Any) -> Any:
         return self.call(f"/admin/v1/credentials/{action}", {"credentialID": cred, **extra})

@@ -32,13 +32,17 @@ CALLS = [
 ]
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    basic("portal", "wrong-secret"),
-    basic("someone", DEV_PORTAL_SECRET),
-    {"Authorization": "Bearer wrong-secret"},
-    {"Authorization": "Basic !!notbase64"},
-], ids=["none", "wrong-secret", "wrong-id", "wrong-bearer", "garbage"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        basic("portal", "wrong-secret"),
+        basic("someone", DEV_PORTAL_SECRET),
+        {"Authorization": "Bearer wrong-secret"},
+        {"Authorization": "Basic !!notbase64"},
+    ],
+    ids=["none", "wrong-secret", "wrong-id", "wrong-bearer", "garbage"],
+)
 def test_rs2_calls_without_the_portal_credential_are_refused(
     api: Api, headers: dict[str, str]
 ) -> None:
@@ -48,20 +52,24 @@ def test_rs2_calls_without_the_portal_credential_are_refused(
         assert r.status_code == 401, path
         assert r.json["error"] == "unauthorized_client"
     # nothing changed: the credential is still active and usable
-    assert api.call("/csc/v2/credentials/info", {"credentialID": cred}).json["credentialStatus"] == (
-        "active")
+    assert api.call("/csc/v2/credentials/info", {"credentialID": cred}).json[
+        "credentialStatus"
+    ] == ("active")
 
 
 def test_rs2_bearer_secret_is_accepted(api: Api) -> None:
-    r = api.call("/csc/v2/credentials/list", {}, headers={"Authorization": f"Bearer {DEV_PORTAL_SECRET}"})
+    r = api.call(
+        "/csc/v2/credentials/list", {}, headers={"Authorization": f"Bearer {DEV_PORTAL_SECRET}"}
+    )
     assert r.status_code == 200
 
 
 def test_rs2_bad_json_is_a_clear_400(api: Api) -> None:
     r = api.http.post("/csc/v2/credentials/authorize", data="nope", headers=PORTAL)
     assert r.status_code == 400 and r.json["error"] == "invalid_request"
-    r = api.call("/csc/v2/credentials/authorize", {"credentialID": "x", "hashes": ["%%"],
-                                                  "numSignatures": 1})
+    r = api.call(
+        "/csc/v2/credentials/authorize", {"credentialID": "x", "hashes": ["%%"], "numSignatures": 1}
+    )
     assert r.status_code in (400, 404)
     r = api.call("/csc/v2/credentials/info", {"credentialID": "cred-unknown"})
     assert r.status_code == 404 and r.json["error"] == "invalid_credential"
@@ -87,7 +95,11 @@ def test_rs2_seal_is_usable_only_by_the_console_client(api: Api) -> None:
 def test_rs2_seal_absent_when_flag_off(rs_config: dict[str, Any], tmp_path: Path) -> None:
     from remote_signing.service import create_app
 
-    cfg = {**rs_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'noseal.db'}", "SEAL_ENABLED": False}
+    cfg = {
+        **rs_config,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'noseal.db'}",
+        "SEAL_ENABLED": False,
+    }
     app = create_app(cfg)
     r = app.test_client().post("/csc/v2/credentials/list", json={}, headers=CONSOLE)
     assert r.json["credentialIDs"] == []
@@ -116,8 +128,9 @@ def _all_bytes(paths: list[Path]) -> bytes:
     return b"".join(p.read_bytes() for p in paths if p.exists())
 
 
-def test_pin2_no_pin_or_code_in_the_service_database_or_log(api: Api, rs_app: Flask,
-                                                           rs_config: dict[str, Any]) -> None:
+def test_pin2_no_pin_or_code_in_the_service_database_or_log(
+    api: Api, rs_app: Flask, rs_config: dict[str, Any]
+) -> None:
     new_pin = "Shinki2027#"
     cred = api.create(pin=PIN)
     codes = []

@@ -7,10 +7,11 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import time_machine
-from tests.unit.remote_signing.rs_helpers import PIN, Api
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.hashes import SHA256
+
+from tests.unit.remote_signing.rs_helpers import PIN, Api
 
 H1 = hashlib.sha256(b"contract one").digest()
 H2 = hashlib.sha256(b"contract two").digest()
@@ -146,7 +147,8 @@ def test_pin5_five_wrong_pins_lock_and_correct_pin_is_refused_until_unlock(api: 
     r = api.authorize(cred, [H1], pin=PIN, otp=otp)
     assert r.json["error"] == "credential_locked"
     assert api.call("/csc/v2/credentials/sendOTP", {"credentialID": cred}).json["error"] == (
-        "credential_locked")
+        "credential_locked"
+    )
     info = api.call("/csc/v2/credentials/info", {"credentialID": cred}).json
     assert info["credentialStatus"] == "locked" and info["key"]["status"] == "disabled"
     assert api.admin("unlock", cred).json["credentialStatus"] == "active"
@@ -197,10 +199,21 @@ def test_pin3_change_pin_with_wrong_current_pin_counts_as_failure(api: Api) -> N
 
 
 def test_pin1_service_refuses_pins_breaking_the_policy(api: Api) -> None:
-    for pin, rule in [("Short1!", "length"), ("nouppercase1!", "uppercase"),
-                      ("Forbidden_1", "forbidden_symbol"), ("Zenkaku１２３A", "charset")]:
-        r = api.call("/admin/v1/credentials/create", {
-            "userID": "u9", "name": "山田 太郎", "email": "t@example.jp",
-            "organization": "株式会社テスト商事", "PIN": pin})
+    for pin, rule in [
+        ("Short1!", "length"),
+        ("nouppercase1!", "uppercase"),
+        ("Forbidden_1", "forbidden_symbol"),
+        ("Zenkaku１２３A", "charset"),
+    ]:
+        r = api.call(
+            "/admin/v1/credentials/create",
+            {
+                "userID": "u9",
+                "name": "山田 太郎",
+                "email": "t@example.jp",
+                "organization": "株式会社テスト商事",
+                "PIN": pin,
+            },
+        )
         assert r.status_code == 400 and r.json["error"] == "pin_policy"
         assert rule in r.json["rules"]

@@ -20,13 +20,18 @@ from tests.unit.remote_signing.rs_helpers import PORTAL, Api
 
 def _chain(api: Api, cred: str) -> list[x509.Certificate]:
     r = api.call("/csc/v2/credentials/info", {"credentialID": cred})
-    return [x509.load_der_x509_certificate(base64.b64decode(c)) for c in r.json["cert"]["certificates"]]
+    return [
+        x509.load_der_x509_certificate(base64.b64decode(c)) for c in r.json["cert"]["certificates"]
+    ]
 
 
 def _ocsp_status(api: Api, cert: x509.Certificate, issuer: x509.Certificate) -> ocsp.OCSPResponse:
     req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
-    r = api.http.post("/ocsp", data=req.public_bytes(serialization.Encoding.DER),
-                      content_type="application/ocsp-request")
+    r = api.http.post(
+        "/ocsp",
+        data=req.public_bytes(serialization.Encoding.DER),
+        content_type="application/ocsp-request",
+    )
     assert r.status_code == 200 and r.mimetype == "application/ocsp-response"
     return ocsp.load_der_ocsp_response(r.data)
 
@@ -56,14 +61,17 @@ def test_cert4_revoked_certificate_is_published_and_cannot_sign(api: Api) -> Non
     user, issuing, _ = _chain(api, cred)
     assert _ocsp_status(api, user, issuing).certificate_status == ocsp.OCSPCertStatus.GOOD
     sad = api.sad(cred, [hashlib.sha256(b"x").digest()])
-    assert api.admin("revoke", cred, reason="affiliationChanged").json["credentialStatus"] == "revoked"
+    assert (
+        api.admin("revoke", cred, reason="affiliationChanged").json["credentialStatus"] == "revoked"
+    )
 
     resp = _ocsp_status(api, user, issuing)
     assert resp.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
     assert resp.certificate_status == ocsp.OCSPCertStatus.REVOKED
     assert resp.revocation_reason == x509.ReasonFlags.affiliation_changed
     issuing.public_key().verify(  # type: ignore[call-arg]
-        resp.signature, resp.tbs_response_bytes, padding.PKCS1v15(), resp.signature_hash_algorithm)
+        resp.signature, resp.tbs_response_bytes, padding.PKCS1v15(), resp.signature_hash_algorithm
+    )
 
     crl = x509.load_der_x509_crl(api.http.get("/crl/issuing.crl").data)
     assert crl.is_signature_valid(issuing.public_key())  # type: ignore[arg-type]
@@ -90,8 +98,12 @@ def test_rs2_ocsp_nonce_is_echoed_and_garbage_is_malformed(api: Api) -> None:
     cred = api.create()
     user, issuing, _ = _chain(api, cred)
     nonce = os.urandom(16)
-    req = (ocsp.OCSPRequestBuilder().add_certificate(user, issuing, hashes.SHA256())
-           .add_extension(x509.OCSPNonce(nonce), critical=False).build())
+    req = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(user, issuing, hashes.SHA256())
+        .add_extension(x509.OCSPNonce(nonce), critical=False)
+        .build()
+    )
     r = api.http.post("/ocsp", data=req.public_bytes(serialization.Encoding.DER))
     resp = ocsp.load_der_ocsp_response(r.data)
     assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
@@ -115,8 +127,9 @@ def _ts_request(digest: bytes, policy: str | None = None) -> bytes:
 def test_rs2_tsa_uses_the_configured_policy_and_its_own_certificate(rs_app: Flask) -> None:
     http = rs_app.test_client()
     digest = hashlib.sha256(b"document").digest()
-    r = http.post("/tsa", data=_ts_request(digest), headers=PORTAL,
-                  content_type="application/timestamp-query")
+    r = http.post(
+        "/tsa", data=_ts_request(digest), headers=PORTAL, content_type="application/timestamp-query"
+    )
     assert r.status_code == 200 and r.mimetype == "application/timestamp-reply"
     resp = tsp.TimeStampResp.load(r.data)
     assert resp["status"]["status"].native == "granted"
@@ -128,14 +141,19 @@ def test_rs2_tsa_uses_the_configured_policy_and_its_own_certificate(rs_app: Flas
     cert = x509.load_der_x509_certificate(signed["certificates"][0].chosen.dump())
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
-    other = http.post("/tsa", data=_ts_request(digest, "1.2.3.4"), headers=PORTAL,
-                      content_type="application/timestamp-query")
+    other = http.post(
+        "/tsa",
+        data=_ts_request(digest, "1.2.3.4"),
+        headers=PORTAL,
+        content_type="application/timestamp-query",
+    )
     status = tsp.PKIStatusInfo.load(core.load(other.data)[0].dump())
     assert status["status"].native == "rejection"
     assert "unaccepted_policy" in status["fail_info"].native
 
 
 def test_rs2_tsa_refuses_calls_without_client_credential(rs_app: Flask) -> None:
-    r = rs_app.test_client().post("/tsa", data=_ts_request(bytes(32)),
-                                  content_type="application/timestamp-query")
+    r = rs_app.test_client().post(
+        "/tsa", data=_ts_request(bytes(32)), content_type="application/timestamp-query"
+    )
     assert r.status_code == 401
