@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = [
     "portal.auth.views:bp",
     "portal.mypage.views:bp",
+    "portal.mypage.apply_views:bp",
     "portal.console.views:bp",
     "portal.dev.views:bp",
 ]

@@ -1,3 +1,4 @@
 """Imports every models module so that Alembic and the ORM see all tables."""
 
 from portal import models  # noqa: F401
+from portal.mypage import models as mypage_models  # noqa: F401

@@ -30,3 +30,8 @@ def home():  # type: ignore[no-untyped-def]
 @customer_required
 def faq():  # type: ignore[no-untyped-def]
     return render_template("mypage/faq.html")
+
+
+# Issue 3's pages on this blueprint and on the console's (they add routes when imported).
+from portal.console import applications, invitations  # noqa: E402,F401
+from portal.mypage import account_views  # noqa: E402,F401

@@ -1,0 +1,208 @@
+"""Account life cycle rules: first login (AUTH-3), 仮パスワード再発行 (AUTH-3,
+guide §3.4.4), forgotten password (AUTH-5, §3.4.5) and email change (AUTH-6).
+
+Explicit arguments, caller's transaction, every step audited, every mail
+through the outbox.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal import audit
+from portal.auth import sessions
+from portal.auth.password_policy import check_password_policy
+from portal.auth.services import find_customer, set_password
+from portal.crypto import generate_temporary_password, verify_secret
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.mail import queue_mail
+from portal.models import CustomerUser, UserState
+from portal.mypage import verification
+from portal.mypage.models import EmailVerification, VerificationPurpose
+from portal.mypage.services import MSG_EMAIL_IN_USE, email_taken
+from portal.permissions import Permission, can
+
+MSG_CURRENT_WRONG = "現在のパスワードが正しくありません。"
+MSG_ALREADY_LOGGED_IN = ("初回ログインが完了しているため、仮パスワードの再発行はできません。"
+                         "パスワードを失念した場合はご本人がパスワード再設定の手続きを行ってください。")
+MSG_SAME_EMAIL = "現在のメールアドレスと同じです。"
+
+
+class PolicyError(DomainError):
+    """The new password breaks AUTH-2; ``messages`` lists every rule."""
+
+    def __init__(self, messages: list[str], field: str = "new_password") -> None:
+        super().__init__(messages[0], field=field)
+        self.messages = messages
+
+
+def _minutes() -> int:
+    return int(verification.CODE_TTL.total_seconds() // 60)
+
+
+# --- first login (AUTH-3) ---------------------------------------------------------
+
+def change_first_password(user: CustomerUser, current: str, new: str) -> None:
+    """新パスワード登録: 現在のパスワード is the temporary one."""
+    if not verify_secret(user.password_hash, current):
+        audit.record("password.first_change_failed", actor=user, target=user)
+        raise DomainError(MSG_CURRENT_WRONG, field="current_password")
+    problems = check_password_policy(new, mypage_id=user.mypage_id, email=user.email)
+    if problems:
+        raise PolicyError(problems)
+    set_password(user, new, temporary=False)
+    user.first_login_done = True
+    audit.record("password.first_changed", actor=user, target=user)
+
+
+# --- 仮パスワード再発行 (AUTH-3, §3.4.4) ---------------------------------------------
+
+def can_reissue(actor: CustomerUser, target: CustomerUser) -> bool:
+    return (not target.first_login_done
+            and can(actor, Permission.USERS_REISSUE_TEMP_PASSWORD, target))
+
+
+def reissue_temporary_password(actor: CustomerUser, target: CustomerUser) -> None:
+    """Only the representative/administrator, only for another user of the
+    company who has not completed first login; the old one stops working."""
+    if not can(actor, Permission.USERS_REISSUE_TEMP_PASSWORD, target):
+        raise NotFound()
+    if target.first_login_done or target.state != UserState.ACTIVE:
+        raise DomainError(MSG_ALREADY_LOGGED_IN)
+    temporary = generate_temporary_password()
+    set_password(target, temporary, temporary=True)
+    target.failed_logins = 0
+    target.locked_until = None
+    sessions.end_all_sessions_of(target)
+    queue_mail("temporary_password", target.email, name=target.display_name,
+               password=temporary, expires_at=target.temp_password_expires_at,
+               reissued=True)
+    audit.record("temp_password.reissued", actor=actor, target=target)
+
+
+# --- forgotten password (AUTH-5) --------------------------------------------------------
+
+def begin_password_reset(login_id: str) -> EmailVerification:
+    """Always returns a verification row, whether or not the account exists,
+    so the next screens behave alike; only a real account gets a mail."""
+    user = find_customer(login_id)
+    if user is None or user.state != UserState.ACTIVE:
+        row, _ = verification.issue(VerificationPurpose.PASSWORD_RESET, "", user_id=None)
+        audit.record("password_reset.requested_unknown", target=row)
+        return row
+    row, code = verification.issue(VerificationPurpose.PASSWORD_RESET, user.email,
+                                   user_id=user.id)
+    queue_mail("password_reset_code", user.email, name=user.display_name, code=code,
+               minutes=_minutes())
+    audit.record("password_reset.requested", target=user, company_id=user.company_id)
+    return row
+
+
+def resend_password_reset(row: EmailVerification) -> None:
+    code = verification.resend(row)
+    user = db.session.get(CustomerUser, row.user_id) if row.user_id else None
+    if user is not None and user.state == UserState.ACTIVE:
+        queue_mail("password_reset_code", user.email, name=user.display_name, code=code,
+                   minutes=_minutes())
+        audit.record("password_reset.code_resent", target=user, company_id=user.company_id)
+
+
+def complete_password_reset(row: EmailVerification, code: str, new: str) -> CustomerUser:
+    verification.check(row, code)
+    user = db.session.get(CustomerUser, row.user_id) if row.user_id else None
+    if user is None or user.state != UserState.ACTIVE:
+        raise verification.CodeRejected(verification.MSG_USED)
+    problems = check_password_policy(new, mypage_id=user.mypage_id, email=user.email)
+    if problems:
+        raise PolicyError(problems)
+    if not verification.consume(row):
+        raise verification.CodeRejected(verification.MSG_USED)
+    set_password(user, new, temporary=False)
+    user.first_login_done = True
+    user.failed_logins = 0
+    user.locked_until = None
+    sessions.end_all_sessions_of(user)
+    queue_mail("password_changed", user.email, name=user.display_name)
+    audit.record("password.reset", actor=user, target=user)
+    return user
+
+
+# --- email change (AUTH-6) ----------------------------------------------------------------
+
+def request_email_change(actor: CustomerUser, user: CustomerUser, new_email: str) -> None:
+    """The new address is used only after its code is entered (at the next
+    login at the latest); until then codes and mails go to the old one."""
+    if not can(actor, Permission.USERS_EDIT, user):
+        raise NotFound()
+    if new_email == user.email.lower():
+        raise DomainError(MSG_SAME_EMAIL, field="email")
+    if email_taken(new_email, except_user_id=user.id):
+        raise DomainError(MSG_EMAIL_IN_USE, field="email")
+    _discard_open_changes(user)
+    user.pending_email = new_email
+    _send_email_change_code(user)
+    queue_mail("email_change_notice", user.email, name=user.display_name)
+    audit.record("email_change.requested", actor=actor, target=user,
+                 company_id=user.company_id)
+
+
+def _send_email_change_code(user: CustomerUser) -> EmailVerification:
+    assert user.pending_email
+    row, code = verification.issue(VerificationPurpose.EMAIL_CHANGE, user.pending_email,
+                                   user_id=user.id)
+    queue_mail("email_change_code", user.pending_email, name=user.display_name, code=code,
+               minutes=_minutes())
+    return row
+
+
+def _discard_open_changes(user: CustomerUser) -> None:
+    for row in open_email_changes(user):
+        verification.consume(row)
+
+
+def open_email_changes(user: CustomerUser) -> list[EmailVerification]:
+    return list(db.session.execute(
+        select(EmailVerification).where(
+            EmailVerification.user_id == user.id,
+            EmailVerification.purpose == VerificationPurpose.EMAIL_CHANGE,
+            EmailVerification.consumed_at.is_(None))
+        .order_by(EmailVerification.id.desc())).scalars())
+
+
+def current_email_change(user: CustomerUser) -> EmailVerification | None:
+    rows = open_email_changes(user)
+    return rows[0] if rows and user.pending_email else None
+
+
+def resend_email_change(user: CustomerUser) -> None:
+    row = current_email_change(user)
+    if row is None:
+        raise DomainError(verification.MSG_SESSION)
+    code = verification.resend(row)
+    queue_mail("email_change_code", row.email, name=user.display_name, code=code,
+               minutes=_minutes())
+    audit.record("email_change.code_resent", actor=user, target=user)
+
+
+def confirm_email_change(user: CustomerUser, code: str) -> None:
+    row = current_email_change(user)
+    if row is None:
+        raise DomainError(verification.MSG_SESSION)
+    verification.check(row, code)
+    if email_taken(row.email, except_user_id=user.id):
+        raise DomainError(MSG_EMAIL_IN_USE)
+    if not verification.consume(row):
+        raise verification.CodeRejected(verification.MSG_USED)
+    old = user.email
+    user.email = row.email
+    user.pending_email = None
+    queue_mail("email_changed", old, name=user.display_name)
+    audit.record("email.changed", actor=user, target=user)
+
+
+def cancel_email_change(user: CustomerUser) -> None:
+    _discard_open_changes(user)
+    user.pending_email = None
+    audit.record("email_change.cancelled", actor=user, target=user)
+
