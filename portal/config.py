@@ -14,6 +14,9 @@ from typing import Any
 # A well-known key for the embedded demo only. Production refuses it.
 DEMO_MASTER_KEY = base64.b64encode(b"embedded-demo-master-key-32byte!").decode()
 DEMO_SECRET_KEY = "embedded-demo-secret-key-not-for-production"
+# The embedded signing service's development client credentials.
+DEMO_SIGNING_SECRET = "embedded-dev-portal-secret"
+DEMO_SIGNING_CONSOLE_SECRET = "embedded-dev-console-secret"
 
 INT_KEYS = {
     "SMTP_PORT", "CLAMD_PORT", "UPLOAD_MAX_BYTES", "LOGIN_MAX_FAILURES",
@@ -52,7 +55,10 @@ def defaults(root: Path) -> dict[str, Any]:
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         "SIGNING_SERVICE_URL": "http://127.0.0.1:8100",
         "SIGNING_CLIENT_ID": "portal",
-        "SIGNING_CLIENT_SECRET": "embedded-portal-client-secret",
+        "SIGNING_CLIENT_SECRET": DEMO_SIGNING_SECRET,
+        # The bank console's own credential: only it may use the bank's seal (CON-6).
+        "SIGNING_CONSOLE_CLIENT_ID": "console",
+        "SIGNING_CONSOLE_CLIENT_SECRET": DEMO_SIGNING_CONSOLE_SECRET,
         "SIGNING_TIMEOUT": 30.0,
         "BASE_URL": "http://127.0.0.1:8000",
         "LOGIN_MAX_FAILURES": 5,
@@ -116,6 +122,8 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError("production needs PORTAL_SECRET_KEY (32+ random characters)")
     if config["DATABASE_URL"].startswith("sqlite"):
         raise ConfigError("production needs a PostgreSQL PORTAL_DATABASE_URL")
-    if config.get("SIGNING_CLIENT_SECRET") == "embedded-portal-client-secret":
+    if config.get("SIGNING_CLIENT_SECRET") in ("", DEMO_SIGNING_SECRET):
         raise ConfigError("production needs PORTAL_SIGNING_CLIENT_SECRET")
+    if config.get("SIGNING_CONSOLE_CLIENT_SECRET") in ("", DEMO_SIGNING_CONSOLE_SECRET):
+        raise ConfigError("production needs PORTAL_SIGNING_CONSOLE_CLIENT_SECRET")
     config["DEV_MAILBOX"] = False

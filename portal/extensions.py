@@ -6,7 +6,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from enum import StrEnum
+
+from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -26,3 +28,9 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 migrate = Migrate()
+
+
+def str_enum(enum_cls: type[StrEnum]) -> Enum:
+    """A StrEnum column stored by value (VARCHAR), read back as the enum."""
+    return Enum(enum_cls, native_enum=False, length=32, create_constraint=False,
+                values_callable=lambda members: [m.value for m in members])

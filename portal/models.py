@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import db, str_enum
 
 TZDateTime = DateTime(timezone=True)
 
@@ -107,7 +107,7 @@ class StaffUser(LoginSecurityMixin, db.Model):
     login_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(255))
-    role: Mapped[StaffRole] = mapped_column(String(20))
+    role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -139,7 +139,7 @@ class Company(db.Model):
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[CompanyKind] = mapped_column(String(20))
+    kind: Mapped[CompanyKind] = mapped_column(str_enum(CompanyKind))
     name: Mapped[str] = mapped_column(String(255))
     name_kana: Mapped[str] = mapped_column(String(255), default="")
     name_en: Mapped[str] = mapped_column(String(255), default="")
@@ -168,7 +168,7 @@ class CustomerUser(LoginSecurityMixin, db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     mypage_id: Mapped[str] = mapped_column(String(16), unique=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
-    role: Mapped[CustomerRole] = mapped_column(String(20))
+    role: Mapped[CustomerRole] = mapped_column(str_enum(CustomerRole))
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name_kana: Mapped[str] = mapped_column(String(100), default="")
@@ -180,7 +180,7 @@ class CustomerUser(LoginSecurityMixin, db.Model):
     department: Mapped[str] = mapped_column(String(100), default="")
     title: Mapped[str] = mapped_column(String(100), default="")
     personal_signing: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[UserState] = mapped_column(String(20), default=UserState.ACTIVE)
+    state: Mapped[UserState] = mapped_column(str_enum(UserState), default=UserState.ACTIVE)
     # AUTH-3: a temporary password must be changed at first login
     password_is_temporary: Mapped[bool] = mapped_column(Boolean, default=True)
     temp_password_expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
@@ -268,7 +268,8 @@ class MailOutbox(db.Model):
     # Body encrypted with the master key (it may hold codes); wiped once sent.
     body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING,
+                                                 index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
     claimed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

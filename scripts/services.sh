@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start, stop and check the real services the portal uses, on 127.0.0.1 only.
-#   scripts/services.sh start|stop|status [clamd|smtp|postgres|signing ...]
+#   scripts/services.sh start|stop|status [clamd|smtp|postgres|signing|mailer ...]
 # Idempotent: a running service (PID file + readiness probe) is left alone.
 # Installs nothing: `make deps` does that.
 set -euo pipefail
@@ -107,13 +107,23 @@ start_postgres() {
 # --- Embedded signing service (remote_signing.service) -----------------------
 start_signing() {
   if pid_alive signing && probe_http "http://127.0.0.1:$SIGNING_PORT/health"; then say "signing service: running on 127.0.0.1:$SIGNING_PORT"; return; fi
-  local state="$VAR/signing"
-  mkdir -p "$state"
-  (cd "$ROOT" && PORTAL_SIGNING_STATE_DIR="$state" PORTAL_SMTP_PORT="$SMTP_PORT" setsid "$PY" -m remote_signing.service \
-    --host 127.0.0.1 --port "$SIGNING_PORT" --state-dir "$state" >>"$LOG/signing.log" 2>&1 &
+  # Its own database and key store under var/rs (never the portal's database).
+  mkdir -p "$VAR/rs"
+  (cd "$ROOT" && RS_DATABASE_URL="${RS_DATABASE_URL:-sqlite:///$VAR/rs/signing.db}" \
+     RS_MASTER_KEY_FILE="${RS_MASTER_KEY_FILE:-$VAR/rs/master.key}" \
+     RS_PUBLIC_URL="http://127.0.0.1:$SIGNING_PORT" RS_SMTP_PORT="$SMTP_PORT" \
+     setsid "$PY" -m remote_signing.service --host 127.0.0.1 --port "$SIGNING_PORT" >>"$LOG/signing.log" 2>&1 &
    echo $! >"$RUN/signing.pid")
   wait_for signing 60 probe_http "http://127.0.0.1:$SIGNING_PORT/health"
   say "signing service: started on 127.0.0.1:$SIGNING_PORT"
+}
+
+# --- Mail delivery loop (the outbox, MAIL-2) -----------------------------------
+start_mailer() {
+  if pid_alive mailer; then say "mail delivery: running"; return; fi
+  (cd "$ROOT" && setsid "$ROOT/.venv/bin/flask" --app wsgi mail deliver --loop --interval 2 >>"$LOG/mailer.log" 2>&1 &
+   echo $! >"$RUN/mailer.pid")
+  say "mail delivery: started (log $LOG/mailer.log)"
 }
 
 probe_http() {
@@ -148,12 +158,13 @@ status_of() {
     smtp) probe_tcp "$SMTP_PORT" '' 220 ;;
     postgres) runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$VAR/pg/data" status ;;
     signing) probe_http "http://127.0.0.1:$SIGNING_PORT/health" ;;
+    mailer) pid_alive mailer ;;
   esac
 }
 
 action="${1:-status}"; shift || true
 services=("$@")
-if ((${#services[@]} == 0)); then services=(clamd smtp postgres signing); fi
+if ((${#services[@]} == 0)); then services=(clamd smtp postgres signing mailer); fi
 
 for svc in "${services[@]}"; do
   case "$action" in

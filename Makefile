@@ -1,0 +1,78 @@
+# Two commands for a new machine (README):  make run   and   make test
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+SERVICES := scripts/services.sh
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
+	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf
+
+.PHONY: run test deps apt venv migrate seed services stop lint bench
+
+## make run: install everything, migrate, seed the demo, start the services and the portal.
+run: deps migrate seed
+	@$(SERVICES) start clamd smtp signing mailer
+	@echo
+	@echo "Portal:        http://$(HOST):$(PORT)/          (bank console: http://$(HOST):$(PORT)/console/)"
+	@echo "Demo mailbox:  http://$(HOST):$(PORT)/dev/mailbox   (or: $(FLASK) demo mailbox)"
+	@$(FLASK) demo seed
+	@echo "Stop the background services with: $(SERVICES) stop"
+	@echo
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+
+## make test: install what the tests need, start the real services, run every test
+## on SQLite, then the database-touching part again on PostgreSQL.
+test: deps
+	@$(SERVICES) start clamd smtp postgres signing
+	@set -o pipefail; status=0; \
+	$(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+	  echo "== database-touching tests again on PostgreSQL =="; \
+	  PORTAL_TEST_DATABASE=postgres $(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not slow" tests/functional || status=$$?; \
+	fi; \
+	$(SERVICES) stop signing clamd smtp postgres >/dev/null 2>&1 || true; \
+	exit $$status
+
+deps: apt venv
+
+# Debian packages: installed only when one is missing (apt-get update once first).
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+migrate: venv
+	$(FLASK) db upgrade
+
+seed: venv
+	@$(FLASK) demo seed >/dev/null
+
+services:
+	@$(SERVICES) start clamd smtp signing mailer
+
+stop:
+	@$(SERVICES) stop
+
+lint: venv
+	$(VENV)/bin/ruff check portal kyc remote_signing tests
+
+bench: deps
+	@$(SERVICES) start clamd smtp postgres signing
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
