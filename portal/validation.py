@@ -72,6 +72,7 @@ MSG = {
     "email_mismatch": "メールアドレス（確認用）がメールアドレスと一致しません。",
     "code_format": "認証コードは半角数字{min}〜{max}桁で入力してください。",
     "choice": "選択肢の中から選択してください。",
+    "int_range": "{min}〜{max}の半角数字で入力してください。",
     "half_kana_in_text": "半角カナは使用できません。全角で入力してください。",
 }
 
@@ -353,6 +354,26 @@ class DigitCode(Text):
                 and self.min_digits <= len(value) <= self.max_digits):
             raise ValidationError(
                 MSG["code_format"].format(min=self.min_digits, max=self.max_digits))
+
+
+class HalfWidthInteger(Text):
+    """A whole number typed in half-width digits, within ``minimum``–``maximum``."""
+
+    default_max_length = 20
+
+    def __init__(self, *, minimum: int, maximum: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def check(self, value: str) -> None:
+        if FULL_WIDTH_DIGITS.search(value):
+            raise ValidationError(MSG["full_width_digits"])
+        if not ASCII_DIGITS.fullmatch(value) or not (
+                self.minimum <= int(value) <= self.maximum):
+            raise ValidationError(MSG["int_range"].format(min=self.minimum, max=self.maximum))
+
+    def convert(self, value: str) -> int:
+        return int(value)
 
 
 class Choice(Text):

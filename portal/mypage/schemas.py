@@ -22,6 +22,7 @@ from portal.validation import (
     EmailAddress,
     FreeText,
     FullWidthText,
+    HalfWidthInteger,
     IntegerChoice,
     KatakanaText,
     PhoneNumber,
@@ -243,11 +244,7 @@ class InvitationSchema(FormSchema):
     """Console: 利用登録お手続きのご案内 for a prospective customer (APP-1)."""
 
     customer_name = FreeText(max_length=100)
-    valid_days = fields.Integer(
-        load_default=30, strict=False,
-        validate=lambda v: 1 <= v <= 90,
-        error_messages={"invalid": "有効日数は1〜90の半角数字で入力してください。",
-                        "validator_failed": "有効日数は1〜90の半角数字で入力してください。"})
+    valid_days = HalfWidthInteger(required=True, minimum=1, maximum=90)
 
 
 class RejectSchema(FormSchema):

@@ -206,11 +206,16 @@ def application_data(application: Application) -> dict[str, Any]:
 
 # --- review in the bank console (APP-5) -------------------------------------------
 
-def transition(application: Application, new: ApplicationState, *, actor: StaffUser,
-               detail: dict[str, Any] | None = None) -> None:
+def _require_transition(application: Application, new: ApplicationState) -> ApplicationState:
     current = ApplicationState(application.state)
     if new not in APPLICATION_TRANSITIONS[current]:
         raise IllegalTransition(f"この申込みは既に{current.label}です。")
+    return current
+
+
+def transition(application: Application, new: ApplicationState, *, actor: StaffUser,
+               detail: dict[str, Any] | None = None) -> None:
+    current = _require_transition(application, new)
     application.state = new
     application.reviewed_by = actor.id
     application.reviewed_at = now()
@@ -301,6 +306,7 @@ def send_account_mails(user: CustomerUser, temporary_password: str) -> None:
 def approve(application: Application, *, actor: StaffUser) -> CustomerUser:
     """Creates the company and its first user (the representative, or the
     individual) with a MyPageID and a temporary password."""
+    _require_transition(application, ApplicationState.APPROVED)
     data = application_data(application)
     if email_taken(data["email"]):
         raise DomainError(MSG_EMAIL_IN_USE)
