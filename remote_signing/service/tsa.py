@@ -23,6 +23,19 @@ class TimeStampAuthority:
         self._auth = authority
         self._cert = ax509.Certificate.load(authority.der)
         self._policy = policy_oid
+        # asn1crypto re-encodes built structures on every dump: encode the
+        # constant parts once and load them back per response (loaded = kept as DER).
+        self._tsa_name_der = ax509.GeneralName(
+            name="directory_name", value=self._cert.subject
+        ).dump()
+        self._ess_der = self._ess_cert_id().dump()
+        self._sid_der = cms.SignerIdentifier(
+            {
+                "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                    {"issuer": self._cert.issuer, "serial_number": self._cert.serial_number}
+                )
+            }
+        ).dump()
 
     def respond(self, request_der: bytes) -> bytes:
         try:
@@ -50,7 +63,7 @@ class TimeStampAuthority:
             "serial_number": secrets.randbits(127),
             "gen_time": gen_time,
             "accuracy": {"seconds": 1},
-            "tsa": ax509.GeneralName(name="directory_name", value=self._cert.subject),
+            "tsa": ax509.GeneralName.load(self._tsa_name_der),
         }
         if req["nonce"].native is not None:
             info["nonce"] = req["nonce"]
@@ -59,7 +72,7 @@ class TimeStampAuthority:
             [
                 _attr("content_type", "tst_info"),
                 _attr("signing_time", cms.Time({"utc_time": core.UTCTime(gen_time)})),
-                _attr("signing_certificate_v2", self._ess_cert_id()),
+                _attr("signing_certificate_v2", tsp.SigningCertificateV2.load(self._ess_der)),
                 _attr("message_digest", hashlib.sha256(tst_der).digest()),
             ]
         )
@@ -68,13 +81,7 @@ class TimeStampAuthority:
         signer = cms.SignerInfo(
             {
                 "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    {
-                        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                            {"issuer": self._cert.issuer, "serial_number": self._cert.serial_number}
-                        )
-                    }
-                ),
+                "sid": cms.SignerIdentifier.load(self._sid_der),
                 "digest_algorithm": digest_algo,
                 "signature_algorithm": algos.SignedDigestAlgorithm(
                     {"algorithm": "rsassa_pkcs1v15"}
@@ -92,7 +99,7 @@ class TimeStampAuthority:
             "signer_infos": [signer],
         }
         if req["cert_req"].native:
-            signed_data["certificates"] = [self._cert]
+            signed_data["certificates"] = [ax509.Certificate.load(self._auth.der)]
         return cms.ContentInfo(
             {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
         )
