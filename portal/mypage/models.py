@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import db, str_enum
 from portal.models import Branch, CompanyKind, TZDateTime
 
 
@@ -56,9 +56,9 @@ class Application(db.Model):
     __tablename__ = "applications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[CompanyKind] = mapped_column(String(20))
+    kind: Mapped[CompanyKind] = mapped_column(str_enum(CompanyKind))
     state: Mapped[ApplicationState] = mapped_column(
-        String(20), default=ApplicationState.PENDING, index=True)
+        str_enum(ApplicationState), default=ApplicationState.PENDING, index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     invitation_id: Mapped[int | None] = mapped_column(
         ForeignKey("invitations.id"), nullable=True)
@@ -96,7 +96,7 @@ class EmailVerification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The browser holds this random handle (in its session), never the id alone.
     handle: Mapped[str] = mapped_column(String(64), unique=True)
-    purpose: Mapped[VerificationPurpose] = mapped_column(String(20))
+    purpose: Mapped[VerificationPurpose] = mapped_column(str_enum(VerificationPurpose))
     email: Mapped[str] = mapped_column(String(255))
     # AUTH-5/6: the account concerned; None for an unknown login id (AUTH-5
     # answers alike whether or not the account exists, and such a row never matches).
