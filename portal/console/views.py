@@ -115,3 +115,6 @@ def maintenance():  # type: ignore[no-untyped-def]
     ).scalars().all()
     return render_template("console/maintenance.html", windows=windows, errors=errors,
                            values=request.form), 400 if errors else 200
+
+
+from portal.console import audit_views  # noqa: E402,F401  (registers the AUD-2 routes)

@@ -1,0 +1,99 @@
+"""AUD-2: search and CSV export of the operation log (bank administrator)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+
+from flask import Response, render_template, request
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import Select, select
+
+from portal import audit
+from portal.auth.decorators import staff_required
+from portal.clock import JST
+from portal.console.views import bp
+from portal.extensions import db
+from portal.models import AuditEntry
+from portal.permissions import Permission, require
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+DATE_ERRORS = {"invalid": "日付を正しく入力してください（例：2026-04-01）。"}
+
+
+class AuditSearchSchema(Schema):
+    date_from = fields.Date(load_default=None, error_messages=DATE_ERRORS)
+    date_to = fields.Date(load_default=None, error_messages=DATE_ERRORS)
+    action = fields.String(load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。"))
+    actor = fields.String(load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。"))
+    company_id = fields.Integer(load_default=None, strict=False,
+                                error_messages={"invalid": "半角数字で入力してください。"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+    @validates_schema
+    def check_range(self, data: dict, **_: object) -> None:
+        if data["date_from"] and data["date_to"] and data["date_from"] > data["date_to"]:
+            raise ValidationError("終了日は開始日以降にしてください。", "date_to")
+
+
+def _query(criteria: dict) -> Select:
+    query = select(AuditEntry)
+    if criteria["date_from"]:
+        query = query.where(AuditEntry.at >= datetime.combine(criteria["date_from"], time(), JST))
+    if criteria["date_to"]:
+        end = datetime.combine(criteria["date_to"], time(), JST) + timedelta(days=1)
+        query = query.where(AuditEntry.at < end)
+    if criteria["action"]:
+        query = query.where(AuditEntry.action.startswith(criteria["action"]))
+    if criteria["actor"]:
+        query = query.where(AuditEntry.actor_label == criteria["actor"])
+    if criteria["company_id"] is not None:
+        query = query.where(AuditEntry.company_id == criteria["company_id"])
+    return query.order_by(AuditEntry.id.desc())
+
+
+def _criteria() -> tuple[dict, dict]:
+    raw = {k: v for k, v in request.args.items() if v != "" and k in AuditSearchSchema().fields}
+    try:
+        return AuditSearchSchema().load(raw), {}
+    except ValidationError as exc:
+        return AuditSearchSchema().load({}), exc.messages  # type: ignore[return-value]
+
+
+@bp.route("/audit")
+@staff_required
+@require(Permission.CONSOLE_AUDIT_READ)
+def audit_log():  # type: ignore[no-untyped-def]
+    criteria, errors = _criteria()
+    rows = []
+    if not errors:
+        offset = (criteria["page"] - 1) * PAGE_SIZE
+        rows = db.session.execute(_query(criteria).limit(PAGE_SIZE + 1).offset(offset)).scalars().all()
+    return render_template("console/audit.html", rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
+                           criteria=criteria, errors=errors, values=request.args), 400 if errors else 200
+
+
+@bp.route("/audit.csv")
+@staff_required
+@require(Permission.CONSOLE_AUDIT_READ)
+def audit_csv():  # type: ignore[no-untyped-def]
+    criteria, errors = _criteria()
+    if errors:
+        return render_template("console/audit.html", rows=[], has_next=False, criteria=criteria,
+                               errors=errors, values=request.args), 400
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at_utc", "actor_type", "actor", "company_id", "ip", "action",
+                     "target_type", "target_id", "detail", "hash"])
+    for e in db.session.execute(_query(criteria).limit(CSV_LIMIT)).scalars():
+        writer.writerow([e.id, e.at.isoformat(), e.actor_type, e.actor_label, e.company_id or "",
+                         e.ip, e.action, e.target_type, e.target_id, e.detail, e.hash])
+    audit.record("audit.exported", actor=current_user._get_current_object(),
+                 detail={k: str(v) for k, v in criteria.items() if v})
+    db.session.commit()
+    # UTF-8 with BOM so Excel opens the Japanese text correctly.
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})
