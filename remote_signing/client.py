@@ -71,6 +71,10 @@ class CredentialExpired(SigningError):
     pass
 
 
+class CredentialNotIssued(SigningError):
+    """The PIN is registered but the certificate has not been issued (発行) yet."""
+
+
 class OtpInvalid(SigningError):
     pass
 
@@ -96,6 +100,7 @@ _ERRORS: dict[str, type[SigningError]] = {
     ErrorCode.CREDENTIAL_LOCKED: CredentialLocked,
     ErrorCode.CREDENTIAL_REVOKED: CredentialRevoked,
     ErrorCode.CREDENTIAL_EXPIRED: CredentialExpired,
+    ErrorCode.CREDENTIAL_PENDING: CredentialNotIssued,
     ErrorCode.OTP_INVALID: OtpInvalid,
     ErrorCode.OTP_EXPIRED: OtpExpired,
     ErrorCode.OTP_DELIVERY: OtpDeliveryFailed,
@@ -107,13 +112,13 @@ _ERRORS: dict[str, type[SigningError]] = {
 @dataclass(frozen=True)
 class CredentialInfo:
     credential_id: str
-    status: str  # active | locked | revoked
-    cert_status: str  # valid | revoked | expired
+    status: str  # pending | active | locked | revoked
+    cert_status: str  # pending | valid | revoked | expired
     certificates: list[bytes]  # DER, signer first
     key_algo: str
     key_len: int
-    valid_from: datetime
-    valid_to: datetime
+    valid_from: datetime | None
+    valid_to: datetime | None
     subject: str
     serial_hex: str
     scal: str
@@ -221,8 +226,17 @@ class SigningClient:
 
     # --- administration ---------------------------------------------------
     def create_credential(
-        self, *, user_id: str, name: str, email: str, organization: str, pin: str
+        self,
+        *,
+        user_id: str,
+        name: str,
+        email: str,
+        organization: str,
+        pin: str,
+        issue: bool = True,
     ) -> CredentialInfo:
+        """Register the PIN (the service generates the key); ``issue=False`` leaves the
+        certificate for a later :meth:`issue` (初期PIN登録 then 発行)."""
         data = self._post(
             f"{ADMIN_PREFIX}/credentials/create",
             {
@@ -231,9 +245,14 @@ class SigningClient:
                 "email": email,
                 "organization": organization,
                 "PIN": pin,
+                "issue": issue,
             },
         )
         return _info(data["credentialID"], data)
+
+    def issue(self, credential_id: str) -> CredentialInfo:
+        data = self._post(f"{ADMIN_PREFIX}/credentials/issue", {"credentialID": credential_id})
+        return _info(credential_id, data)
 
     def change_pin(self, credential_id: str, old_pin: str, new_pin: str) -> None:
         self._post(
@@ -347,10 +366,10 @@ def _info(credential_id: str, data: dict[str, Any]) -> CredentialInfo:
         certificates=[base64.b64decode(c) for c in cert["certificates"]],
         key_algo="RSA" if data["key"]["algo"][0] == RSA_ENCRYPTION_OID else data["key"]["algo"][0],
         key_len=int(data["key"]["len"]),
-        valid_from=_time(cert["validFrom"]),
-        valid_to=_time(cert["validTo"]),
-        subject=cert["subjectDN"],
-        serial_hex=cert["serialNumber"],
+        valid_from=_time(cert["validFrom"]) if "validFrom" in cert else None,
+        valid_to=_time(cert["validTo"]) if "validTo" in cert else None,
+        subject=cert.get("subjectDN", ""),
+        serial_hex=cert.get("serialNumber", ""),
         scal=str(data.get("SCAL", "")),
         multisign=int(data.get("multisign", 1)),
     )

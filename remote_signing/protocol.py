@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     CREDENTIAL_LOCKED = "credential_locked"
     CREDENTIAL_REVOKED = "credential_revoked"
     CREDENTIAL_EXPIRED = "credential_expired"
+    CREDENTIAL_PENDING = "credential_pending"
     OTP_INVALID = "invalid_otp"
     OTP_EXPIRED = "otp_expired"
     OTP_DELIVERY = "otp_delivery_failed"
@@ -30,6 +31,7 @@ class ErrorCode(StrEnum):
 
 
 class CredentialStatus(StrEnum):
+    PENDING = "pending"  # PIN registered, certificate not issued yet (初期PIN登録 → 発行)
     ACTIVE = "active"
     LOCKED = "locked"
     REVOKED = "revoked"

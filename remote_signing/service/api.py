@@ -155,8 +155,17 @@ def credentials_create():  # type: ignore[no-untyped-def]
         email=d["email"],
         organization=d["organization"],
         pin=d["PIN"],
+        issue=d["issue"],
     )
     return _done({"credentialID": cred.id, **svc.info(cred)}, 201)
+
+
+@admin.post("/credentials/issue")
+def credentials_issue():  # type: ignore[no-untyped-def]
+    d = _load(schemas.AdminSchema)
+    svc = _service()
+    cred = svc.issue(_session(), _client(), d["credentialID"])
+    return _done({"credentialID": cred.id, **svc.info(cred)})
 
 
 @admin.post("/credentials/changePIN")

@@ -67,6 +67,7 @@ class CreateSchema(_Base):
     email = fields.Email(required=True)
     organization = fields.String(required=True, validate=validate.Length(min=1, max=100))
     PIN = _SECRET
+    issue = fields.Boolean(load_default=True)
 
 
 class ChangePinSchema(_Base):

@@ -99,7 +99,9 @@ class SigningService:
         organization: str,
         pin: str,
         kind: CredentialKind = CredentialKind.USER,
+        issue: bool = True,
     ) -> Credential:
+        """Generate the key under the PIN; issue the certificate now or later (``issue``)."""
         if kind is CredentialKind.USER:
             _require_role(client, "portal")
             broken = pin_policy_errors(pin)
@@ -109,7 +111,6 @@ class SigningService:
         wrapped, public_key = self.keystore.generate(
             pin, label=cred_id, key_size=self.cfg["USER_KEY_SIZE"]
         )
-        cert = self.pki.issue_user_certificate(public_key, name, organization)
         cred = Credential(
             id=cred_id,
             kind=kind,
@@ -117,13 +118,12 @@ class SigningService:
             owner_name=name,
             owner_email=email,
             organization=organization,
-            status=CredentialStatus.ACTIVE,
+            status=CredentialStatus.PENDING,
             key_algo="RSA",
             key_len=public_key.key_size if isinstance(public_key, rsa.RSAPublicKey) else 256,
-            serial=str(cert.serial_number),
-            cert_der=cert.public_bytes(serialization.Encoding.DER),
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
+            public_key_der=public_key.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
             wrapped_key=wrapped.blob,
             kdf_salt=wrapped.salt,
             kdf_params=wrapped.params,
@@ -133,7 +133,28 @@ class SigningService:
         )
         s.add(cred)
         log.info("credential created id=%s user=%s kind=%s", cred_id, user_id, kind.value)
+        if issue:
+            self._issue(cred)
         return cred
+
+    def issue(self, s: Session, client: Client, cred_id: str) -> Credential:
+        """発行: the CA certifies the key registered with the PIN."""
+        cred = self.get(s, client, cred_id)
+        if cred.status is not CredentialStatus.PENDING:
+            raise ServiceError(ErrorCode.CONFLICT, "certificate already issued", 409)
+        self._issue(cred)
+        return cred
+
+    def _issue(self, cred: Credential) -> None:
+        public_key = serialization.load_der_public_key(cred.public_key_der)
+        assert isinstance(public_key, rsa.RSAPublicKey)
+        cert = self.pki.issue_user_certificate(public_key, cred.owner_name, cred.organization)
+        cred.serial = str(cert.serial_number)
+        cred.cert_der = cert.public_bytes(serialization.Encoding.DER)
+        cred.not_before = cert.not_valid_before_utc
+        cred.not_after = cert.not_valid_after_utc
+        cred.status = CredentialStatus.ACTIVE
+        log.info("certificate issued credential=%s serial=%x", cred.id, cert.serial_number)
 
     def ensure_seal(self, s: Session) -> None:
         if not self.cfg["SEAL_ENABLED"]:
@@ -177,15 +198,6 @@ class SigningService:
         return client.role == "portal"
 
     def info(self, cred: Credential) -> dict[str, Any]:
-        now = clock.now()
-        if cred.status is CredentialStatus.REVOKED:
-            cert_status = "revoked"
-        elif cred.not_after < now:
-            cert_status = "expired"
-        else:
-            cert_status = "valid"
-        cert = x509.load_der_x509_certificate(cred.cert_der)
-        chain = [cred.cert_der, *self.pki.chain_der()]
         seal_cred = cred.kind is CredentialKind.SEAL
         return {
             "description": "電子署名用証明書" if not seal_cred else "銀行電子印",
@@ -197,15 +209,7 @@ class SigningService:
                 "algo": [RSA_ENCRYPTION_OID],
                 "len": cred.key_len,
             },
-            "cert": {
-                "status": cert_status,
-                "certificates": [base64.b64encode(c).decode() for c in chain],
-                "issuerDN": cert.issuer.rfc4514_string(),
-                "subjectDN": cert.subject.rfc4514_string(),
-                "serialNumber": format(cert.serial_number, "x"),
-                "validFrom": cred.not_before.strftime("%Y%m%d%H%M%SZ"),
-                "validTo": cred.not_after.strftime("%Y%m%d%H%M%SZ"),
-            },
+            "cert": self._cert_info(cred),
             "authMode": "explicit",
             "SCAL": "2",
             "PIN": {
@@ -222,6 +226,30 @@ class SigningService:
             },
             "multisign": self.cfg["MAX_HASHES"],
             "lang": "ja-JP",
+        }
+
+    def _cert_info(self, cred: Credential) -> dict[str, Any]:
+        if cred.cert_der is None or cred.not_after is None or cred.not_before is None:
+            return {
+                "status": "revoked" if cred.status is CredentialStatus.REVOKED else "pending",
+                "certificates": [],
+            }
+        if cred.status is CredentialStatus.REVOKED:
+            cert_status = "revoked"
+        elif cred.not_after < clock.now():
+            cert_status = "expired"
+        else:
+            cert_status = "valid"
+        cert = x509.load_der_x509_certificate(cred.cert_der)
+        chain = [cred.cert_der, *self.pki.chain_der()]
+        return {
+            "status": cert_status,
+            "certificates": [base64.b64encode(c).decode() for c in chain],
+            "issuerDN": cert.issuer.rfc4514_string(),
+            "subjectDN": cert.subject.rfc4514_string(),
+            "serialNumber": format(cert.serial_number, "x"),
+            "validFrom": cred.not_before.strftime("%Y%m%d%H%M%SZ"),
+            "validTo": cred.not_after.strftime("%Y%m%d%H%M%SZ"),
         }
 
     # --- OTP --------------------------------------------------------------
@@ -438,7 +466,7 @@ class SigningService:
         _require_user_credential(cred)
         if cred.status is CredentialStatus.REVOKED:
             raise ServiceError(ErrorCode.CREDENTIAL_REVOKED, "credential revoked", 409)
-        cred.status = CredentialStatus.ACTIVE
+        cred.status = CredentialStatus.ACTIVE if cred.cert_der else CredentialStatus.PENDING
         cred.lock_reason = None
         cred.pin_failures = 0
         cred.otp_failures = 0
@@ -480,14 +508,22 @@ class SigningService:
         return CertStatus("good")
 
     def revoked_list(self, s: Session) -> list[tuple[int, datetime, str | None]]:
-        rows = s.scalars(select(Credential).where(Credential.status == CredentialStatus.REVOKED))
-        return [(int(c.serial), c.revoked_at or clock.now(), c.revocation_reason) for c in rows]
+        rows = s.scalars(
+            select(Credential).where(
+                Credential.status == CredentialStatus.REVOKED, Credential.serial.is_not(None)
+            )
+        )
+        return [
+            (int(c.serial or 0), c.revoked_at or clock.now(), c.revocation_reason) for c in rows
+        ]
 
     def _check_usable(self, cred: Credential) -> None:
         if cred.status is CredentialStatus.REVOKED:
             raise ServiceError(ErrorCode.CREDENTIAL_REVOKED, "credential revoked", 403)
         if cred.status is CredentialStatus.LOCKED:
             raise ServiceError(ErrorCode.CREDENTIAL_LOCKED, "credential locked", 403)
+        if cred.status is CredentialStatus.PENDING or cred.not_after is None:
+            raise ServiceError(ErrorCode.CREDENTIAL_PENDING, "certificate not issued yet", 403)
         if cred.not_after < clock.now():
             raise ServiceError(ErrorCode.CREDENTIAL_EXPIRED, "certificate expired", 403)
 

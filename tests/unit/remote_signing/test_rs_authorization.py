@@ -217,3 +217,27 @@ def test_pin1_service_refuses_pins_breaking_the_policy(api: Api) -> None:
         )
         assert r.status_code == 400 and r.json["error"] == "pin_policy"
         assert rule in r.json["rules"]
+
+
+def test_pin1_pin_registered_first_certificate_issued_on_hakko(api: Api) -> None:
+    r = api.call(
+        "/admin/v1/credentials/create",
+        {
+            "userID": "u7",
+            "name": "山田 太郎",
+            "email": "taro@example.jp",
+            "organization": "株式会社テスト商事",
+            "PIN": PIN,
+            "issue": False,
+        },
+    )
+    assert r.status_code == 201
+    cred = r.json["credentialID"]
+    assert r.json["credentialStatus"] == "pending" and r.json["cert"]["certificates"] == []
+    r = api.call("/csc/v2/credentials/sendOTP", {"credentialID": cred})
+    assert r.json["error"] == "credential_pending"
+    issued = api.admin("issue", cred)
+    assert issued.status_code == 200 and issued.json["credentialStatus"] == "active"
+    assert len(issued.json["cert"]["certificates"]) == 3
+    assert api.admin("issue", cred).status_code == 409
+    assert api.sign(cred, api.sad(cred, [H1]), [H1]).status_code == 200
