@@ -22,17 +22,22 @@ from portal.mypage.views import bp
 from portal.permissions import Permission, can, get_or_404_for
 
 EMAIL_VERIFY_ENDPOINTS = {"mypage.email_verify", "mypage.email_resend", "mypage.email_cancel"}
+# Pages that stay open while an email change waits for its code.
+UNGATED_BLUEPRINTS = {"auth", "apply", "dev", "console"}
 ROLE_ORDER = {CustomerRole.REPRESENTATIVE: 0, CustomerRole.ADMINISTRATOR: 1,
               CustomerRole.SIGNER: 2, CustomerRole.VIEWER: 3}
 
 
-@bp.before_request
+@bp.before_app_request
 def require_email_verification():  # type: ignore[no-untyped-def]
     """AUTH-6: a changed address must be verified (at the latest at the next
-    login) before MyPage is used again."""
+    login) before any MyPage screen is used again."""
+    if (request.endpoint is None or request.endpoint == "static"
+            or request.blueprint in UNGATED_BLUEPRINTS
+            or request.endpoint in EMAIL_VERIFY_ENDPOINTS):
+        return None
     user = current_user._get_current_object()
-    if (isinstance(user, CustomerUser) and user.pending_email and not user.password_is_temporary
-            and request.endpoint not in EMAIL_VERIFY_ENDPOINTS):
+    if isinstance(user, CustomerUser) and user.pending_email and not user.password_is_temporary:
         return redirect(url_for("mypage.email_verify"))
     return None
 
@@ -60,10 +65,11 @@ def settings():  # type: ignore[no-untyped-def]
     } for u in users]
     return render_template("mypage/settings.html", company=user.company, cards=cards,
                            kind_label=CompanyKind(user.company.kind).label,
-                           me=user, can_edit_company=can(user, Permission.COMPANY_EDIT))
+                           me=user, can_edit_company=can(user, Permission.COMPANY_EDIT),
+                           can_create_user=can(user, Permission.USERS_CREATE))
 
 
-@bp.route("/users/<int:user_id>/temporary-password", methods=["GET", "POST"])
+@bp.route("/settings/users/<int:user_id>/temporary-password", methods=["GET", "POST"])
 @customer_required
 def reissue_temp_password(user_id: int):  # type: ignore[no-untyped-def]
     """仮パスワード再発行: confirm page, then 再発行."""

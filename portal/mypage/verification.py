@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
+from portal import audit
 from portal.clock import as_utc, now
 from portal.crypto import codes_equal, generate_code, hmac_code, seal, unseal
 from portal.errors import DomainError
@@ -136,8 +137,10 @@ def check(row: EmailVerification, code: str) -> None:
     if row.consumed_at is not None:
         raise CodeRejected(MSG_USED)
     if row.failed_attempts >= max_failed:
+        _audit_rejection(row, "locked")
         raise CodeRejected(MSG_LOCKED.format(max=max_failed))
     if now() >= as_utc(row.expires_at):
+        _audit_rejection(row, "expired")
         raise CodeRejected(MSG_EXPIRED.format(minutes=int(ttl.total_seconds() // 60)))
     if row.user_id is None and row.purpose == VerificationPurpose.PASSWORD_RESET:
         matches = False  # AUTH-5: an unknown account behaves like a wrong code
@@ -145,10 +148,17 @@ def check(row: EmailVerification, code: str) -> None:
         matches = codes_equal(row.code_hmac, code, purpose=str(row.purpose))
     if not matches:
         row.failed_attempts += 1
+        _audit_rejection(row, "wrong")
         left = max_failed - row.failed_attempts
         if left <= 0:
             raise CodeRejected(MSG_LOCKED.format(max=max_failed))
         raise CodeRejected(MSG_WRONG.format(left=left))
+
+
+def _audit_rejection(row: EmailVerification, reason: str) -> None:
+    audit.record("verification.code_rejected", target=row,
+                 detail={"purpose": str(row.purpose), "reason": reason,
+                         "failed_attempts": row.failed_attempts})
 
 
 def consume(row: EmailVerification) -> bool:

@@ -90,9 +90,9 @@ def test_representative_reissues_for_user_who_has_not_logged_in(client, factorie
     assert f'id="reissue-{newcomer.id}"' in settings
     assert f'id="reissue-{rep.id}"' not in settings  # never on oneself / logged-in users
     assert "初回未ログイン" in settings
-    confirm = client.get(f"/users/{newcomer.id}/temporary-password").get_data(as_text=True)
+    confirm = client.get(f"/settings/users/{newcomer.id}/temporary-password").get_data(as_text=True)
     assert newcomer.email in confirm
-    done = client.post_form(f"/users/{newcomer.id}/temporary-password", {},
+    done = client.post_form(f"/settings/users/{newcomer.id}/temporary-password", {},
                             token_page="/settings/email")
     assert "仮パスワードの再発行が完了しました" in done.get_data(as_text=True)
     new_temp = _temp_password_from(smtp_sink, newcomer.email)
@@ -111,14 +111,14 @@ def test_reissue_refused_after_first_login_or_for_signers(client, factories):
     newcomer = factories.customer(company, role="viewer", temporary=True)
     outsider = factories.customer(factories.company(), role="viewer", temporary=True)
     login_customer(client, rep.email, DEFAULT_PASSWORD)
-    response = client.post_form(f"/users/{active.id}/temporary-password", {},
+    response = client.post_form(f"/settings/users/{active.id}/temporary-password", {},
                                 token_page="/settings/email")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "初回ログインが完了しているため" in page
-    assert client.get(f"/users/{outsider.id}/temporary-password").status_code == 404
+    assert client.get(f"/settings/users/{outsider.id}/temporary-password").status_code == 404
     client.post("/logout", data={"csrf_token": client.csrf_token("/settings/email")})
     login_customer(client, signer.email, DEFAULT_PASSWORD)
-    assert client.get(f"/users/{newcomer.id}/temporary-password").status_code == 404
+    assert client.get(f"/settings/users/{newcomer.id}/temporary-password").status_code == 404
     assert db.session.execute(select(MailOutbox)).first() is None
 
 

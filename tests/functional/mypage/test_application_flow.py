@@ -120,6 +120,9 @@ def test_wrong_codes_then_sixth_try_needs_a_new_code(flow, factories):
     html = flow.verify(code).get_data(as_text=True)  # sixth try, correct code: refused
     assert "この認証コードは使用できません" in html
     assert count(Application) == 0
+    rejected = db.session.execute(select(AuditEntry).where(
+        AuditEntry.action == "verification.code_rejected")).scalars().all()
+    assert len(rejected) == 6 and code not in "".join(e.detail for e in rejected)
     with time_machine.travel(clock.now() + timedelta(seconds=61)):
         flow.post("/apply/resend", {})
         new_code = flow.code(INDIVIDUAL_FORM["email"])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.mail import deliver_pending
-from portal.models import AuditEntry, Company, CustomerRole, CustomerUser
+from portal.models import AuditEntry, Company, CustomerRole, CustomerUser, Notice
 from portal.mypage.models import Application, ApplicationState, Invitation
 from tests.conftest import DEFAULT_PASSWORD, login_staff
 from tests.functional.mypage.conftest import CORPORATION_FORM, INDIVIDUAL_FORM, count
@@ -117,6 +117,8 @@ def test_approval_creates_company_user_and_three_mails(client, flow, factories, 
     assert user.mypage_id not in pw_body and "仮パスワード：" in pw_body
     actions = db.session.execute(select(AuditEntry.action)).scalars().all()
     assert {"application.approved", "company.created", "user.created"} <= set(actions)
+    notice = db.session.execute(select(Notice).where(Notice.user_id == user.id)).scalar_one()
+    assert "本人確認書類等のアップロード" in notice.text  # HOME-2
     again = client.post_form(f"/console/applications/{application.id}/approve", {},
                              token_page="/console/invitations")
     assert "既に承認済です" in client.get(again.headers["Location"]).get_data(as_text=True)
