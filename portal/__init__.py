@@ -20,6 +20,7 @@ BLUEPRINTS = [
     "portal.auth.views:bp",
     "portal.mypage.views:bp",
     "portal.mypage.apply_views:bp",
+    "portal.users.views:bp",  # before console: it adds console routes
     "portal.console.views:bp",
     "portal.dev.views:bp",
 ]

@@ -125,6 +125,9 @@ def _customer_object_rule(actor: CustomerUser, permission: Permission, target: A
             return False
         if permission is Permission.USERS_EDIT and not is_self:
             return actor.role in MANAGERS
+        if permission in (Permission.CERTS_REQUEST, Permission.PIN_LOCK) \
+                and target.role not in SIGNING_ROLES:
+            return False  # CERT-1: a viewer has no certificate and no PIN
         if permission is Permission.CERTS_REQUEST:
             return is_self or actor.role in MANAGERS
     return True
