@@ -421,7 +421,7 @@ class IntegerChoice(fields.Integer):
         if isinstance(value, str) and not value.strip():
             raise self.make_error("required")
         result = super()._deserialize(value, attr, data, **kwargs)
-        if result is None or result <= 0:
+        if result is None or not 0 < result < 2**31:  # a database id (INTEGER)
             raise self.make_error("invalid")
         return result
 
