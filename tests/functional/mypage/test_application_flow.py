@@ -197,3 +197,26 @@ def test_mail_server_down_loses_nothing(flow, factories, app):
     assert count(EmailVerification) == 1
     row = db.session.execute(select(MailOutbox)).scalar_one()
     assert row.status == "pending" and row.body_encrypted is not None
+
+
+def test_a_code_is_consumed_once_and_one_verification_stores_one_application(flow, factories):
+    """APP-6 under concurrency: the conditional UPDATE lets one submit win, and
+    the unique verification_id refuses a second row even if two got through."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from portal.mypage import verification
+
+    branch = factories.branch()
+    flow.apply(INDIVIDUAL_FORM, branch.id)
+    row = db.session.execute(select(EmailVerification)).scalar_one()
+    assert verification.consume(row) is False  # already used by the successful submit
+    first = db.session.execute(select(Application)).scalar_one()
+    clone = Application(kind=first.kind, branch_id=first.branch_id,
+                        verification_id=first.verification_id, email=first.email,
+                        applicant_name=first.applicant_name, payload=first.payload)
+    db.session.add(clone)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    assert count(Application) == 1
