@@ -85,7 +85,13 @@ def test_invitation_to_first_login(app, live_server, browser, factories, smtp_si
     wait_for_text(browser, "代表者情報")
     branch_select = browser.find_element(By.ID, "branch_id")
     assert branch_select.find_element(By.CSS_SELECTOR, "option:checked").text == "東京支店"
-    _fill(browser, dict(APPLICANT, postal_code="104-0028"))
+    _fill(browser, {k: v for k, v in dict(APPLICANT, postal_code="104-0028").items()
+                    if k != "established_on"})
+    # 設立年月日 from the calendar next to the field (it writes yyyymmdd).
+    browser.execute_script(
+        "var p = document.querySelector('#established_on + .calendar-picker');"
+        "p.value = '1999-11-03'; p.dispatchEvent(new Event('change'));")
+    assert browser.find_element(By.ID, "established_on").get_attribute("value") == "19991103"
     _click(browser, "personal_signing")
     _click(browser, "identity-documents")
     _click(browser, "to-confirm")
