@@ -23,6 +23,8 @@ BLUEPRINTS = [
     "portal.users.views:bp",  # before console: it adds console routes
     "portal.console.views:bp",
     "portal.dev.views:bp",
+    "kyc.views:bp",
+    "kyc.views:console_bp",
 ]
 
 

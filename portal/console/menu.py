@@ -9,7 +9,7 @@ from portal.permissions import Permission
 MENU: list[tuple[str, str, Permission]] = [
     ("console.invitations", "利用登録のご案内（招待）", Permission.CONSOLE_INVITATIONS),
     ("console.applications", "MyPage利用申込の審査", Permission.CONSOLE_APPLICATIONS_REVIEW),
-    ("console.kyc_submissions", "本人確認書類の確認", Permission.CONSOLE_KYC_REVIEW),
+    ("kyc_console.submissions", "本人確認書類の確認", Permission.CONSOLE_KYC_REVIEW),
     ("console.customers", "お客さま一覧", Permission.CONSOLE_CUSTOMERS_VIEW),
     ("console.contracts", "契約案件", Permission.CONSOLE_CONTRACTS_PREPARE),
     ("console.audit_log", "操作ログ", Permission.CONSOLE_AUDIT_READ),
