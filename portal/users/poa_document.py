@@ -18,10 +18,12 @@ FONT_PATHS = (
     "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
     "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
 )
+# The delegated powers, one tuple of printed lines each (broken between phrases).
 POWERS = (
-    "・本サービスに登録された契約者および証明書利用者の情報の追加、変更、削除および"
-    "証明書利用者選任の権限",
-    "・本サービスによる契約締結および本サービスにより締結済みの契約書内容の閲覧の権限",
+    ("・本サービスに登録された契約者および証明書利用者の情報の追加、変更、削除",
+     "および証明書利用者選任の権限"),
+    ("・本サービスによる契約締結および本サービスにより締結済みの",
+     "契約書内容の閲覧の権限"),
 )
 
 
@@ -87,7 +89,7 @@ def render(content: PoaContent) -> bytes:
     y -= 10
     pdf.setFont(font, 11)
     for power in POWERS:
-        for i, line in enumerate(_wrap(power, 40)):
+        for i, line in enumerate(power):
             pdf.drawString(70 if i == 0 else 80, y, line)
             y -= 18
         y -= 6

@@ -65,11 +65,26 @@ class People:
         info = self.rs.create_credential(user_id=user.mypage_id, name=user.display_name,
                                          email=user.email, organization=user.company.name,
                                          pin=PIN)
+        _mirror_in_portal(user, info)
         return info.credential_id
 
     def credential_statuses(self, user: Any) -> list[str]:
         return [self.rs.credential_info(c).status
                 for c in self.rs.list_credentials(user_id=user.mypage_id)]
+
+
+def _mirror_in_portal(user: Any, info: Any) -> None:
+    """When the certificates area keeps its portal-side record, add it as 発行 does."""
+    try:
+        from portal.certs.models import CertState, SigningCertificate
+    except ImportError:
+        return
+    db.session.add(SigningCertificate(
+        user_id=user.id, company_id=user.company_id, credential_id=info.credential_id,
+        state=CertState.ACTIVE, pin_locked=False, serial_hex=info.serial_hex,
+        subject=info.subject[:500], valid_from=info.valid_from, valid_to=info.valid_to,
+        revocation_reason=""))
+    db.session.commit()
 
 
 @pytest.fixture

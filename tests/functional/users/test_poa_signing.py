@@ -1,0 +1,174 @@
+"""USR-3, SIGN-4: the system-created power of attorney, signed with PIN + the
+emailed code through the remote-signing service, stored and linked to the new
+user; a wrong PIN or code creates nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from portal.clock import now, to_jst
+from portal.extensions import db
+from portal.filestore import get_file_store
+from portal.users.models import PoaKind, PowerOfAttorney, UserDraft
+from remote_signing.testing import OTP_RE, pdfsig, qpdf_check, validate_with_pyhanko
+from tests.functional.users.conftest import PIN, login
+from tests.functional.users.helpers import actions, handle_of, person, start_new_user, user_by_email
+
+
+def _otp(sink, address: str, timeout: float = 10) -> str:
+    """The code the signing service mailed (it sends directly to the sink)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for msg in reversed(sink.to(address)):
+            found = OTP_RE.search(sink.body(msg))
+            if found:
+                return found.group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no signing code mailed to {address}")
+
+
+def _start_signer_with_system_poa(client, email="signer@example.jp"):
+    response = start_new_user(client, person(email, role="signer", poa_method="system"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    handle = handle_of(response)
+    confirm = client.get(f"/users/drafts/{handle}/confirm").get_data(as_text=True)
+    assert "署名が必要な書類" in confirm and "署名画面へ" in confirm and "システム作成" in confirm
+    return handle
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "poa.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _send_pin(client, handle, pin=PIN):
+    return client.post_form(f"/users/drafts/{handle}/sign", {"pin": pin},
+                            token_page=f"/users/drafts/{handle}/sign")
+
+
+def _send_code(client, handle, code):
+    return client.post_form(f"/users/drafts/{handle}/code", {"code": code},
+                            token_page=f"/users/drafts/{handle}/code")
+
+
+def test_sign4_system_poa_is_signed_and_validates_in_pyhanko_and_pdfsig(
+        client, people, company, smtp_sink, rs_client, tmp_path):
+    rep = people.with_certificate(company, title="代表取締役")
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client)
+
+    shown = client.get(f"/users/drafts/{handle}/poa.pdf")
+    assert shown.status_code == 200 and shown.mimetype == "application/pdf"
+    text = _pdf_text(shown.data, tmp_path)
+    today = to_jst(now()).date()
+    assert "委任状" in text and company.name in text and "佐藤 花子" in text
+    assert f"{today.year}年{today.month:02d}月{today.day:02d}日" in text
+    assert "証明書利用者選任の権限" in text and "契約書内容の閲覧の権限" in text
+
+    sent = _send_pin(client, handle)
+    assert sent.status_code == 302, re.findall(r'role="alert">([^<]+)', sent.get_data(as_text=True))
+    code = _otp(smtp_sink, rep.email)
+    done = _send_code(client, handle, code)
+    assert done.status_code == 302 and "/users/created/" in done.headers["Location"]
+
+    created = user_by_email("signer@example.jp")
+    assert created is not None and created.role == "signer"
+    poa = db.session.execute(select(PowerOfAttorney)).scalar_one()
+    assert poa.kind == PoaKind.SYSTEM and poa.agent_user_id == created.id
+    assert poa.registered_by == rep.id
+    signed = get_file_store().get(poa.file_key)
+    assert signed.startswith(b"%PDF") and len(signed) > len(shown.data)
+
+    signed_text = _pdf_text(signed, tmp_path)
+    assert company.name in signed_text and "佐藤 花子" in signed_text
+    assert f"{today.year}年{today.month:02d}月{today.day:02d}日" in signed_text
+    root = rs_client.root_certificate()
+    report = validate_with_pyhanko(signed, root)
+    assert report.intact and report.valid and report.trusted
+    assert report.coverage in {"ENTIRE_FILE", "ENTIRE_REVISION"}
+    assert report.timestamp_valid and report.signer_cn == rep.display_name
+    out = pdfsig(signed, root, tmp_path / "nss")
+    assert "Signature is Valid." in out and "Certificate is Trusted." in out, out
+    rc, qpdf_text = qpdf_check(signed, tmp_path)
+    assert rc == 0, qpdf_text
+    assert {"poa.signed", "poa.stored", "user.created"} <= set(actions())
+
+
+def test_sign4_wrong_pin_creates_nothing(client, people, company, smtp_sink):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "wrongpin@example.jp")
+    assert _send_pin(client, handle, pin="WrongPin123").status_code == 302
+    code = _otp(smtp_sink, rep.email)
+    refused = _send_code(client, handle, code)
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign")
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "署名用PINが正しくありません" in page
+    assert user_by_email("wrongpin@example.jp") is None
+    assert db.session.execute(select(PowerOfAttorney)).first() is None
+    assert "poa.signing_failed" in actions()
+    draft = db.session.execute(select(UserDraft).where(UserDraft.handle == handle)).scalar_one()
+    assert draft.consumed_at is None  # the creator may try again
+
+
+def test_sign4_wrong_code_creates_nothing_and_a_retry_succeeds(client, people, company,
+                                                                smtp_sink):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "wrongcode@example.jp")
+    _send_pin(client, handle)
+    code = _otp(smtp_sink, rep.email)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    refused = _send_code(client, handle, wrong)
+    assert refused.status_code == 400
+    assert "認証コードが正しくありません" in refused.get_data(as_text=True)
+    assert user_by_email("wrongcode@example.jp") is None
+    assert db.session.execute(select(PowerOfAttorney)).first() is None
+    ok = _send_code(client, handle, code)
+    assert ok.status_code == 302 and user_by_email("wrongcode@example.jp") is not None
+
+
+def test_sign4_creator_without_certificate_gets_a_clear_message(client, people, company):
+    rep = people.user(company)  # no certificate yet
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "nocert@example.jp")
+    refused = _send_pin(client, handle)
+    assert refused.status_code == 400
+    assert "電子証明書が発行されていない" in refused.get_data(as_text=True)
+    assert user_by_email("nocert@example.jp") is None
+
+
+def test_sign4_registering_a_system_poa_draft_without_signature_is_refused(client, people,
+                                                                           company):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "skip@example.jp")
+    skipped = client.post_form(f"/users/drafts/{handle}/register",
+                               token_page=f"/users/drafts/{handle}/sign")
+    assert skipped.status_code == 302 and skipped.headers["Location"].endswith("/sign")
+    assert user_by_email("skip@example.jp") is None
+
+
+def test_no_pin_or_code_in_the_database_or_session_cookie(client, people, company, smtp_sink,
+                                                          app):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "secret@example.jp")
+    _send_pin(client, handle)
+    cookie = client.get_cookie("portal_session")
+    assert cookie is not None and PIN not in cookie.value
+    code = _otp(smtp_sink, rep.email)
+    _send_code(client, handle, code)
+    db_path = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    if db_path.exists():
+        raw = db_path.read_bytes() + (db_path.with_suffix(".sqlite3-wal").read_bytes()
+                                      if db_path.with_suffix(".sqlite3-wal").exists() else b"")
+        assert PIN.encode() not in raw and code.encode() not in raw
+    assert not re.search(PIN, "".join(actions()))
