@@ -21,6 +21,7 @@ BLUEPRINTS = [
     "portal.mypage.views:bp",
     "portal.mypage.apply_views:bp",
     "portal.users.views:bp",  # before console: it adds console routes
+    "portal.contracts.views:bp",  # before console: it adds console routes
     "portal.console.views:bp",
     "portal.dev.views:bp",
     "kyc.views:bp",

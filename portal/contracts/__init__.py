@@ -1,0 +1,1 @@
+"""Contract packages (CON): preparation, sending, signing, conclusion, lists, search."""

@@ -1,0 +1,153 @@
+"""Lists and search (CON-7, CON-8).
+
+The lists are queries, not Python filters, so they stay fast with a million
+packages: the date+amount index narrows the packages, the party index
+(company_id, package_id) the customer's rows. A counterparty text is first
+resolved to the (few) companies and branches whose names contain it. Paging
+fetches one row more than a page instead of counting every match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, or_, select
+
+from portal.extensions import db
+from portal.models import Branch, Company, CustomerRole, CustomerUser, StaffUser
+
+from .models import ContractPackage, ContractParty, SummaryType
+from .states import PackageState, PartyState
+
+PAGE_SIZE = 20
+
+
+class ListKind(StrEnum):
+    TO_SIGN = "to_sign"  # 署名が必要な契約
+    ACTIVE = "active"  # 現在有効な契約
+    FINISHED = "finished"  # 終了した契約
+    ALL = "all"  # console: every state
+
+    @property
+    def title(self) -> str:
+        return {"to_sign": "署名が必要な契約", "active": "現在有効な契約",
+                "finished": "終了した契約", "all": "契約案件"}[self.value]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    date_from: date | None = None
+    date_to: date | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+    counterparty: str | None = None
+    page: int = 1
+
+    @classmethod
+    def from_form(cls, data: dict[str, Any]) -> Criteria:
+        return cls(**{k: data.get(k) for k in ("date_from", "date_to", "amount_min",
+                                                "amount_max", "counterparty")},
+                   page=data.get("page") or 1)
+
+    @property
+    def any(self) -> bool:
+        return any(v not in (None, "") for v in (self.date_from, self.date_to, self.amount_min,
+                                                  self.amount_max, self.counterparty))
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    page: int
+    has_next: bool
+    criteria: Criteria = field(default_factory=Criteria)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+P = ContractPackage
+
+
+def _list_condition(kind: ListKind) -> Any:
+    if kind is ListKind.TO_SIGN:
+        return P.state.in_([PackageState.UNSIGNED, PackageState.ALL_SIGNED])
+    if kind is ListKind.ACTIVE:
+        return or_(P.state == PackageState.CONCLUDED,
+                   and_(P.state == PackageState.REPAID, P.summary_type == SummaryType.OVERDRAFT))
+    if kind is ListKind.FINISHED:
+        return or_(P.state.in_([PackageState.CANCELLED, PackageState.VOID]),
+                   and_(P.state == PackageState.REPAID, P.summary_type != SummaryType.OVERDRAFT),
+                   and_(P.state == PackageState.WITHDRAWN, P.sent_at.is_not(None)))
+    return True
+
+
+def _name_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _counterparty_condition(text: str) -> Any:
+    pattern = _name_pattern(text)
+    company_ids = list(db.session.execute(
+        select(Company.id).where(or_(Company.name.like(pattern, escape="\\"),
+                                     Company.name_kana.like(pattern, escape="\\")))
+        .limit(1000)).scalars())
+    branch_ids = list(db.session.execute(
+        select(Branch.id).where(Branch.name.like(pattern, escape="\\"))).scalars())
+    conditions = []
+    if company_ids:
+        other = ContractParty.__table__.alias("cp_search")
+        conditions.append(exists().where(other.c.package_id == P.id,
+                                         other.c.company_id.in_(company_ids)))
+    if branch_ids:
+        conditions.append(P.branch_id.in_(branch_ids))
+    return or_(*conditions) if conditions else false()
+
+
+def _apply_criteria(query: Select[Any], criteria: Criteria) -> Select[Any]:
+    if criteria.date_from:
+        query = query.where(P.application_date >= criteria.date_from)
+    if criteria.date_to:
+        query = query.where(P.application_date <= criteria.date_to)
+    if criteria.amount_min is not None:
+        query = query.where(P.loan_amount >= criteria.amount_min)
+    if criteria.amount_max is not None:
+        query = query.where(P.loan_amount <= criteria.amount_max)
+    if criteria.counterparty:
+        query = query.where(_counterparty_condition(criteria.counterparty))
+    return query
+
+
+def _page(query: Select[Any], criteria: Criteria, page_size: int) -> Page:
+    offset = (criteria.page - 1) * page_size
+    rows = list(db.session.execute(query.offset(offset).limit(page_size + 1)).all())
+    return Page(rows[:page_size], criteria.page, len(rows) > page_size, criteria)
+
+
+def customer_rows(user: CustomerUser, kind: ListKind, criteria: Criteria = Criteria(),
+                  page_size: int = PAGE_SIZE) -> Page:
+    """One row per (package, party of the user): columns of CON-7."""
+    member = or_(and_(ContractParty.user_id.is_(None), ContractParty.company_id == user.company_id),
+                 ContractParty.user_id == user.id)
+    query = (select(ContractParty, P).join(P, P.id == ContractParty.package_id)
+             .where(member, P.state != PackageState.DRAFT, _list_condition(kind)))
+    if user.role == CustomerRole.VIEWER:
+        query = query.where(ContractParty.state == PartyState.SIGNED)
+    query = _apply_criteria(query, criteria).order_by(
+        P.application_date.desc(), P.id.desc(), ContractParty.position_order)
+    return _page(query, criteria, page_size)
+
+
+def staff_rows(staff: StaffUser, kind: ListKind = ListKind.ALL, criteria: Criteria = Criteria(),
+               page_size: int = PAGE_SIZE, state: PackageState | None = None) -> Page:
+    """The branch's packages (AUD-4: only the staff member's branch)."""
+    query = select(P).where(P.branch_id == staff.branch_id, _list_condition(kind))
+    if state is not None:
+        query = query.where(P.state == state)
+    query = _apply_criteria(query, criteria).order_by(P.application_date.desc(), P.id.desc())
+    return _page(query, criteria, page_size)

@@ -1,0 +1,267 @@
+"""The signatures of a package, through the remote-signing adapter (SIGN-1/2).
+
+Two operations, each one function so the portal's signing dialog (portal/certs)
+can take over the credential handling later:
+
+* ``sign_for_party``: the user's PIN + one code authorize the hashes of every
+  contract document of the package at once; each document gets a new
+  incremental revision with a signature timestamp (PAdES B-T).
+* ``conclude``: the bank's seal (console client only) adds validation data for
+  every earlier signature, the bank's signature with its own validation data,
+  and a document timestamp (PAdES B-LTA).
+
+Both run under ``services.lock_package``: two parties signing at once are
+serialized, so neither revision is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import x509 as ax509
+from flask import current_app
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings
+from pyhanko.sign.validation import async_add_validation_info
+from pyhanko_certvalidator import ValidationContext
+
+from portal import audit
+from portal.clock import now
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.filestore import get_file_store
+from portal.mail import queue_mail
+from portal.models import CustomerUser, StaffUser
+from remote_signing import client as rs
+from remote_signing.pdf import (
+    BatchAuthorizer,
+    RemoteSigner,
+    ServiceTimeStamper,
+    SignatureOptions,
+    sign_documents,
+)
+
+from . import services
+from .models import ContractPackage, ContractSignature, SignatureKind
+from .states import PackageState, PartyState, transition
+
+log = logging.getLogger(__name__)
+
+BANK_FIELD = "BankSeal"
+LTA_BYTES_RESERVED = 32768  # hex chars: signature + timestamp + the seal's validation data
+
+
+class SigningRefused(DomainError):
+    """A Japanese message for the dialog; ``step`` says where the user goes back to."""
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+def portal_client() -> rs.SigningClient:
+    return rs.SigningClient.from_config(current_app.config)
+
+
+def console_client() -> rs.SigningClient:
+    cfg = current_app.config
+    return rs.SigningClient(cfg["SIGNING_SERVICE_URL"],
+                            cfg.get("SIGNING_CONSOLE_CLIENT_ID", "console"),
+                            cfg.get("SIGNING_CONSOLE_CLIENT_SECRET", "embedded-dev-console-secret"),
+                            timeout=float(cfg.get("SIGNING_TIMEOUT", 30)))
+
+
+def credential_for(client: rs.SigningClient, user: CustomerUser) -> rs.CredentialInfo:
+    """The user's usable signing credential (the service's userID is the MyPageID)."""
+    infos = [client.credential_info(cid) for cid in client.list_credentials(user.mypage_id)]
+    usable = [i for i in infos if i.cert_status == "valid"]
+    if not usable:
+        raise SigningRefused("電子証明書が発行されていないか失効しているため、署名できません。"
+                             "電子証明書の状況をご確認ください。", "pin")
+    info = usable[-1]
+    if info.status == "locked":
+        raise SigningRefused("PINロック中のため署名はできません。", "pin")
+    return info
+
+
+def refusal(exc: rs.SigningError) -> SigningRefused:
+    """One place that turns adapter errors into what the user reads."""
+    if isinstance(exc, rs.PinInvalid):
+        left = exc.remaining
+        more = f"（あと{left}回間違えるとロックされます）" if left is not None else ""
+        return SigningRefused(f"署名用PINが正しくありません。{more}", "pin")
+    if isinstance(exc, rs.CredentialLocked):
+        return SigningRefused("署名用PINがロックされたため署名できません。"
+                              "代表者または管理者にロック解除を依頼してください。", "pin")
+    if isinstance(exc, rs.OtpExpired):
+        return SigningRefused("認証コードの有効期限が切れました。認証コードを再送してください。", "pin")
+    if isinstance(exc, rs.OtpInvalid):
+        return SigningRefused("認証コードが正しくありません。", "code")
+    if isinstance(exc, (rs.CredentialRevoked, rs.CredentialExpired, rs.CredentialNotFound)):
+        return SigningRefused("電子証明書が失効しているため署名できません。", "pin")
+    if isinstance(exc, rs.SadInvalid):
+        return SigningRefused("署名の認証が無効になりました。最初からやり直してください。", "pin")
+    log.warning("signing service problem: %s", type(exc).__name__)
+    return SigningRefused("署名サービスに接続できませんでした。しばらく時間を置いてから"
+                          "再度操作をしてください。", "pin")
+
+
+def send_code(user: CustomerUser) -> None:
+    client = portal_client()
+    try:
+        info = credential_for(client, user)
+        client.send_otp(info.credential_id)
+    except rs.SigningError as exc:
+        raise refusal(exc) from exc
+    finally:
+        client.close()
+    audit.record("contract.sign.code_sent", actor=user)
+
+
+# --- party signatures (CON-4) ------------------------------------------------------------
+
+def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -> ContractPackage:
+    package = services.lock_package(package_id)
+    party = services.check_ready_to_sign(user, package)
+    documents = package.contract_documents
+    store = get_file_store()
+    client = portal_client()
+    try:
+        info = credential_for(client, user)
+        signed = sign_documents(
+            client, info, [store.get(d.current_key) for d in documents], pin=pin, otp=otp,
+            options=[SignatureOptions(field_name=party.signature_field, reason="契約締結",
+                                      name=user.display_name) for _ in documents],
+            description=f"契約案件 {package.id}",
+        )
+    except rs.SigningError as exc:
+        db.session.rollback()
+        audit.record("contract.sign.refused", actor=user, target=party,
+                     detail={"package": package_id, "reason": type(exc).__name__})
+        db.session.commit()
+        raise refusal(exc) from exc
+    finally:
+        client.close()
+    for document, data in zip(documents, signed, strict=True):
+        services.store_revision(document, data)
+        db.session.add(ContractSignature(
+            package_id=package.id, document_id=document.id, party_id=party.id,
+            kind=SignatureKind.PARTY, field_name=party.signature_field,
+            customer_user_id=user.id, certificate_subject=info.subject[:500],
+            certificate_serial=info.serial_hex, result_sha256=document.current_sha256))
+    party.signed_by_id = user.id
+    party.signed_at = now()
+    transition(party, PartyState.SIGNED, actor=user, detail={"package": package.id})
+    audit.record("contract.signed", actor=user, target=party,
+                 detail={"package": package.id, "documents": [d.current_sha256 for d in documents],
+                         "certificate_serial": info.serial_hex})
+    if all(p.state == PartyState.SIGNED for p in package.parties):
+        transition(package, PackageState.ALL_SIGNED, actor=user, company_id=user.company_id)
+        for staff in _staff_to_tell(package):
+            queue_mail("contract_all_signed_staff", staff.email, name=staff.name, package=package)
+    return package
+
+
+def _staff_to_tell(package: ContractPackage) -> list[StaffUser]:
+    people = {package.staff_in_charge.id: package.staff_in_charge}
+    creator = db.session.get(StaffUser, package.created_by_id)
+    if creator is not None:
+        people[creator.id] = creator
+    return list(people.values())
+
+
+# --- conclusion (CON-6, SIGN-1 B-LTA) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Trust:
+    root: ax509.Certificate
+
+    def context(self) -> ValidationContext:
+        # A fresh context per use: pyHanko contexts are bound to one event loop.
+        return ValidationContext(trust_roots=[self.root], allow_fetching=True)
+
+
+def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackage:
+    """Check the staff member's password, then seal every contract document."""
+    services.check_staff_password(staff, password)
+    package = services.lock_package(package_id)
+    if package.state != PackageState.ALL_SIGNED:
+        raise DomainError("すべての当事者の署名が完了していないため、締結できません。"
+                          f"（契約進捗：{package.state_label}）")
+    store = get_file_store()
+    client = console_client()
+    try:
+        seal_id = client.list_credentials()[0]
+        info = client.credential_info(seal_id)
+        trust = Trust(ax509.Certificate.load(client.root_certificate()))
+        documents = package.contract_documents
+        sealed = asyncio.run(_seal_all(client, info, trust,
+                                       [store.get(d.current_key) for d in documents]))
+    except (rs.SigningError, IndexError) as exc:
+        db.session.rollback()
+        log.warning("conclusion failed: %s", type(exc).__name__)
+        raise DomainError("銀行の電子署名を付与できませんでした。しばらく時間を置いてから"
+                          "再度操作をしてください。") from exc
+    finally:
+        client.close()
+    for document, data in zip(documents, sealed, strict=True):
+        services.store_revision(document, data)
+        db.session.add(ContractSignature(
+            package_id=package.id, document_id=document.id, kind=SignatureKind.BANK,
+            field_name=BANK_FIELD, staff_user_id=staff.id,
+            certificate_subject=info.subject[:500], certificate_serial=info.serial_hex,
+            result_sha256=document.current_sha256))
+    audit.record("contract.bank_sealed", actor=staff, target=package,
+                 detail={"documents": [d.current_sha256 for d in documents]})
+    services.after_conclusion(staff, package)
+    return package
+
+
+async def _seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
+                    documents: list[bytes]) -> list[bytes]:
+    authorizer = BatchAuthorizer(client, info.credential_id, pin=None, otp=None,
+                                 expected=len(documents), description="契約締結（銀行電子印）")
+    signer = RemoteSigner(info, authorizer)
+    timestamper = ServiceTimeStamper(client)
+    # Validation data for earlier signatures first (one document at a time is
+    # cheap); then every bank signature together so one authorization covers them.
+    prepared = [await _add_validation_data(doc, trust) for doc in documents]
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_bank_signature(doc, signer, timestamper, trust))
+                 for doc in prepared]
+    return [t.result() for t in tasks]
+
+
+async def _add_validation_data(data: bytes, trust: Trust) -> bytes:
+    count = len(PdfFileReader(BytesIO(data), strict=False).embedded_signatures)
+    for index in range(count):
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        sig = reader.embedded_signatures[index]
+        out = await async_add_validation_info(sig, trust.context(), add_vri_entry=False,
+                                              output=BytesIO())
+        data = out.getvalue()
+    return data
+
+
+async def _bank_signature(data: bytes, signer: Any, timestamper: Any, trust: Trust) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    meta = signers.PdfSignatureMetadata(
+        field_name=BANK_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        reason="契約締結", embed_validation_info=True, use_pades_lta=True,
+        validation_context=trust.context(), dss_settings=DSSContentSettings(include_vri=False),
+    )
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+    out = await pdf_signer.async_sign_pdf(writer, bytes_reserved=LTA_BYTES_RESERVED,
+                                          output=BytesIO())
+    return bytes(out.getbuffer())
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

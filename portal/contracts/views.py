@@ -1,0 +1,185 @@
+"""MyPage contract screens (CON-4, CON-5, CON-7, CON-8): lists, the package
+page, the confirmation steps, the signing dialog, rejection, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from portal.auth.decorators import customer_required
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.validation import first_errors
+
+from . import console_views  # noqa: F401  (registers the console routes)
+from . import services, signing_flow
+from .schemas import ConfirmSchema, RejectSchema, load_search
+from .search import Criteria, ListKind, customer_rows
+
+bp = Blueprint("contracts", __name__, url_prefix="/contracts")
+
+
+@bp.before_request
+def force_first_password_change():  # type: ignore[no-untyped-def]
+    user = current_user._get_current_object()
+    if getattr(user, "kind", None) == "customer" and user.password_is_temporary:
+        return redirect(url_for("auth.first_login"))
+    return None
+
+
+def _me() -> Any:
+    return current_user._get_current_object()
+
+
+def _list(kind: ListKind):  # type: ignore[no-untyped-def]
+    errors: dict[str, str] = {}
+    try:
+        criteria = Criteria.from_form(load_search(request.args))
+    except ValidationError as exc:
+        errors = first_errors(exc.messages)  # type: ignore[arg-type]
+        criteria = Criteria()
+    page = customer_rows(_me(), kind, criteria)
+    return render_template("contracts/list.html", kind=kind, page=page, errors=errors,
+                           values=request.args), 400 if errors else 200
+
+
+@bp.route("/to-sign")
+@customer_required
+def to_sign():  # type: ignore[no-untyped-def]
+    return _list(ListKind.TO_SIGN)
+
+
+@bp.route("/active")
+@customer_required
+def active():  # type: ignore[no-untyped-def]
+    return _list(ListKind.ACTIVE)
+
+
+@bp.route("/finished")
+@customer_required
+def finished():  # type: ignore[no-untyped-def]
+    return _list(ListKind.FINISHED)
+
+
+@bp.route("/<int:package_id>")
+@customer_required
+def package(package_id: int):  # type: ignore[no-untyped-def]
+    pkg, parties = services.customer_package(_me(), package_id)
+    return render_template("contracts/package.html", package=pkg, my_parties=parties,
+                           to_sign=services.party_to_sign(_me(), pkg),
+                           opened=services.opened_document_ids(_me(), pkg))
+
+
+@bp.route("/<int:package_id>/documents/<int:document_id>")
+@customer_required
+def document(package_id: int, document_id: int):  # type: ignore[no-untyped-def]
+    pkg, _ = services.customer_package(_me(), package_id)
+    download = request.args.get("download") == "1"
+    doc, data = services.open_document(_me(), pkg, document_id, download=download)
+    db.session.commit()
+    return pdf_response(data, f"{doc.title}.pdf", download=download)
+
+
+def pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
+    from urllib.parse import quote
+
+    response = Response(data, mimetype="application/pdf")
+    disposition = "attachment" if download else "inline"
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:package_id>/confirm", methods=["GET", "POST"])
+@customer_required
+def confirm(package_id: int):  # type: ignore[no-untyped-def]
+    pkg, _ = services.customer_package(_me(), package_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data = ConfirmSchema().load(request.form)
+        try:
+            services.confirm(_me(), pkg, important=data["important_confirmed"],
+                             documents=data["documents_confirmed"])
+        except DomainError as exc:
+            if exc.field is None:
+                raise
+            db.session.rollback()
+            errors = {exc.field: exc.message}
+        else:
+            db.session.commit()
+            return redirect(url_for("contracts.sign_pin", package_id=pkg.id))
+    party = services._require_signable(_me(), pkg)  # noqa: SLF001  (refuses when not signable)
+    return render_template("contracts/confirm.html", package=pkg, party=party, errors=errors,
+                           opened=services.opened_document_ids(_me(), pkg),
+                           reject_errors={}), 400 if errors else 200
+
+
+@bp.route("/<int:package_id>/reject", methods=["POST"])
+@customer_required
+def reject(package_id: int):  # type: ignore[no-untyped-def]
+    pkg, _ = services.customer_package(_me(), package_id)
+    try:
+        data = RejectSchema().load(request.form)
+        services.reject(_me(), pkg, data["comment"])
+    except ValidationError as exc:
+        party = services._require_signable(_me(), pkg)  # noqa: SLF001
+        return render_template("contracts/confirm.html", package=pkg, party=party, errors={},
+                               opened=services.opened_document_ids(_me(), pkg),
+                               reject_errors=first_errors(exc.messages)), 400  # type: ignore[arg-type]
+    db.session.commit()
+    flash("契約を否認しました。今回の契約は不成立となりました。", "info")
+    return redirect(url_for("contracts.finished"))
+
+
+# --- the signing dialog (PIN → code → 電子署名) -------------------------------------------
+
+@bp.route("/<int:package_id>/sign/pin", methods=["GET", "POST"])
+@customer_required
+def sign_pin(package_id: int):  # type: ignore[no-untyped-def]
+    return signing_flow.pin_step(_me(), package_id)
+
+
+@bp.route("/<int:package_id>/sign/code", methods=["GET", "POST"])
+@customer_required
+def sign_code(package_id: int):  # type: ignore[no-untyped-def]
+    return signing_flow.code_step(_me(), package_id)
+
+
+@bp.route("/<int:package_id>/sign/execute", methods=["GET", "POST"])
+@customer_required
+def sign_execute(package_id: int):  # type: ignore[no-untyped-def]
+    return signing_flow.execute_step(_me(), package_id)
+
+
+@bp.route("/<int:package_id>/sign/done")
+@customer_required
+def sign_done(package_id: int):  # type: ignore[no-untyped-def]
+    pkg, _ = services.customer_package(_me(), package_id)
+    return render_template("contracts/sign_done.html", package=pkg)
+
+
+@bp.route("/<int:package_id>/report.pdf")
+@customer_required
+def report(package_id: int):  # type: ignore[no-untyped-def]
+    pkg, _ = services.customer_package(_me(), package_id)
+    from .report import report_pdf
+
+    try:
+        data = report_pdf(pkg, actor=_me())
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    return pdf_response(data, f"署名検証レポート_{pkg.id}.pdf", download=True)

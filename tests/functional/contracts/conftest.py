@@ -1,0 +1,106 @@
+"""Contract fixtures: a branch with staff, customers of that branch, sample PDFs
+and a helper that prepares a package through the console."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from portal.extensions import db
+from remote_signing.sample import sample_pdf
+from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
+
+
+@pytest.fixture(scope="session")
+def contract_pdf() -> bytes:
+    return sample_pdf()
+
+
+@dataclass
+class World:
+    branch: Any
+    staff: Any
+    company: Any
+    rep: Any
+    signer: Any
+    viewer: Any
+    guarantor_company: Any
+    guarantor: Any
+    other_branch: Any
+    other_staff: Any
+    other_company: Any
+    other_rep: Any
+
+
+@pytest.fixture
+def world(factories) -> World:
+    branch = factories.branch("東京支店")
+    staff = factories.staff(branch)
+    company = factories.company(branch, name="株式会社テスト商事")
+    rep = factories.customer(company, role="representative")
+    signer = factories.customer(company, role="signer")
+    viewer = factories.customer(company, role="viewer")
+    g_company = factories.company(branch, kind="individual", name="保証 一郎")
+    guarantor = factories.customer(g_company, role="representative")
+    other_branch = factories.branch("大阪支店")
+    other_staff = factories.staff(other_branch)
+    other_company = factories.company(other_branch, name="株式会社よその会社")
+    other_rep = factories.customer(other_company, role="representative")
+    return World(branch, staff, company, rep, signer, viewer, g_company, guarantor,
+                 other_branch, other_staff, other_company, other_rep)
+
+
+def package_form(world: World, **overrides: Any) -> dict[str, Any]:
+    form = {
+        "application_date": "2026-04-01",
+        "summary_type": "loan_with_guarantee",
+        "loan_amount": "10,000,000",
+        "planned_loan_date": "2026-04-15",
+        "staff_in_charge_id": str(world.staff.id),
+        "party-0-company": str(world.company.id),
+        "party-0-position": "debtor",
+        "party-1-company": str(world.guarantor_company.id),
+        "party-1-position": "guarantor",
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def with_files(form: dict[str, Any], pdf: bytes, *, contracts: int = 2,
+               important: bytes | None = None) -> dict[str, Any]:
+    data = dict(form)
+    data["contract_files"] = [(io.BytesIO(pdf), f"金銭消費貸借契約書{n + 1}.pdf")
+                              for n in range(contracts)]
+    data["important_file"] = (io.BytesIO(important or pdf), "重要事項説明書.pdf")
+    return data
+
+
+def staff_client(app, staff) -> Any:
+    client = app.test_client()
+    assert login_staff(client, staff.login_id, DEFAULT_PASSWORD).status_code == 302
+    return client
+
+
+def customer_client(app, user) -> Any:
+    client = app.test_client()
+    assert login_customer(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    return client
+
+
+def create_package(app, world: World, pdf: bytes, *, send: bool = False, **overrides: Any) -> int:
+    client = staff_client(app, world.staff)
+    response = client.post_form("/console/contracts/new",
+                                with_files(package_form(world, **overrides), pdf),
+                                token_page="/console/contracts/new",
+                                content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    package_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    if send:
+        sent = client.post_form(f"/console/contracts/{package_id}/send",
+                                token_page=f"/console/contracts/{package_id}")
+        assert sent.status_code == 302
+    db.session.expire_all()
+    return package_id
