@@ -3,9 +3,10 @@
 Areas plug in their own statuses: ``register_status(provider, priority=…)``
 where ``provider(user)`` returns a short Japanese status or ``None``. The
 provider with the lowest priority number that answers wins. This module's
-own providers: 初回未ログイン (10), メール認証待ち (50) and, for viewers,
-参照権限のため署名はできません (90). Certificates use the range 20–80
-(e.g. 本人確認書類確認中, PIN登録待ち, 署名可能, 署名不可, 証明書失効).
+own providers: 初回未ログイン (10), for viewers 参照権限のため署名はできません
+(15: a viewer never holds a certificate, so no certificate status applies),
+and メール認証待ち (50). Certificates and KYC use the range 20–80
+(e.g. 証明書発行依頼中, 本人確認書類確認中, PIN登録待ち, 署名可能, 署名不可, 証明書失効).
 """
 
 from __future__ import annotations
@@ -50,4 +51,4 @@ def _viewer(user: CustomerUser) -> str | None:
 
 register_status(_first_login, priority=10)
 register_status(_email_pending, priority=50)
-register_status(_viewer, priority=90)
+register_status(_viewer, priority=15)

@@ -277,12 +277,15 @@ def test_status_line_is_pluggable(factories, pending):
     from portal.mypage.status import register_status, status_line
 
     user = factories.customer(temporary=pending)
-    assert status_line(user) == ("初回未ログイン" if pending else "")
+    viewer = factories.customer(role="viewer")
+    if pending:
+        assert status_line(user) == "初回未ログイン"
+    assert status_line(viewer) == "参照権限のため署名はできません"
 
     def certificate_status(u):  # what the certificates area would plug in
         return "署名可能"
 
-    register_status(certificate_status, priority=30)
+    register_status(certificate_status, priority=11)
     try:
         assert status_line(user) == ("初回未ログイン" if pending else "署名可能")
     finally:
