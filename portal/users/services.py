@@ -175,11 +175,20 @@ def email_taken(email: str, *, except_user_id: int | None = None) -> bool:
 
 
 def open_cert_request(user: CustomerUser) -> CertificateRequest | None:
-    return db.session.execute(
+    """The request in progress (証明書発行依頼中). A request whose new
+    certificate has been issued since is closed here (CERT-2)."""
+    request = db.session.execute(
         select(CertificateRequest).where(
             CertificateRequest.subject_user_id == user.id,
             CertificateRequest.state == CertRequestState.REQUESTED)
         .order_by(CertificateRequest.id.desc()).limit(1)).scalar_one_or_none()
+    if request is None:
+        return None
+    issued_at = signing.certificate_issued_at(user)
+    if issued_at is not None and as_utc(issued_at) > as_utc(request.created_at):
+        transition_cert_request(request, CertRequestState.ISSUED)
+        return None
+    return request
 
 
 def can_delete(actor: CustomerUser, target: CustomerUser) -> bool:

@@ -95,6 +95,17 @@ def active_credential(user: CustomerUser, api: rs.SigningClient) -> rs.Credentia
     raise SigningRefused(MSG_NO_CERT)
 
 
+def certificate_issued_at(user: CustomerUser) -> Any:
+    """When the user's current certificate was issued (None: none is active)."""
+    current = _certs_function("current_certificate")
+    if current is None:
+        return None
+    cert = current(user)
+    if cert is None or getattr(cert.state, "value", cert.state) != "active":
+        return None
+    return cert.created_at or cert.valid_from  # the row is made at PIN registration
+
+
 def send_code(user: CustomerUser) -> str:
     """送信: the service mails the one-time code to the credential owner."""
     api = client()

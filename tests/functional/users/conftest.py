@@ -52,6 +52,7 @@ class People:
     def user(self, company: Any, role: str = "representative", **values: Any) -> Any:
         user = self.factories.customer(company, role=role, **values)
         user.mypage_id = new_mypage_id()
+        user.first_name = "太郎"  # the factory's "太郎<n>" is not full-width (APP-2)
         db.session.commit()
         return user
 
