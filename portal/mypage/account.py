@@ -38,7 +38,7 @@ class PolicyError(DomainError):
 
 
 def _minutes() -> int:
-    return int(verification.CODE_TTL.total_seconds() // 60)
+    return verification.ttl_minutes()
 
 
 # --- first login (AUTH-3) ---------------------------------------------------------

@@ -192,6 +192,7 @@ def verify():  # type: ignore[no-untyped-def]
             db.session.commit()
             return redirect(url_for("apply.done"))
     return render_template("apply/verify.html", row=row, errors=errors,
+                           minutes=verification.ttl_minutes(),
                            wait=verification.seconds_until_resend(row)), 400 if errors else 200
 
 

@@ -148,7 +148,7 @@ def send_application_code(data: dict[str, Any], *,
     row, code = verification.issue(VerificationPurpose.APPLICATION, data["email"],
                                    payload=payload)
     queue_mail("application_code", data["email"], code=code,
-               minutes=int(verification.CODE_TTL.total_seconds() // 60))
+               minutes=verification.ttl_minutes())
     audit.record("application.code_sent", target=row,
                  detail={"kind": data["kind"], "branch_id": data["branch_id"]})
     return row
@@ -157,7 +157,7 @@ def send_application_code(data: dict[str, Any], *,
 def resend_application_code(row: EmailVerification) -> None:
     code = verification.resend(row)
     queue_mail("application_code", row.email, code=code,
-               minutes=int(verification.CODE_TTL.total_seconds() // 60))
+               minutes=verification.ttl_minutes())
     audit.record("application.code_resent", target=row)
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from portal import audit
 from portal.clock import as_utc, now
@@ -61,6 +61,11 @@ def _settings() -> tuple[int, timedelta, int, timedelta]:
         timedelta(seconds=int(cfg.get("VERIFICATION_RESEND_SECONDS",
                                       RESEND_COOLDOWN.total_seconds()))),
     )
+
+
+def ttl_minutes() -> int:
+    """The validity shown in mails and messages (configurable in seconds)."""
+    return max(1, int(_settings()[1].total_seconds() // 60))
 
 
 def _context(row: EmailVerification) -> bytes:
@@ -141,7 +146,7 @@ def check(row: EmailVerification, code: str) -> None:
         raise CodeRejected(MSG_LOCKED.format(max=max_failed))
     if now() >= as_utc(row.expires_at):
         _audit_rejection(row, "expired")
-        raise CodeRejected(MSG_EXPIRED.format(minutes=int(ttl.total_seconds() // 60)))
+        raise CodeRejected(MSG_EXPIRED.format(minutes=ttl_minutes()))
     if row.user_id is None and row.purpose == VerificationPurpose.PASSWORD_RESET:
         matches = False  # AUTH-5: an unknown account behaves like a wrong code
     else:
@@ -164,7 +169,7 @@ def _audit_rejection(row: EmailVerification, reason: str) -> None:
 def consume(row: EmailVerification) -> bool:
     """Mark the row used exactly once: a conditional UPDATE, so two
     concurrent submits of the same code cannot both succeed (APP-6)."""
-    result = db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         update(EmailVerification)
         .where(EmailVerification.id == row.id, EmailVerification.consumed_at.is_(None))
         .values(consumed_at=now())

@@ -220,3 +220,20 @@ def test_a_code_is_consumed_once_and_one_verification_stores_one_application(flo
         db.session.flush()
     db.session.rollback()
     assert count(Application) == 1
+
+
+def test_code_length_and_validity_are_configurable(flow, factories, app):
+    """APP-4 allows 6–8 digits; the bank may choose 8 and a shorter validity."""
+    app.config.update(VERIFICATION_CODE_DIGITS=8, VERIFICATION_CODE_TTL_SECONDS=300)
+    branch = factories.branch()
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        flow.send_code(INDIVIDUAL_FORM, branch.id)
+        deliver_pending()
+        code = flow.sink.code_in_last(INDIVIDUAL_FORM["email"], "認証コード", digits="8")
+        assert len(code) == 8
+        body = flow.sink.body(flow.sink.last_to(INDIVIDUAL_FORM["email"], "認証コード"))
+        assert "送信から5分" in body
+        assert "有効期限5分" in flow.client.get("/apply/verify").get_data(as_text=True)
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        assert "有効期限（5分）" in flow.verify(code).get_data(as_text=True)
