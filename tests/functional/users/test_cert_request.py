@@ -1,0 +1,141 @@
+"""CERT-2, CERT-3: 電子証明書発行依頼 with the PoA each case needs."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from kyc import devtools
+from portal.extensions import db
+from portal.users.models import CertificateRequest, CertRequestState, PoaKind, PowerOfAttorney
+from tests.functional.users.conftest import login
+from tests.functional.users.helpers import actions, handle_of
+from tests.functional.users.test_poa_signing import _otp, _send_code, _send_pin
+
+
+def _request(client, subject, reason="details_changed", **extra):
+    url = f"/users/{subject.id}/certificate-request"
+    return client.post_form(url, {"reason": reason, "identity_method": "documents", **extra},
+                            token_page="/logout", **({"content_type": "multipart/form-data"}
+                                                     if "file" in extra else {}))
+
+
+def _requests():
+    return db.session.execute(select(CertificateRequest)).scalars().all()
+
+
+def test_cert3_representative_for_self_needs_no_poa(client, people, company, smtp_sink):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    form = client.get(f"/users/{rep.id}/certificate-request").get_data(as_text=True)
+    assert "発行理由" in form and "PIN失念" in form and "有効期限延長" in form
+    assert "委任状不要" in form
+    handle = handle_of(_request(client, rep, "extend_validity"))
+    confirm = client.get(f"/users/drafts/{handle}/confirm").get_data(as_text=True)
+    assert "有効期限延長" in confirm and "書類提出による確認" in confirm
+    done = client.post_form(f"/users/drafts/{handle}/register",
+                            token_page=f"/users/drafts/{handle}/confirm")
+    assert done.status_code == 302
+    assert "本人確認書類の登録が必要" in client.get(done.headers["Location"]).get_data(as_text=True)
+    [request] = _requests()
+    assert request.state == CertRequestState.REQUESTED and request.poa_id is None
+    assert people.credential_statuses(rep) == ["active"]  # revoked only when the new one comes
+    assert "cert_request.created" in actions()
+
+
+def test_cert3_manager_for_another_signer_signs_a_system_poa(client, people, company,
+                                                             smtp_sink):
+    rep = people.with_certificate(company)
+    signer = people.with_certificate(company, "signer")
+    login(client, rep)
+    form = client.get(f"/users/{signer.id}/certificate-request").get_data(as_text=True)
+    assert "システム作成" in form
+    handle = handle_of(_request(client, signer, "details_changed"))
+    assert "署名画面へ" in client.get(f"/users/drafts/{handle}/confirm").get_data(as_text=True)
+    _send_pin(client, handle)
+    done = _send_code(client, handle, _otp(smtp_sink, rep.email))
+    assert done.status_code == 302
+    [request] = _requests()
+    poa = db.session.get(PowerOfAttorney, request.poa_id)
+    assert poa.kind == PoaKind.SYSTEM and poa.agent_user_id == signer.id
+    assert poa.registered_by == rep.id
+    # status on the card; deleting is refused while the request is in progress
+    listing = client.get("/users/").get_data(as_text=True)
+    assert f'id="delete-{signer.id}"' not in listing
+    card = listing.split(f'id="user-card-{signer.id}"')[1].split("</article>")[0]
+    assert "証明書発行依頼中" in card  # CERT-6
+
+
+def test_cert3_signer_for_self_uploads_a_paper_poa(client, people, company, clamd_address):
+    people.user(company)
+    signer = people.with_certificate(company, "signer")
+    login(client, signer)
+    assert "ファイルアップロード" in client.get(
+        f"/users/{signer.id}/certificate-request").get_data(as_text=True)
+    missing = _request(client, signer)
+    assert missing.status_code == 400 and "委任状ファイル" in missing.get_data(as_text=True)
+    eicar = _request(client, signer, file=(io.BytesIO(devtools.sample_pdf("x").replace(
+        b"%%EOF", devtools.EICAR + b"\n%%EOF")), "poa.pdf"))
+    assert eicar.status_code == 400 and "ウイルス" in eicar.get_data(as_text=True)
+    image = devtools.sample_image("png")
+    ok = _request(client, signer, "pin_forgotten", file=(io.BytesIO(image), "委任状.png"))
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:500]
+    handle = handle_of(ok)
+    done = client.post_form(f"/users/drafts/{handle}/register",
+                            token_page=f"/users/drafts/{handle}/confirm")
+    assert done.status_code == 302
+    [request] = _requests()
+    assert db.session.get(PowerOfAttorney, request.poa_id).kind == PoaKind.UPLOAD
+    # CERT-2: PIN失念 revokes the old certificate at once
+    assert people.credential_statuses(signer) == ["revoked"]
+
+
+def test_cert3_signer_cannot_request_for_someone_else(client, people, company):
+    rep = people.user(company)
+    signer = people.user(company, "signer")
+    other = people.user(company, "signer")
+    login(client, signer)
+    for target in (other, rep):
+        assert client.get(f"/users/{target.id}/certificate-request").status_code == 404
+        assert _request(client, target).status_code == 404
+    assert _requests() == []
+
+
+def test_cert3_viewers_have_no_certificate_to_request(client, people, company):
+    rep = people.user(company)
+    viewer = people.user(company, "viewer")
+    login(client, rep)
+    assert client.get(f"/users/{viewer.id}/certificate-request").status_code == 404
+    client.post_form("/logout")
+    login(client, viewer)
+    assert client.get(f"/users/{viewer.id}/certificate-request").status_code == 404
+
+
+def test_cert2_a_second_request_while_one_is_open_is_refused(client, people, company):
+    rep = people.user(company)
+    login(client, rep)
+    handle = handle_of(_request(client, rep))
+    client.post_form(f"/users/drafts/{handle}/register",
+                     token_page=f"/users/drafts/{handle}/confirm")
+    again = _request(client, rep)
+    assert again.status_code == 400 and "発行依頼中" in again.get_data(as_text=True)
+    assert len(_requests()) == 1
+
+
+def test_cert2_request_closes_when_the_new_certificate_is_issued(client, people, company):
+    from portal.users import services
+
+    rep = people.user(company)
+    login(client, rep)
+    handle = handle_of(_request(client, rep))
+    client.post_form(f"/users/drafts/{handle}/register",
+                     token_page=f"/users/drafts/{handle}/confirm")
+    assert services.open_cert_request(rep) is not None
+    new_credential = people.certify(rep)  # KYC approved, PIN registered, 発行
+    if services.signing.certificate_issued_at(rep) is None:  # no portal-side record
+        services.certificate_issued(rep, new_credential)
+    assert services.open_cert_request(rep) is None
+    db.session.commit()
+    [request] = _requests()
+    assert request.state == CertRequestState.ISSUED
