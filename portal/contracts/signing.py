@@ -80,7 +80,12 @@ def console_client() -> rs.SigningClient:
 
 def credential_for(client: rs.SigningClient, user: CustomerUser) -> rs.CredentialInfo:
     """The user's usable signing credential (the service's userID is the MyPageID)."""
-    infos = [client.credential_info(cid) for cid in client.list_credentials(user.mypage_id)]
+    infos = []
+    for cid in client.list_credentials(user.mypage_id):
+        try:
+            infos.append(client.credential_info(cid))
+        except (rs.CredentialNotIssued, rs.CredentialNotFound):
+            continue  # PIN registered, certificate not issued yet: not usable
     usable = [i for i in infos if i.cert_status == "valid"]
     if not usable:
         raise SigningRefused("電子証明書が発行されていないか失効しているため、署名できません。"

@@ -104,3 +104,72 @@ def create_package(app, world: World, pdf: bytes, *, send: bool = False, **overr
         assert sent.status_code == 302
     db.session.expire_all()
     return package_id
+
+
+# --- the signing service as a real process ------------------------------------------------
+
+PIN = "Keiyaku2026!"
+
+
+@pytest.fixture(scope="session")
+def rs_mail():
+    from remote_signing.testing import SmtpCapture
+
+    sink = SmtpCapture().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def rs_service(tmp_path_factory, rs_mail):
+    from remote_signing.testing import ServiceProcess
+
+    proc = ServiceProcess(tmp_path_factory.mktemp("contracts-rs"), smtp_port=rs_mail.port).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def signing_app(app, rs_service):
+    """The portal app pointed at the real signing service process."""
+    from remote_signing.service.config import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET
+
+    app.config.update(SIGNING_SERVICE_URL=rs_service.url, SIGNING_CLIENT_ID="portal",
+                      SIGNING_CLIENT_SECRET=DEV_PORTAL_SECRET,
+                      SIGNING_CONSOLE_CLIENT_ID="console",
+                      SIGNING_CONSOLE_CLIENT_SECRET=DEV_CONSOLE_SECRET)
+    return app
+
+
+def issue_credential(app, user, pin: str = PIN) -> str:
+    from remote_signing.client import SigningClient
+
+    client = SigningClient.from_config(app.config)
+    try:
+        info = client.create_credential(user_id=user.mypage_id, name=user.display_name,
+                                        email=user.email, organization=user.company.name, pin=pin)
+    finally:
+        client.close()
+    return info.credential_id
+
+
+def open_and_confirm(client, package) -> None:
+    for doc in package.documents:
+        assert client.get(f"/contracts/{package.id}/documents/{doc.id}").status_code == 200
+    page = f"/contracts/{package.id}/confirm"
+    response = client.post_form(page, {"important_confirmed": "1", "documents_confirmed": "1"},
+                                token_page=page)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def sign_via_dialog(client, package_id: int, user, rs_mail, pin: str = PIN) -> Any:
+    """PIN (送信) → code from the mail (認証) → 電子署名."""
+    page = f"/contracts/{package_id}/sign/pin"
+    before = len(rs_mail.messages)
+    sent = client.post_form(page, {"pin": pin}, token_page=page)
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    code = rs_mail.otp_for(user.email, before)
+    code_page = f"/contracts/{package_id}/sign/code"
+    assert client.post_form(code_page, {"otp": code}, token_page=code_page).status_code == 302
+    execute = f"/contracts/{package_id}/sign/execute"
+    return client.post_form(execute, {}, token_page=execute)
