@@ -8,6 +8,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import audit
 from portal.auth.decorators import staff_required
 from portal.console.views import bp as console_bp
 from portal.errors import DomainError, StaleWrite
@@ -45,6 +46,11 @@ def _detail(application_id: int, errors: dict[str, list[str]] | None = None,
 @staff_required
 @require(Permission.CONSOLE_APPLICATIONS_REVIEW)
 def application(application_id: int):  # type: ignore[no-untyped-def]
+    """Every field of the application; the view of personal data is audited (AUD-1)."""
+    staff = current_user._get_current_object()
+    audit.record("application.viewed", actor=staff,
+                 target=services.get_for_review(staff, application_id))
+    db.session.commit()
     return _detail(application_id)
 
 

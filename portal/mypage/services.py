@@ -193,6 +193,7 @@ def complete_application(row: EmailVerification, code: str) -> Application:
         payload=json.dumps(data, ensure_ascii=False),
         submitted_at=now(),
     )
+    row.payload_sealed = None  # the form now lives in the application only
     db.session.add(application)
     db.session.flush()
     audit.record("application.submitted", target=application,

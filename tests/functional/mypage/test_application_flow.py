@@ -101,6 +101,8 @@ def test_code_then_application_stored_once(flow, factories, smtp_sink):
     assert "MyPage 利用申込が完了しました" in page.get_data(as_text=True)
     flow.client.get("/apply/done")  # reload
     application = db.session.execute(select(Application)).scalar_one()
+    db.session.refresh(row)
+    assert row.consumed_at is not None and row.payload_sealed is None  # no second copy
     assert application.state == ApplicationState.PENDING
     assert application.branch_id == branch.id and application.email == form["email"]
     actions = db.session.execute(select(AuditEntry.action)).scalars().all()

@@ -116,7 +116,8 @@ def test_approval_creates_company_user_and_three_mails(client, flow, factories, 
     assert user.mypage_id in id_body and "仮パスワード：" not in id_body
     assert user.mypage_id not in pw_body and "仮パスワード：" in pw_body
     actions = db.session.execute(select(AuditEntry.action)).scalars().all()
-    assert {"application.approved", "company.created", "user.created"} <= set(actions)
+    assert {"application.viewed", "application.approved", "company.created",
+            "user.created"} <= set(actions)
     notice = db.session.execute(select(Notice).where(Notice.user_id == user.id)).scalar_one()
     assert "本人確認書類等のアップロード" in notice.text  # HOME-2
     again = client.post_form(f"/console/applications/{application.id}/approve", {},
