@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "portal.dev.views:bp",
     "kyc.views:bp",
     "kyc.views:console_bp",
+    "portal.certs.views:bp",
 ]
 
 

@@ -69,3 +69,6 @@ def demo_mailbox(limit: int) -> None:
 def init_app(app: Flask) -> None:
     for group in (audit_cli, mail_cli, demo_cli):
         app.cli.add_command(group)
+    from portal.certs.cli import init_app as init_certs_cli
+
+    init_certs_cli(app, demo_cli)

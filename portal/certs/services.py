@@ -1,0 +1,402 @@
+"""Rules and state transitions of signing certificates (PIN-1…PIN-5, CERT-1,
+CERT-4…CERT-6). The signing service holds keys and PINs; this module keeps the
+portal's mirror row, audits every change and never stores a PIN."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import audit
+from portal.clock import as_utc, now
+from portal.errors import DomainError, Forbidden, IllegalTransition
+from portal.extensions import db
+from portal.mail import queue_mail
+from portal.models import CustomerRole, CustomerUser, UserState
+from remote_signing import client as rs
+
+from . import messages as msg
+from .models import TRANSITIONS, CertState, SigningCertificate
+
+log = logging.getLogger(__name__)
+
+EXPIRY_NOTICE_DAYS = 30
+
+# CERT-4 reasons (the users area passes these) → RFC 5280 reason codes.
+X509_REASONS = {
+    "name_changed": "superseded",
+    "company_name_changed": "affiliationChanged",
+    "user_deleted": "cessationOfOperation",
+    "pin_forgotten": "keyCompromise",
+    "reissued": "superseded",
+}
+
+
+class SigningStatus(StrEnum):
+    """CERT-6: the one status line of a user card."""
+
+    NOT_LOGGED_IN = "初回未ログイン"
+    REQUESTED = "証明書発行依頼中"
+    KYC_REVIEW = "本人確認書類確認中"
+    PIN_PENDING = "PIN登録待ち"
+    CAN_SIGN = "署名可能"
+    LOCKED = "署名不可"
+    REVOKED = "証明書失効"
+    VIEWER = "参照権限のため署名はできません"
+
+    @property
+    def note(self) -> str:
+        """The sentence under the user's name on the card (source guide §3.4)."""
+        return {
+            SigningStatus.CAN_SIGN: "有効な電子証明書をご活用頂けます。",
+            SigningStatus.LOCKED: "PINロック中のため署名はできません。",
+            SigningStatus.REVOKED: (
+                "電子証明書が失効しています。電子証明書発行依頼を行ってください。"
+            ),
+            SigningStatus.VIEWER: "参照権限のため署名はできません。",
+            SigningStatus.PIN_PENDING: "初期PIN登録・証明書発行をお待ちしています。",
+        }.get(self, self.value)
+
+
+@contextmanager
+def signing_client() -> Iterator[rs.SigningClient]:
+    api = rs.SigningClient.from_config(current_app.config)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def transition(
+    cert: SigningCertificate,
+    to: CertState,
+    *,
+    actor: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    if to not in TRANSITIONS[cert.state]:
+        raise IllegalTransition("この電子証明書の状態では操作できません。")
+    audit.record(
+        f"certs.{to.value}",
+        actor=actor,
+        company_id=cert.company_id,
+        target=cert,
+        detail={"from": cert.state.value, "credential": cert.credential_id, **(detail or {})},
+    )
+    cert.state = to
+
+
+# --- queries ---------------------------------------------------------------------------
+
+
+def certificates_of(user: CustomerUser) -> list[SigningCertificate]:
+    return list(
+        db.session.scalars(
+            select(SigningCertificate)
+            .where(SigningCertificate.user_id == user.id)
+            .order_by(SigningCertificate.id)
+        )
+    )
+
+
+def current_certificate(user: CustomerUser) -> SigningCertificate | None:
+    """The newest live certificate, else the newest one of any state."""
+    certs = certificates_of(user)
+    live = [c for c in certs if c.state is not CertState.REVOKED]
+    return (live or certs or [None])[-1]
+
+
+def credential_ids_of(user: CustomerUser) -> list[str]:
+    return [c.credential_id for c in certificates_of(user)]
+
+
+def active_credential_id(user: CustomerUser) -> str | None:
+    cert = current_certificate(user)
+    return cert.credential_id if cert is not None and cert.state is CertState.ACTIVE else None
+
+
+def certificate_expiry(user: CustomerUser) -> datetime | None:
+    cert = current_certificate(user)
+    return cert.valid_to if cert is not None and cert.state is CertState.ACTIVE else None
+
+
+def signing_status(user: CustomerUser, *, live: bool = False) -> str:
+    """CERT-6 label for the user card. ``live`` asks the service whether a PIN-5
+    lock happened since the portal last looked (falls back to the mirror)."""
+    return signing_status_enum(user, live=live).value
+
+
+def signing_status_enum(user: CustomerUser, *, live: bool = False) -> SigningStatus:
+    if user.role is CustomerRole.VIEWER:
+        return SigningStatus.VIEWER
+    if not user.first_login_done:
+        return SigningStatus.NOT_LOGGED_IN
+    cert = current_certificate(user)
+    if cert is not None and cert.state is CertState.ACTIVE:
+        if live:
+            refresh_lock(cert)
+        if cert.pin_locked:
+            return SigningStatus.LOCKED
+        if cert.valid_to is not None and as_utc(cert.valid_to) < now():
+            return SigningStatus.REVOKED
+        return SigningStatus.CAN_SIGN
+    return _status_before_certificate(user, cert)
+
+
+def _status_before_certificate(
+    user: CustomerUser, cert: SigningCertificate | None
+) -> SigningStatus:
+    from kyc.models import KycState
+    from kyc.services import latest_submission
+
+    submission = latest_submission(user)
+    revoked_at = as_utc(cert.revoked_at) if cert is not None and cert.revoked_at else None
+    if (
+        submission is not None
+        and revoked_at is not None
+        and as_utc(submission.created_at) <= revoked_at
+    ):
+        submission = None  # documents of the old certificate do not count
+    if submission is None:
+        return SigningStatus.REVOKED if revoked_at is not None else SigningStatus.REQUESTED
+    if submission.state == KycState.APPROVED:
+        return SigningStatus.PIN_PENDING
+    if submission.state == KycState.SUBMITTED:
+        return SigningStatus.KYC_REVIEW
+    return SigningStatus.REQUESTED
+
+
+def refresh_lock(cert: SigningCertificate) -> None:
+    """Mirror the service's lock state (PIN-5 locks happen inside the service)."""
+    try:
+        with signing_client() as api:
+            locked = api.credential_info(cert.credential_id).status == "locked"
+    except rs.SigningError:
+        return
+    if locked != cert.pin_locked:
+        cert.pin_locked = locked
+        db.session.commit()
+
+
+def note_locked(user: CustomerUser) -> None:
+    """The dialog saw CredentialLocked: record it so the user card says 署名不可."""
+    cert = current_certificate(user)
+    if cert is not None and cert.state is CertState.ACTIVE and not cert.pin_locked:
+        cert.pin_locked = True
+        audit.record(
+            "certs.pin_locked_by_failures",
+            actor=None,
+            company_id=cert.company_id,
+            target=cert,
+            detail={"credential": cert.credential_id},
+        )
+        db.session.commit()
+
+
+# --- PIN-1: 初期PIN登録 → 発行 ---------------------------------------------------------------
+
+
+def _require_signer(user: CustomerUser) -> None:
+    if user.role is CustomerRole.VIEWER or user.state is not UserState.ACTIVE:
+        raise Forbidden(msg.VIEWER)
+
+
+def can_register_pin(user: CustomerUser) -> bool:
+    return signing_status_enum(user) is SigningStatus.PIN_PENDING and not _pending_cert(user)
+
+
+def _pending_cert(user: CustomerUser) -> SigningCertificate | None:
+    cert = current_certificate(user)
+    return cert if cert is not None and cert.state is CertState.PIN_REGISTERED else None
+
+
+def register_pin(user: CustomerUser, pin: str) -> SigningCertificate:
+    """登録: the service generates the key and wraps it under the PIN (not issued yet)."""
+    _require_signer(user)
+    if _pending_cert(user) is not None:
+        raise DomainError("初期PINは登録済みです。「発行」ボタンを押下してください。")
+    if signing_status_enum(user) is not SigningStatus.PIN_PENDING:
+        raise DomainError("本人確認書類の確認が完了していないため、初期PINを登録できません。")
+    try:
+        with signing_client() as api:
+            info = api.create_credential(
+                user_id=user.mypage_id,
+                name=user.display_name,
+                email=user.email,
+                organization=user.company.name,
+                pin=pin,
+                issue=False,
+            )
+    except rs.PinPolicyViolation as exc:
+        raise msg.CertError("初期PINが登録条件を満たしていません。", field="pin") from exc
+    except rs.SigningError as exc:
+        raise msg.from_signing_error(exc) from exc
+    cert = SigningCertificate(
+        user_id=user.id,
+        company_id=user.company_id,
+        credential_id=info.credential_id,
+        state=CertState.PIN_REGISTERED,
+        pin_locked=False,
+        serial_hex="",
+        subject="",
+        revocation_reason="",
+    )
+    db.session.add(cert)
+    db.session.flush()
+    audit.record(
+        "certs.pin_registered", actor=user, target=cert, detail={"credential": info.credential_id}
+    )
+    db.session.commit()
+    return cert
+
+
+def issue_certificate(user: CustomerUser) -> SigningCertificate:
+    """発行: the CA issues the 5-year certificate; earlier ones are superseded (CERT-2)."""
+    cert = _pending_cert(user)
+    if cert is None:
+        raise DomainError("初期PINが登録されていません。初期PINを登録してください。")
+    try:
+        with signing_client() as api:
+            info = api.issue(cert.credential_id)
+            older = [
+                c for c in certificates_of(user) if c.state is CertState.ACTIVE and c.id != cert.id
+            ]
+            for old in older:
+                api.revoke(old.credential_id, "superseded")
+    except rs.SigningError as exc:
+        raise msg.from_signing_error(exc) from exc
+    cert.serial_hex = info.serial_hex
+    cert.subject = info.subject[:500]
+    cert.valid_from = info.valid_from
+    cert.valid_to = info.valid_to
+    transition(cert, CertState.ACTIVE, actor=user, detail={"serial": info.serial_hex})
+    for old in older:
+        _mark_revoked(old, "reissued", actor=user)
+    db.session.commit()
+    return cert
+
+
+# --- PIN-3: 署名用PIN変更 ----------------------------------------------------------------------
+
+
+def change_pin(user: CustomerUser, current_pin: str, new_pin: str) -> None:
+    _require_signer(user)
+    cert_id = active_credential_id(user)
+    if cert_id is None:
+        raise DomainError(msg.NO_CERT)
+    try:
+        with signing_client() as api:
+            api.change_pin(cert_id, current_pin, new_pin)
+    except rs.PinPolicyViolation as exc:
+        raise msg.CertError("変更後のPINが登録条件を満たしていません。", field="new_pin") from exc
+    except rs.CredentialLocked as exc:
+        note_locked(user)
+        raise msg.from_signing_error(exc) from exc
+    except rs.SigningError as exc:
+        raise msg.from_signing_error(
+            exc, pin_field="current_pin", pin_message=msg.CURRENT_PIN_WRONG
+        ) from exc
+    audit.record("certs.pin_changed", actor=user, target=current_certificate(user))
+    db.session.commit()
+
+
+# --- PIN-4: 署名用PINロック / ロック解除 ----------------------------------------------------------
+
+
+def lockable_certificate(target: CustomerUser) -> SigningCertificate:
+    cert = current_certificate(target)
+    if cert is None or cert.state is not CertState.ACTIVE:
+        raise DomainError("このユーザには有効な電子証明書がないため、署名用PINロックはできません。")
+    return cert
+
+
+def set_lock(actor: CustomerUser, target: CustomerUser, *, locked: bool) -> SigningCertificate:
+    """The caller has checked Permission.PIN_LOCK on ``target`` (same company, not self)."""
+    cert = lockable_certificate(target)
+    try:
+        with signing_client() as api:
+            if locked:
+                api.lock(cert.credential_id)
+            else:
+                api.unlock(cert.credential_id)
+    except rs.SigningError as exc:
+        raise msg.from_signing_error(exc) from exc
+    cert.pin_locked = locked
+    audit.record(
+        "certs.pin_locked" if locked else "certs.pin_unlocked",
+        actor=actor,
+        target=cert,
+        detail={"user": target.id, "credential": cert.credential_id},
+    )
+    db.session.commit()
+    return cert
+
+
+# --- CERT-4: revocation hook -----------------------------------------------------------------
+
+
+def revoke_user_certificate(user: CustomerUser, reason: str, actor: Any = None) -> int:
+    """Revoke every live certificate of ``user`` (name change, company name change,
+    deletion, PIN forgotten). Published at once in the CRL and OCSP. A service
+    failure refuses the whole change, so nothing is half done. Returns the count.
+    The caller commits (the change that caused the revocation is in the same
+    transaction)."""
+    live = [c for c in certificates_of(user) if c.state is not CertState.REVOKED]
+    try:
+        with signing_client() as api:
+            for cert in live:
+                api.revoke(cert.credential_id, X509_REASONS.get(reason, "unspecified"))
+    except rs.SigningError as exc:
+        raise msg.CertError(msg.UNAVAILABLE) from exc
+    for cert in live:
+        _mark_revoked(cert, reason, actor=actor)
+    if live:
+        queue_mail("cert_revoked", user.email, name=user.display_name)
+    return len(live)
+
+
+def _mark_revoked(cert: SigningCertificate, reason: str, *, actor: Any) -> None:
+    cert.revoked_at = now()
+    cert.revocation_reason = reason[:32]
+    transition(cert, CertState.REVOKED, actor=actor, detail={"reason": reason})
+
+
+# --- CERT-5: expiry notice ---------------------------------------------------------------------
+
+
+def send_expiry_notices(at: datetime | None = None) -> int:
+    """Mail every holder whose certificate expires within 30 days, once."""
+    moment = at or now()
+    limit = moment + timedelta(days=EXPIRY_NOTICE_DAYS)
+    due = db.session.scalars(
+        select(SigningCertificate).where(
+            SigningCertificate.state == CertState.ACTIVE,
+            SigningCertificate.expiry_notice_sent_at.is_(None),
+            SigningCertificate.valid_to.is_not(None),
+            SigningCertificate.valid_to <= limit,
+        )
+    ).all()
+    sent = 0
+    for cert in due:
+        if as_utc(cert.valid_to) < moment:  # type: ignore[arg-type]
+            continue
+        queue_mail(
+            "cert_expiring", cert.user.email, name=cert.user.display_name, valid_to=cert.valid_to
+        )
+        cert.expiry_notice_sent_at = moment
+        audit.record(
+            "certs.expiry_notice",
+            target=cert,
+            company_id=cert.company_id,
+            detail={"valid_to": cert.valid_to},
+        )
+        sent += 1
+    db.session.commit()
+    return sent

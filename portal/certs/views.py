@@ -1,0 +1,216 @@
+"""MyPage screens: 初期PIN登録 → 発行 (PIN-1), 署名用PIN変更 (PIN-3), 署名用PINロック /
+ロック解除 (PIN-4), and the 送信 step of the signing dialog (SIGN-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from portal.auth.decorators import customer_required
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import CustomerUser
+from portal.permissions import Permission, can, get_or_404_for
+
+from . import services
+from .models import CertState
+from .schemas import ChangePinSchema, InitialPinSchema
+
+bp = Blueprint("certs", __name__, url_prefix="/certs")
+
+
+def _me() -> CustomerUser:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _form() -> dict[str, str]:
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+
+
+def _errors_of(exc: DomainError, default_field: str) -> dict[str, list[str]]:
+    return {exc.field or default_field: [exc.message]}
+
+
+@bp.get("/")
+@customer_required
+def index():  # type: ignore[no-untyped-def]
+    me = _me()
+    return render_template(
+        "certs/index.html",
+        me=me,
+        cert=services.current_certificate(me),
+        status=services.signing_status_enum(me, live=True),
+        can_register=services.can_register_pin(me),
+        pending=services._pending_cert(me) is not None,
+    )
+
+
+@bp.route("/pin/register", methods=["GET", "POST"])
+@customer_required
+def register_pin():  # type: ignore[no-untyped-def]
+    """初期PIN(署名用パスワード)登録: PIN twice, then 登録."""
+    me = _me()
+    if services._pending_cert(me) is not None:
+        return redirect(url_for("certs.issue"))
+    if not services.can_register_pin(me):
+        return render_template("certs/not_ready.html", status=services.signing_status_enum(me))
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            data = InitialPinSchema().load(_form())
+            services.register_pin(me, data["pin"])
+        except ValidationError as exc:
+            errors = exc.messages  # type: ignore[assignment]
+        except DomainError as exc:
+            db.session.rollback()
+            errors = _errors_of(exc, "form")
+        else:
+            return redirect(url_for("certs.issue"))
+    return render_template("certs/register.html", errors=errors), 400 if errors else 200
+
+
+@bp.route("/pin/issue", methods=["GET", "POST"])
+@customer_required
+def issue():  # type: ignore[no-untyped-def]
+    """初期PIN登録完了 → 「発行」: the certificate is issued (status 署名可能)."""
+    me = _me()
+    cert = services._pending_cert(me)
+    if request.method == "POST":
+        try:
+            cert = services.issue_certificate(me)
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template(
+                "certs/issue.html", cert=services._pending_cert(me), errors=_errors_of(exc, "form")
+            ), exc.status_code
+        return render_template("certs/issued.html", cert=cert)
+    if cert is None:
+        return redirect(url_for("certs.index"))
+    return render_template("certs/issue.html", cert=cert, errors={})
+
+
+@bp.route("/pin/change", methods=["GET", "POST"])
+@customer_required
+def change_pin():  # type: ignore[no-untyped-def]
+    """署名用PIN変更: 現在のPIN, 変更後のPIN (twice), then 変更."""
+    me = _me()
+    cert = services.current_certificate(me)
+    if cert is None or cert.state is not CertState.ACTIVE:
+        return render_template("certs/not_ready.html", status=services.signing_status_enum(me))
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            data = ChangePinSchema().load(_form())
+            services.change_pin(me, data["current_pin"], data["new_pin"])
+        except ValidationError as exc:
+            errors = exc.messages  # type: ignore[assignment]
+        except DomainError as exc:
+            db.session.rollback()
+            errors = _errors_of(exc, "form")
+        else:
+            return render_template("certs/change_done.html")
+    return render_template("certs/change.html", errors=errors), 400 if errors else 200
+
+
+def _lock_view(user_id: int, *, locked: bool) -> Any:
+    me = _me()
+    target = get_or_404_for(me, Permission.PIN_LOCK, CustomerUser, user_id)
+    cert = services.current_certificate(target)
+    template = "certs/lock_confirm.html"
+    if request.method == "POST":
+        try:
+            services.set_lock(me, target, locked=locked)
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template(
+                template, target=target, cert=cert, locked=locked, errors=_errors_of(exc, "form")
+            ), exc.status_code
+        return render_template("certs/lock_done.html", target=target, locked=locked)
+    if cert is None or cert.state is not CertState.ACTIVE:
+        return render_template(
+            template,
+            target=target,
+            cert=None,
+            locked=locked,
+            errors={"form": ["このユーザには有効な電子証明書がありません。"]},
+        ), 409
+    return render_template(template, target=target, cert=cert, locked=locked, errors={})
+
+
+@bp.route("/users/<int:user_id>/lock", methods=["GET", "POST"])
+@customer_required
+def lock(user_id: int):  # type: ignore[no-untyped-def]
+    """署名用PINロック: confirmation with the credential ID, then 実行."""
+    return _lock_view(user_id, locked=True)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["GET", "POST"])
+@customer_required
+def unlock(user_id: int):  # type: ignore[no-untyped-def]
+    """署名用PINロック解除."""
+    return _lock_view(user_id, locked=False)
+
+
+@bp.post("/dialog/send-code")
+@customer_required
+def send_code():  # type: ignore[no-untyped-def]
+    """送信 in the signing dialog: the signing service mails the code itself."""
+    from .dialog import send_code as send
+
+    try:
+        credential_id = send(_me())
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(ok=False, message=exc.message, field=exc.field), exc.status_code
+    return jsonify(
+        ok=True,
+        credential_id=credential_id,
+        message="ご登録のメールアドレスに認証コードを送信しました。",
+    )
+
+
+def card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
+    """What a user card shows about signing (CERT-6) and the PIN buttons it offers."""
+    cert = services.current_certificate(user)
+    active = cert is not None and cert.state is CertState.ACTIVE
+    status = services.signing_status_enum(user)
+    may_lock = active and can(actor, Permission.PIN_LOCK, user)
+    return {
+        "status": status.value,
+        "note": status.note,
+        "expiry": cert.valid_to if active and cert is not None else None,
+        "credential_id": cert.credential_id if active and cert is not None else "",
+        "change_pin_url": url_for("certs.change_pin") if active and actor.id == user.id else None,
+        "register_url": url_for("certs.register_pin")
+        if actor.id == user.id and services.can_register_pin(user)
+        else None,
+        "lock_url": url_for("certs.lock", user_id=user.id)
+        if may_lock and cert is not None and not cert.pin_locked
+        else None,
+        "unlock_url": url_for("certs.unlock", user_id=user.id)
+        if may_lock and cert is not None and cert.pin_locked
+        else None,
+    }
+
+
+def _card_status(user: CustomerUser) -> str | None:
+    return services.signing_status(user)
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, Any]:
+    return {"certs_card": card}
+
+
+def _register_status() -> None:
+    try:
+        from portal.mypage.status import register_status
+    except ImportError:
+        return
+    register_status(_card_status, priority=30)
+
+
+_register_status()

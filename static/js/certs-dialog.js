@@ -1,0 +1,45 @@
+// The signing dialog: PIN -> 送信 (the service mails the code) -> 認証 -> 電子署名.
+(function () {
+  "use strict";
+  function init() {
+    var box = document.getElementById("signing-dialog");
+    if (!box) { return; }
+    var form = document.getElementById("signing-form");
+    var msg = document.getElementById("dialog-message");
+    var steps = box.querySelectorAll(".dialog-step");
+    var signBtn = document.getElementById("dialog-sign");
+    function show(step) {
+      steps.forEach(function (el) { el.hidden = el.getAttribute("data-step") !== step; });
+      if (step === "done") { steps.forEach(function (el) { if (el.getAttribute("data-step") === "code") { el.hidden = true; } }); }
+      signBtn.disabled = step !== "done";
+    }
+    function say(text) { msg.textContent = text || ""; msg.hidden = !text; }
+    document.getElementById("dialog-send").addEventListener("click", function () {
+      var pin = document.getElementById("dialog-pin").value;
+      if (!pin) { say("署名用PINを入力してください。"); return; }
+      say("");
+      var body = new FormData();
+      body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      fetch(box.getAttribute("data-send-url"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (!data.ok) { say(data.message); return; }
+          document.getElementById("dialog-credential").textContent = data.credential_id;
+          show("code");
+        })
+        .catch(function () { say("電子署名サービスに接続できませんでした。しばらく時間を置いてから再度操作をしてください。"); });
+    });
+    document.getElementById("dialog-back").addEventListener("click", function () { show("pin"); });
+    document.getElementById("dialog-auth").addEventListener("click", function () {
+      var code = document.getElementById("dialog-code").value;
+      if (!/^[0-9]{6,10}$/.test(code)) { say("認証コードは半角数字で入力してください。"); return; }
+      say("");
+      show("done");
+    });
+    form.addEventListener("submit", function (ev) {
+      if (signBtn.disabled) { ev.preventDefault(); return; }
+      signBtn.disabled = true;  // no double submission
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
