@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from kyc.checks import CONTENT_TYPES, PREVIEWABLE_IMAGES
+from kyc.checks import CONTENT_TYPES, PREVIEWABLE_IMAGES, check_content
 from kyc.consent_document import VERSION as CONSENT_VERSION
 from kyc.document_types import (
     DocumentCategory,
@@ -27,7 +27,7 @@ from kyc.errors import (
     Infected,
     UploadRejected,
 )
-from kyc.inspection import InspectedFile, inspect_upload
+from kyc.inspection import Background, InspectedFile, check_before_scan, inspect_upload
 from kyc.interfaces import ScannerUnavailable, VirusScanner
 from kyc.models import (
     TRANSITIONS,
@@ -43,7 +43,7 @@ from portal import audit
 from portal.clock import now
 from portal.errors import DomainError, IllegalTransition, NotFound
 from portal.extensions import db
-from portal.filestore import get_file_store
+from portal.filestore import FileStore, get_file_store
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from portal.notices import notify
@@ -199,24 +199,51 @@ def upload_file(user: CustomerUser, submission: KycSubmission, category: Documen
     scanner = scanner or default_scanner()
     limit = limit if limit is not None else upload_limit()
     where = {"category": str(category), "type": doc_type.code, "slot": slot.key}
+    store = get_file_store()
+    writer = _start_encrypted_write(store, filename, data, limit)
     try:
         inspected = inspect_upload(filename, data, limit=limit, scanner=scanner)
     except Infected as infected:
+        _discard(store, writer)
         _audit_refusal(user, submission, infected, where, filename, data,
                        signature=infected.signature)
         raise
     except UploadRejected as rejected:
+        _discard(store, writer)
         _audit_refusal(user, submission, rejected, where, filename, data)
         raise
     except ScannerUnavailable as unavailable:
-        entry = _quarantine(user, submission, doc_type, slot.key, filename, data, unavailable)
+        assert writer is not None  # the pre-scan checks passed
+        entry = _quarantine(user, submission, doc_type, slot.key, filename, data,
+                            writer.result(), unavailable)
         return UploadResult(UploadOutcome.PENDING, quarantine=entry)
+    assert writer is not None
+    key = writer.result()
     for entry in _pending(submission, category=category, slot=slot.key):
         _close_quarantine(entry, QuarantineState.SUPERSEDED)
-    stored = _store(submission, doc_type, slot.key, inspected, data)
+    stored = _store(submission, doc_type, slot.key, inspected, key)
     audit.record("kyc.file.stored", actor=user, target=stored, company_id=submission.company_id,
                  detail={**where, "size": inspected.size, "sha256": inspected.sha256})
     return UploadResult(UploadOutcome.STORED, file=stored)
+
+
+def _start_encrypted_write(store: FileStore, filename: str | None, data: bytes,
+                           limit: int) -> Background[str] | None:
+    """Quarantine first: a file that passed the name, size and content checks is
+    encrypted into the store while clamd scans it. A clean verdict keeps the
+    blob as the stored file, no verdict keeps it as the quarantine copy, and an
+    infected verdict deletes it before the response, so nothing remains but the
+    audit entry. Files refused before scanning are never written."""
+    try:
+        check_content(data, check_before_scan(filename, len(data), limit))
+    except UploadRejected:
+        return None  # inspect_upload raises the same refusal (after scanning a mismatch)
+    return Background(store.put, data, kind="kyc")
+
+
+def _discard(store: FileStore, writer: Background[str] | None) -> None:
+    if writer is not None:
+        store.delete(writer.result())
 
 
 def _audit_refusal(user: CustomerUser, submission: KycSubmission, error: UploadRejected,
@@ -234,12 +261,12 @@ def _audit_refusal(user: CustomerUser, submission: KycSubmission, error: UploadR
 
 
 def _store(submission: KycSubmission, doc_type: DocumentType, slot_key: str,
-           inspected: InspectedFile, data: bytes) -> KycFile:
+           inspected: InspectedFile, key: str) -> KycFile:
+    """Records an already encrypted, scanned blob as the slot's file."""
     category = str(doc_type.category)
     for old in [f for f in submission.files if f.category == category and f.slot == slot_key]:
         _delete_file(old)
     db.session.flush()
-    key = get_file_store().put(data, kind="kyc")
     stored = KycFile(submission_id=submission.id, category=category, document_type=doc_type.code,
                      slot=slot_key, storage_key=key, original_name=inspected.name.original,
                      format=inspected.format, size=inspected.size, sha256=inspected.sha256,
@@ -268,12 +295,11 @@ def delete_file(user: CustomerUser, submission: KycSubmission, file_id: int) -> 
 # --- quarantine -------------------------------------------------------------------------
 
 def _quarantine(user: CustomerUser, submission: KycSubmission, doc_type: DocumentType,
-                slot_key: str, filename: str | None, data: bytes,
+                slot_key: str, filename: str | None, data: bytes, key: str,
                 unavailable: ScannerUnavailable) -> KycQuarantine:
     category = str(doc_type.category)
     for old in _pending(submission, category=category, slot=slot_key):
         _close_quarantine(old, QuarantineState.SUPERSEDED)
-    key = get_file_store().put(data, kind="quarantine")
     entry = KycQuarantine(
         submission_id=submission.id, user_id=user.id, category=category,
         document_type=doc_type.code, slot=slot_key, storage_key=key,
@@ -345,7 +371,8 @@ def rescan(entry: KycQuarantine, *, actor: Any = None,
         _audit_refusal(actor, submission, rejected, where, entry.original_name, data)
         _close_quarantine(entry, QuarantineState.REFUSED)
         return QuarantineState.REFUSED
-    stored = _store(submission, doc_type, entry.slot, inspected, data)
+    key, entry.storage_key = entry.storage_key, None  # the blob moves to the stored file
+    stored = _store(submission, doc_type, entry.slot, inspected, key)
     audit.record("kyc.file.released", actor=actor, target=stored,
                  company_id=submission.company_id,
                  detail={**where, "size": inspected.size, "sha256": inspected.sha256})
