@@ -147,3 +147,4 @@ def test_invitation_to_first_login(app, live_server, browser, factories, smtp_si
     browser.get(base + "/settings")
     body = wait_for_text(browser, "登録情報の照会・変更")
     assert "株式会社法人１" in body and mypage_id in body
+    screenshot(browser, "settings-company-and-user-cards")
