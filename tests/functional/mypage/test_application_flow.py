@@ -239,3 +239,28 @@ def test_code_length_and_validity_are_configurable(flow, factories, app):
         assert "有効期限5分" in flow.client.get("/apply/verify").get_data(as_text=True)
     with time_machine.travel(start + timedelta(minutes=5), tick=False):
         assert "有効期限（5分）" in flow.verify(code).get_data(as_text=True)
+
+
+def test_database_failure_while_storing_leaves_nothing_half_done(flow, factories, monkeypatch):
+    """APP-6: if storing fails midway, no application exists, the code is not
+    used up, and the same code then completes the application once."""
+    from portal.mypage import services
+
+    branch = factories.branch()
+    flow.send_code(INDIVIDUAL_FORM, branch.id)
+    code = flow.code(INDIVIDUAL_FORM["email"])
+    real_record = services.audit.record
+
+    def failing_record(action, **kwargs):
+        if action == "application.submitted":
+            raise RuntimeError("database went away")
+        return real_record(action, **kwargs)
+
+    monkeypatch.setattr(services.audit, "record", failing_record)
+    assert flow.verify(code).status_code == 500
+    assert count(Application) == 0
+    row = db.session.execute(select(EmailVerification)).scalar_one()
+    assert row.consumed_at is None and row.failed_attempts == 0
+    monkeypatch.setattr(services.audit, "record", real_record)
+    assert flow.verify(code).headers["Location"].endswith("/apply/done")
+    assert count(Application) == 1
