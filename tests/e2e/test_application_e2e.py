@@ -97,6 +97,7 @@ def test_invitation_to_first_login(app, live_server, browser, factories, smtp_si
     _click(browser, "to-confirm")
     body = wait_for_text(browser, "ハイフンなしの半角数字7桁で入力してください")
     assert browser.find_element(By.ID, "company_name").get_attribute("value") == "株式会社法人１"
+    screenshot(browser, "apply-form-field-error")
     _fill(browser, {"postal_code": "1040028"})
     _click(browser, "to-confirm")
     body = wait_for_text(browser, "入力内容確認")
