@@ -12,7 +12,8 @@ from sqlalchemy import select
 from portal import audit
 from portal.auth import sessions
 from portal.auth.password_policy import check_password_policy
-from portal.auth.services import find_customer, set_password
+from portal.auth.services import TEMP_EXPIRED, find_customer, set_password
+from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
@@ -45,6 +46,10 @@ def _minutes() -> int:
 
 def change_first_password(user: CustomerUser, current: str, new: str) -> None:
     """新パスワード登録: 現在のパスワード is the temporary one."""
+    expires = user.temp_password_expires_at
+    if user.password_is_temporary and expires is not None and as_utc(expires) <= now():
+        audit.record("password.first_change_expired", actor=user, target=user)
+        raise DomainError(TEMP_EXPIRED, field="current_password")
     if not verify_secret(user.password_hash, current):
         audit.record("password.first_change_failed", actor=user, target=user)
         raise DomainError(MSG_CURRENT_WRONG, field="current_password")

@@ -292,3 +292,18 @@ def test_status_line_is_pluggable(factories, pending):
         from portal.mypage import status
 
         status._providers[:] = [p for p in status._providers if p[2] is not certificate_status]
+
+
+def test_temporary_password_expiring_during_first_login_is_refused(client, factories):
+    user = factories.customer(temporary=True, password="TempPass1234")
+    user.temp_password_expires_at = clock.now() + timedelta(minutes=5)
+    db.session.commit()
+    login_customer(client, user.email, "TempPass1234")
+    with time_machine.travel(clock.now() + timedelta(minutes=6)):
+        response = client.post_form("/first-login", {"current_password": "TempPass1234",
+                                                     "new_password": NEW_PASSWORD,
+                                                     "new_password_confirm": NEW_PASSWORD},
+                                    token_page="/first-login")
+    assert "仮パスワードの有効期限が切れています" in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.password_is_temporary and not user.first_login_done
