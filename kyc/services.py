@@ -505,7 +505,9 @@ STATUS_TEXT = {
 }
 
 
-def kyc_status(user: CustomerUser) -> str | None:
+def kyc_status(user: CustomerUser) -> str:
+    """The KYC part of the user-card status. The card itself shows
+    ``portal.certs`` 's CERT-6 line, which reads ``latest_submission`` too."""
     latest = latest_submission(user)
     if latest is None:
         return "本人確認書類アップロード待ち"
@@ -519,9 +521,3 @@ def kyc_approved(user: CustomerUser) -> bool:
     ).first() is not None
 
 
-
-def register_status_line() -> None:
-    """Plug ``kyc_status`` into the user card (after the certificate statuses)."""
-    from portal.mypage.status import register_status
-
-    register_status(kyc_status, priority=75)

@@ -381,5 +381,3 @@ def rescan_command() -> None:
     click.echo("kyc rescan: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
                                  or "nothing pending"))
 
-
-services.register_status_line()

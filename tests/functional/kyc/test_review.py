@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kyc import devtools
 from kyc.models import KycFile, KycState, KycSubmission
+from kyc.services import kyc_status
 from portal.extensions import db
 from portal.mail import deliver_pending
 from portal.mypage.status import status_line
@@ -38,11 +39,13 @@ def files_of(sid: int) -> list[KycFile]:
 
 def test_status_line_follows_the_submission(kyc: KycDriver, world: World,
                                             staff_client: StaffDriver, smtp_sink: Any) -> None:
-    assert status_line(world.user) == "本人確認書類アップロード待ち"
+    assert kyc_status(world.user) == "本人確認書類アップロード待ち"
+    assert status_line(world.user) == "証明書発行依頼中"
     sid = submitted(kyc, world)
-    assert status_line(world.user) == "本人確認書類確認中"
+    assert kyc_status(world.user) == status_line(world.user) == "本人確認書類確認中"
     settings = kyc.client.get("/settings").get_data(as_text=True)
     assert "本人確認書類確認中" in settings
+    assert 'href="/mypage/kyc">本人確認書類アップロード ▶' in settings
 
     staff_client.login(world.staff)
     listing = staff_client.client.get("/console/kyc").get_data(as_text=True)
@@ -56,7 +59,7 @@ def test_status_line_follows_the_submission(kyc: KycDriver, world: World,
     response = staff_client.post(f"/console/kyc/{sid}/approve")
     assert response.status_code == 302
     assert db.session.get(KycSubmission, sid).state == KycState.APPROVED  # type: ignore[union-attr]
-    assert status_line(world.user) == "PIN登録待ち"
+    assert kyc_status(world.user) == status_line(world.user) == "PIN登録待ち"
     deliver_pending()
     mail = smtp_sink.last_to(world.user.email, "初期PIN登録のお願い")
     assert "初期PIN" in smtp_sink.body(mail)
@@ -73,7 +76,8 @@ def test_reject_needs_a_reason_the_user_then_sees(kyc: KycDriver, world: World,
     assert empty.status_code == 400 and "差戻し理由を入力してください。" in empty.get_data(as_text=True)  # noqa: E501
     reason = "運転免許証の裏面が読み取れません。鮮明な画像で再度アップロードしてください。"
     assert staff_client.post(f"/console/kyc/{sid}/reject", reason=reason).status_code == 302
-    assert status_line(world.user) == "本人確認書類差戻し"
+    assert kyc_status(world.user) == "本人確認書類差戻し"
+    assert status_line(world.user) == "証明書発行依頼中"  # the card: upload again
     page = kyc.client.get("/mypage/kyc").get_data(as_text=True)
     assert reason in page and "再度アップロード" in page
     deliver_pending()
