@@ -262,3 +262,20 @@ def test_pin2_no_pin_in_the_portal_database(app, client, factories, app_config) 
         blob = b"".join(p.read_bytes() for p in (path, Path(str(path) + "-wal")) if p.exists())
         for secret in (PIN, new):
             assert secret.encode() not in blob
+
+
+def test_cert6_cards_on_settings_page_offer_the_pin_buttons(app, client, factories) -> None:  # type: ignore[no-untyped-def]
+    rep, signer = _company_with_signer(factories)
+    approve_kyc(rep)
+    signer_client = app.test_client()
+    _login(signer_client, signer)
+    register_and_issue(signer_client)
+    _login(client, rep)
+    page = client.get("/settings").get_data(as_text=True)
+    assert f'id="register-pin-{rep.id}"' in page  # own card: 初期PIN登録・証明書発行
+    assert f'id="lock-{signer.id}"' in page and "署名用PINロック ▶" in page
+    assert f'id="lock-{rep.id}"' not in page  # never on oneself
+    expiry = services.certificate_expiry(signer)
+    assert expiry is not None and "署名可能" in page
+    mine = signer_client.get("/settings").get_data(as_text=True)
+    assert f'id="change-pin-{signer.id}"' in mine and f'id="lock-{rep.id}"' not in mine
