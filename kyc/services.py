@@ -54,6 +54,8 @@ MSG_INCOMPLETE = ("アップロードされていない書類があります。"
                   "すべての書類をアップロードしてから送信してください。")
 MSG_SCAN_OUTSTANDING = ("ウイルススキャン中のファイルがあります。"
                         "しばらく時間を置いてから再度操作をしてください")
+MSG_UNDER_REVIEW = ("ご提出いただいた本人確認書類を当金庫で確認中です。"
+                    "確認が完了するまでお待ちください。")
 MSG_REASON_REQUIRED = "差戻し理由を入力してください。"
 
 
@@ -110,6 +112,9 @@ def agree(user: CustomerUser, *, understood: bool, ip: str = "") -> KycSubmissio
     """同意します: records the consent and opens (or reuses) the draft submission."""
     if not understood:
         raise DomainError(MSG_CONSENT_REQUIRED, field="understood")
+    latest = latest_submission(user)
+    if latest is not None and latest.state == KycState.SUBMITTED:
+        raise DomainError(MSG_UNDER_REVIEW)
     consent = KycConsent(user_id=user.id, document_version=CONSENT_VERSION, agreed_at=now(), ip=ip)
     db.session.add(consent)
     db.session.flush()

@@ -86,6 +86,16 @@ def test_reject_needs_a_reason_the_user_then_sees(kyc: KycDriver, world: World,
     assert kyc.agree() != sid
 
 
+def test_no_second_upload_while_one_is_under_review(kyc: KycDriver, world: World) -> None:
+    sid = submitted(kyc, world)
+    response = kyc.client.post("/mypage/kyc/consent", data={
+        "csrf_token": kyc.token(), "understood": "1", "decision": "agree"})
+    assert response.status_code == 400
+    assert "確認中です" in response.get_data(as_text=True)
+    assert db.session.execute(select(KycSubmission.id)).scalars().all() == [sid]
+    assert "本人確認書類確認中" in kyc.client.get("/mypage/kyc").get_data(as_text=True)
+
+
 def test_owner_downloads_as_attachment_with_nosniff(kyc: KycDriver, world: World) -> None:
     sid = submitted(kyc, world)
     front = files_of(sid)[0]
