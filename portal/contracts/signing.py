@@ -31,6 +31,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.validation import async_add_validation_info
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from portal import audit
 from portal.clock import now
@@ -190,7 +191,9 @@ class Trust:
 
     def context(self) -> ValidationContext:
         # A fresh context per use: pyHanko contexts are bound to one event loop.
-        return ValidationContext(trust_roots=[self.root], allow_fetching=True)
+        # The requests backend leaves no aiohttp session open behind it.
+        return ValidationContext(trust_roots=[self.root], allow_fetching=True,
+                                 fetcher_backend=RequestsFetcherBackend())
 
 
 def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackage:
