@@ -246,5 +246,18 @@ def contract_document(package_id: int, document_id: int):  # type: ignore[no-unt
                         download=request.args.get("download") == "1")
 
 
+@console_bp.route("/contracts/<int:package_id>/report.pdf")
+@staff_required
+@require(Permission.CONSOLE_CONTRACTS_PREPARE)
+def contract_report(package_id: int):  # type: ignore[no-untyped-def]
+    from .report import report_pdf
+    from .views import pdf_response
+
+    package = _package(package_id)
+    data = report_pdf(package, actor=_me())
+    db.session.commit()
+    return pdf_response(data, f"署名検証レポート_{package.id}.pdf", download=True)
+
+
 def signer_label(user: CustomerUser) -> str:
     return f"{user.display_name}（{user.role.label}）"

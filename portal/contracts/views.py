@@ -25,10 +25,12 @@ from portal.validation import first_errors
 
 from . import console_views  # noqa: F401  (registers the console routes)
 from . import services, signing_flow
+from .cli import register as register_cli
 from .schemas import ConfirmSchema, RejectSchema, load_search
 from .search import Criteria, ListKind, customer_rows
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
+register_cli(bp)
 
 
 @bp.before_request

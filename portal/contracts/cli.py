@@ -1,0 +1,41 @@
+"""``flask --app wsgi contracts list`` and ``contracts export ID --out FILE``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Blueprint
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.filestore import get_file_store
+
+from .models import ContractPackage
+
+
+def register(bp: Blueprint) -> None:
+    @bp.cli.command("list")
+    @click.option("--limit", default=1000, show_default=True)
+    def list_packages(limit: int) -> None:
+        """Print ids, summary types and states."""
+        rows = db.session.execute(select(ContractPackage).order_by(ContractPackage.id)
+                                  .limit(limit)).scalars()
+        for package in rows:
+            click.echo(f"{package.id}\t{package.summary_type}\t{package.state}\t"
+                       f"{package.application_date:%Y-%m-%d}\t{package.loan_amount or ''}\t"
+                       f"{package.summary_label}\t{package.state_label}")
+
+    @bp.cli.command("export")
+    @click.argument("package_id", type=int)
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+    def export(package_id: int, out: str) -> None:
+        """Write the package's final signed PDF (first contract document)."""
+        package = db.session.get(ContractPackage, package_id)
+        if package is None or not package.contract_documents:
+            click.echo(f"package {package_id} not found", err=True)
+            sys.exit(1)
+        data = get_file_store().get(package.contract_documents[0].current_key)
+        Path(out).write_bytes(data)
+        click.echo(f"wrote {len(data)} bytes to {out} (state {package.state})")
