@@ -4,6 +4,9 @@ Each test runs its own clamd / silent socket so it may stop them."""
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +140,56 @@ def test_a_new_upload_supersedes_the_waiting_one(kyc: KycDriver, world: World, a
     assert entry.state == QuarantineState.SUPERSEDED
     assert db.session.execute(select(KycFile.original_name)).scalar_one() == "second.jpg"
     assert len(stored_blobs(app)) == 1
+
+
+class StopDuringStream:
+    """A TCP relay in front of a real clamd that stops the daemon once part of
+    an INSTREAM has passed through, then drops the client's connection."""
+
+    def __init__(self, daemon: ClamdProcess, after_bytes: int) -> None:
+        self.daemon = daemon
+        self.after_bytes = after_bytes
+        self.port = devtools.free_port()
+        self.relayed = 0
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        client, _ = self._server.accept()
+        upstream = socket.create_connection(("127.0.0.1", self.daemon.port))
+        while self.relayed < self.after_bytes:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            upstream.sendall(chunk)
+            self.relayed += len(chunk)
+        self.daemon.stop()  # clamd goes away in the middle of the stream
+        upstream.close()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+
+    def close(self) -> None:
+        self._thread.join(timeout=10)
+        self._server.close()
+
+
+def test_clamd_stopped_during_the_upload(kyc: KycDriver, world: World, app: Any,
+                                         own_clamd: ClamdProcess) -> None:
+    sid = passport_draft(kyc, world)
+    big = devtools.large_pdf(4 * 1024 * 1024)
+    relay = StopDuringStream(own_clamd, after_bytes=1024 * 1024)
+    app.config["CLAMD_PORT"] = relay.port
+    try:
+        response = kyc.upload(sid, "identity", "photo", "passport.pdf", big)
+    finally:
+        relay.close()
+    assert relay.relayed >= 1024 * 1024 and own_clamd.process is None  # it really stopped
+    entry = assert_quarantined(kyc, sid, response, app)
+    assert entry.last_reason in ("down", "timeout")
+
+    own_clamd.start()
+    app.config["CLAMD_PORT"] = own_clamd.port
+    assert kyc.post(f"/mypage/kyc/{sid}/pending/{entry.id}/retry").status_code == 302
+    stored = db.session.execute(select(KycFile)).scalar_one()
+    assert stored.size == len(big) and stored.original_name == "passport.pdf"
