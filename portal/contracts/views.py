@@ -23,8 +23,11 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.validation import first_errors
 
-from . import console_views  # noqa: F401  (registers the console routes)
-from . import services, signing_flow
+from . import (
+    console_views,  # noqa: F401  (registers the console routes)
+    services,
+    signing_flow,
+)
 from .cli import register as register_cli
 from .schemas import ConfirmSchema, RejectSchema, load_search
 from .search import Criteria, ListKind, customer_rows

@@ -5,7 +5,6 @@ poppler's pdfsig with the root in an NSS database, and qpdf --check."""
 from __future__ import annotations
 
 import asyncio
-import time
 from io import BytesIO
 
 import pytest
