@@ -8,6 +8,7 @@ views commit. Every change is audited; every certificate effect goes through
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ def poa_for_cert_request(actor_role: CustomerRole, subject_role: CustomerRole, *
         return None
     if not is_self and actor_role not in MANAGERS:
         return None  # a signer requests only for themselves
-    if subject_role is R.REPRESENTATIVE:
+    if subject_role == R.REPRESENTATIVE:
         return PoaKind.NONE
     if is_self:
         return PoaKind.UPLOAD  # administrator/signer for themselves: paper PoA
@@ -245,56 +246,98 @@ def _consume(draft: UserDraft) -> None:
 
 # --- paper PoA upload (USR-3, CERT-3; checked and scanned as KYC-3/4) ----------------
 
-def attach_upload(actor: CustomerUser, draft: UserDraft, filename: str | None,
-                  data: bytes) -> None:
-    """Checks, scans, and keeps the clean file encrypted on the draft. A busy
-    scanner keeps it in quarantine (encrypted, unscanned) and says so."""
-    from kyc.errors import ScanPending
-    from kyc.inspection import inspect_upload
-    from kyc.interfaces import ScannerUnavailable
+def _scanner() -> Any:
     from kyc.scanner import ClamdScanner
 
-    if draft.poa_kind is not PoaKind.UPLOAD:
+    return ClamdScanner.from_config(current_app.config)
+
+
+def attach_upload(actor: CustomerUser, draft: UserDraft, filename: str | None,
+                  data: bytes) -> None:
+    """Checks (name, size, content, PDF/image only) and scans; keeps the clean
+    file encrypted on the draft. A busy or unreachable scanner keeps it in
+    quarantine (encrypted, unscanned) and says so (KYC-4)."""
+    from kyc.checks import check_content
+    from kyc.errors import ContentMismatch, ScanPending
+    from kyc.inspection import check_before_scan, scan_or_raise
+    from kyc.interfaces import ScannerUnavailable
+
+    if draft.poa_kind != PoaKind.UPLOAD:
         raise DomainError(MSG_POA_METHOD, field="poa_method")
-    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     try:
-        inspected = inspect_upload(filename, data, limit=limit,
-                                   scanner=ClamdScanner.from_config(current_app.config))
-    except ScannerUnavailable:
-        _keep_upload(draft, filename or "委任状", data, scanned=False, fmt=None)
-        audit.record("poa.upload_quarantined", actor=actor, target=draft)
-        raise ScanPending() from None
+        limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+        checked = check_before_scan(filename, len(data), limit)
+        try:
+            fmt = check_content(data, checked)
+        except ContentMismatch:
+            _scan_for_the_log(data)  # malware in disguise shows up as malware
+            raise
+        if fmt not in UPLOAD_FORMATS:
+            raise DomainError(MSG_POA_FORMAT, field="file")
+        try:
+            scan_or_raise(data, _scanner())
+        except ScannerUnavailable:
+            _keep_upload(draft, checked.original, data, scanned=False, fmt=fmt)
+            audit.record("poa.upload_quarantined", actor=actor, target=draft,
+                         detail={"format": fmt, "size": len(data)})
+            raise ScanPending() from None
     except DomainError as exc:
-        audit.record("poa.upload_refused", actor=actor, target=draft,
-                     detail={"reason": getattr(exc, "code", "rejected"),
-                             "signature": getattr(exc, "signature", None)})
+        if not isinstance(exc, ScanPending):
+            audit.record("poa.upload_refused", actor=actor, target=draft,
+                         detail={"reason": getattr(exc, "code", "rejected"),
+                                 "signature": getattr(exc, "signature", None)})
         raise
-    if inspected.format not in UPLOAD_FORMATS:
-        audit.record("poa.upload_refused", actor=actor, target=draft,
-                     detail={"reason": "format", "format": inspected.format})
-        raise DomainError(MSG_POA_FORMAT, field="file")
-    _keep_upload(draft, inspected.name.original, data, scanned=True, fmt=inspected.format)
+    _keep_upload(draft, checked.original, data, scanned=True, fmt=fmt)
     audit.record("poa.uploaded", actor=actor, target=draft,
-                 detail={"format": inspected.format, "size": inspected.size,
-                         "sha256": inspected.sha256})
+                 detail={"format": fmt, "size": len(data),
+                         "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def _scan_for_the_log(data: bytes) -> None:
+    from kyc.inspection import scan_or_raise
+    from kyc.interfaces import ScannerUnavailable
+
+    try:
+        scan_or_raise(data, _scanner())
+    except ScannerUnavailable:
+        pass
 
 
 def _keep_upload(draft: UserDraft, name: str, data: bytes, *, scanned: bool,
                  fmt: str | None) -> None:
+    """The caller commits right after (a replaced file is deleted here)."""
     store = get_file_store()
     if draft.upload_key:
         store.delete(draft.upload_key)
-    draft.upload_key = store.put(data, kind="poa-upload" if scanned else "quarantine")
+    draft.upload_key = store.put(data, kind="poa" if scanned else "quarantine")
     draft.upload_name = name[:255]
     draft.upload_format = fmt
     draft.upload_scanned = scanned
 
 
 def retry_quarantined_upload(actor: CustomerUser, draft: UserDraft) -> None:
-    """Retrying later completes a quarantined upload (KYC-4)."""
-    if draft.upload_key and not draft.upload_scanned:
-        data = get_file_store().get(draft.upload_key)
-        attach_upload(actor, draft, draft.upload_name, data)
+    """Retrying later completes a quarantined upload (KYC-4). Changes nothing
+    while the scanner is still unavailable; the caller commits."""
+    from kyc.errors import Infected, ScanPending
+    from kyc.inspection import scan_or_raise
+    from kyc.interfaces import ScannerUnavailable
+
+    if not draft.upload_key or draft.upload_scanned:
+        return
+    try:
+        scan_or_raise(get_file_store().get(draft.upload_key), _scanner())
+    except ScannerUnavailable:
+        raise ScanPending() from None
+    except Infected as exc:
+        audit.record("poa.upload_refused", actor=actor, target=draft,
+                     detail={"reason": exc.code, "signature": exc.signature})
+        get_file_store().delete(draft.upload_key)
+        draft.upload_key = None
+        draft.upload_scanned = False
+        raise
+    draft.upload_scanned = True
+    audit.record("poa.uploaded", actor=actor, target=draft,
+                 detail={"format": draft.upload_format, "after_quarantine": True})
 
 
 def _require_clean_upload(draft: UserDraft) -> None:
@@ -307,11 +350,9 @@ def _require_clean_upload(draft: UserDraft) -> None:
 
 
 def _store_poa(draft: UserDraft, *, kind: PoaKind, purpose: PoaPurpose, agent: CustomerUser,
-               registered_by: CustomerUser, data: bytes, filename: str,
-               fmt: str) -> PowerOfAttorney:
-    import hashlib
-
-    key = get_file_store().put(data, kind="poa")
+               registered_by: CustomerUser, data: bytes, filename: str, fmt: str,
+               key: str | None = None) -> PowerOfAttorney:
+    key = key or get_file_store().put(data, kind="poa")
     poa = PowerOfAttorney(company_id=agent.company_id, kind=kind, purpose=purpose,
                           agent_user_id=agent.id, registered_by=registered_by.id, file_key=key,
                           filename=filename, content_format=fmt,
@@ -335,14 +376,11 @@ def _poa_from_draft(draft: UserDraft, *, purpose: PoaPurpose, agent: CustomerUse
                           data=signed_pdf, filename="委任状.pdf", fmt="pdf")
     _require_clean_upload(draft)
     assert draft.upload_key
-    store = get_file_store()
-    data = store.get(draft.upload_key)
-    poa = _store_poa(draft, kind=kind, purpose=purpose, agent=agent, registered_by=actor,
-                     data=data, filename=draft.upload_name or "委任状",
-                     fmt=draft.upload_format or "pdf")
-    store.delete(draft.upload_key)
-    draft.upload_key = None
-    return poa
+    data = get_file_store().get(draft.upload_key)
+    # The scanned file becomes the PoA as it is stored (no copy, nothing deleted).
+    return _store_poa(draft, kind=kind, purpose=purpose, agent=agent, registered_by=actor,
+                      data=data, filename=draft.upload_name or "委任状",
+                      fmt=draft.upload_format or "pdf", key=draft.upload_key)
 
 
 # --- the system-created PoA (SIGN-4) -------------------------------------------------
@@ -402,7 +440,7 @@ def check_room_for(company: Company, role: CustomerRole) -> None:
         raise DomainError(MSG_ONLY_CORPORATION)
     if _count(company.id) >= MAX_USERS:
         raise DomainError(MSG_TOO_MANY)
-    if role is R.REPRESENTATIVE and _count(company.id, R.REPRESENTATIVE) >= 2:
+    if R(role) is R.REPRESENTATIVE and _count(company.id, R.REPRESENTATIVE) >= 2:
         raise FieldError(MSG_HANDOVER, field="role")
 
 

@@ -137,7 +137,9 @@ def create():  # type: ignore[no-untyped-def]
         else:
             upload_error = _take_upload(me, draft)
             db.session.commit()
-            if upload_error is None:
+            if upload_error is None or draft.upload_key:
+                if upload_error:  # KYC-4: kept in quarantine; 登録 retries the scan
+                    flash(upload_error, "error")
                 return redirect(url_for("users.confirm", handle=draft.handle))
             errors = {"file": [upload_error]}
     return render_template("users/form.html", values=values, errors=errors,
@@ -218,6 +220,11 @@ def register(handle: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("users.sign", handle=handle))
     try:
         services.retry_quarantined_upload(me, draft)
+    except DomainError as exc:
+        db.session.commit()  # the scan result stays in the log
+        flash(exc.message, "error")
+        return redirect(url_for("users.confirm", handle=handle))
+    try:
         return _finish(me, draft, signed=None)
     except DomainError as exc:
         db.session.rollback()
@@ -446,7 +453,9 @@ def cert_request(user_id: int):  # type: ignore[no-untyped-def]
         else:
             upload_error = _take_upload(me, draft)
             db.session.commit()
-            if upload_error is None:
+            if upload_error is None or draft.upload_key:
+                if upload_error:  # KYC-4: kept in quarantine; 登録 retries the scan
+                    flash(upload_error, "error")
                 return redirect(url_for("users.confirm", handle=draft.handle))
             errors = {"file": [upload_error]}
     return render_template("users/cert_request.html", subject=subject, poa_kind=poa,

@@ -192,3 +192,28 @@ def test_usr3_poa_upload_must_be_pdf_or_image(client, people, company, clamd_add
     text = _upload(client, person("txt@example.jp", role="signer"), "委任状.txt", b"hello")
     assert text.status_code == 400 and "拡張子" in text.get_data(as_text=True)
     assert user_by_email("doc@example.jp") is None and user_by_email("txt@example.jp") is None
+
+
+def test_kyc4_scanner_down_keeps_the_poa_in_quarantine_and_retry_completes(
+        app, client, people, company, clamd_address):
+    from tests.conftest import free_port
+
+    rep = people.user(company)
+    login(client, rep)
+    app.config["CLAMD_PORT"] = free_port()  # nothing listens: scanner unreachable
+    pdf = devtools.sample_pdf("委任状")
+    response = _upload(client, person("later@example.jp", role="administrator"), "委任状.pdf",
+                       pdf)
+    assert response.status_code == 302  # kept: the confirm page says so
+    handle = handle_of(response)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ウイルススキャン中です" in page
+    assert "poa.upload_quarantined" in actions()
+    refused = register_draft(client, handle)  # still unscanned: nothing created
+    assert refused.status_code == 302 and user_by_email("later@example.jp") is None
+
+    app.config["CLAMD_PORT"] = clamd_address[1]
+    done = register_draft(client, handle)  # the retry scans and completes
+    assert done.status_code == 302 and "/users/created/" in done.headers["Location"]
+    poa = db.session.execute(select(PowerOfAttorney)).scalar_one()
+    assert get_file_store().get(poa.file_key) == pdf

@@ -172,3 +172,18 @@ def test_no_pin_or_code_in_the_database_or_session_cookie(client, people, compan
                                       if db_path.with_suffix(".sqlite3-wal").exists() else b"")
         assert PIN.encode() not in raw and code.encode() not in raw
     assert not re.search(PIN, "".join(actions()))
+
+
+def test_aud4_a_draft_of_another_company_looks_like_not_found(client, other_client, people,
+                                                              company, factories):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "mine@example.jp")
+    stranger = people.with_certificate(factories.company(name="株式会社よその会社"))
+    login(other_client, stranger)
+    for path in ("confirm", "poa.pdf", "sign", "code"):
+        assert other_client.get(f"/users/drafts/{handle}/{path}").status_code == 404
+    token = other_client.csrf_token("/logout")
+    assert other_client.post(f"/users/drafts/{handle}/register",
+                             data={"csrf_token": token}).status_code == 404
+    assert user_by_email("mine@example.jp") is None
