@@ -648,14 +648,23 @@ def register_cert_request(actor: CustomerUser, draft: UserDraft, *,
     audit.record("cert_request.created", actor=actor, target=request,
                  detail={"subject": subject.id, "reason": reason.value,
                          "poa": draft.poa_kind})
+    count = 0
     if reason is CertReason.PIN_FORGOTTEN:  # CERT-2: at once for PIN失念
         count = signing.revoke_certificate(subject, reason="pin_forgotten", actor=actor)
         audit.record("certificate.revoked_by_change", actor=actor, target=subject,
                      detail={"cause": "pin_forgotten", "count": count})
-    queue_mail("kyc_upload_request", subject.email, name=subject.display_name)
-    notify(user_id=subject.id, company_id=subject.company_id,
+    queue_mail("cert_request_received", subject.email, name=subject.display_name,
+               reason=reason.label, revoked=count > 0)
+    notify(user_id=subject.id, company_id=subject.company_id, link=_kyc_link(),
            text="電子証明書発行依頼を受け付けました。本人確認書類のアップロードをお願いします。")
     return request
+
+
+def _kyc_link() -> str | None:
+    from portal.web import url_for_safe
+
+    link = url_for_safe("kyc.start")
+    return None if link == "#" else link
 
 
 def transition_cert_request(request: CertificateRequest, new: CertRequestState, *,

@@ -139,3 +139,25 @@ def test_cert2_request_closes_when_the_new_certificate_is_issued(client, people,
     db.session.commit()
     [request] = _requests()
     assert request.state == CertRequestState.ISSUED
+
+
+def test_cert2_the_subject_is_asked_to_upload_kyc_again(client, people, company, smtp_sink):
+    from portal.mail import deliver_pending
+    from portal.notices import notices_for
+
+    rep = people.user(company)
+    signer = people.with_certificate(company, "signer")
+    login(client, rep)
+    handle = handle_of(_request(client, signer, "pin_forgotten"))
+    # a system PoA is needed: sign it
+    _send_pin(client, handle)
+    # rep has no certificate: the request cannot be signed, nothing is created
+    assert _requests() == []
+    people.certify(rep)
+    assert _send_pin(client, handle).status_code == 302
+    assert _send_code(client, handle, _otp(smtp_sink, rep.email)).status_code == 302
+    deliver_pending()
+    body = smtp_sink.body(smtp_sink.last_to(signer.email, "電子証明書発行依頼"))
+    assert "PIN失念" in body and "本人確認書類" in body and "失効しました" in body
+    [notice] = [n for n in notices_for(signer) if "電子証明書発行依頼" in n.text]
+    assert notice.user_id == signer.id
