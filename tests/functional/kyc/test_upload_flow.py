@@ -238,3 +238,21 @@ def test_clean_pdf_jpeg_png_tiff_docx_xlsx_are_accepted(kyc: KycDriver, world: W
         assert response.status_code == 302, name
         stored = db.session.execute(select(KycFile)).scalar_one()
         assert stored.original_name == name
+
+
+def test_uploaded_documents_never_land_in_a_temporary_file(
+        kyc: KycDriver, world: World, monkeypatch: Any) -> None:
+    import werkzeug.wrappers.request as wrappers
+
+    spooled: list[str] = []
+    original = wrappers.default_stream_factory
+
+    def counting_factory(*args: Any, **kwargs: Any) -> Any:
+        spooled.append("temp file")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(wrappers, "default_stream_factory", counting_factory)
+    sid = passport_draft(kyc, world)
+    big = devtools.large_pdf(2 * 1024 * 1024)  # well above werkzeug's 500 KB spool threshold
+    assert kyc.upload(sid, "identity", "photo", "passport.pdf", big).status_code == 302
+    assert spooled == []
