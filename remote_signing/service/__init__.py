@@ -98,6 +98,8 @@ def serve(
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("keepalive", 30)
             self.cfg.set("graceful_timeout", 5)
+            # Several instances run side by side (tests, bench): no shared control socket.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
             return app
