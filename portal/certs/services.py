@@ -209,10 +209,10 @@ def _require_signer(user: CustomerUser) -> None:
 
 
 def can_register_pin(user: CustomerUser) -> bool:
-    return signing_status_enum(user) is SigningStatus.PIN_PENDING and not _pending_cert(user)
+    return signing_status_enum(user) is SigningStatus.PIN_PENDING and not pending_certificate(user)
 
 
-def _pending_cert(user: CustomerUser) -> SigningCertificate | None:
+def pending_certificate(user: CustomerUser) -> SigningCertificate | None:
     cert = current_certificate(user)
     return cert if cert is not None and cert.state is CertState.PIN_REGISTERED else None
 
@@ -220,7 +220,7 @@ def _pending_cert(user: CustomerUser) -> SigningCertificate | None:
 def register_pin(user: CustomerUser, pin: str) -> SigningCertificate:
     """登録: the service generates the key and wraps it under the PIN (not issued yet)."""
     _require_signer(user)
-    if _pending_cert(user) is not None:
+    if pending_certificate(user) is not None:
         raise DomainError("初期PINは登録済みです。「発行」ボタンを押下してください。")
     if signing_status_enum(user) is not SigningStatus.PIN_PENDING:
         raise DomainError("本人確認書類の確認が完了していないため、初期PINを登録できません。")
@@ -259,7 +259,7 @@ def register_pin(user: CustomerUser, pin: str) -> SigningCertificate:
 
 def issue_certificate(user: CustomerUser) -> SigningCertificate:
     """発行: the CA issues the 5-year certificate; earlier ones are superseded (CERT-2)."""
-    cert = _pending_cert(user)
+    cert = pending_certificate(user)
     if cert is None:
         raise DomainError("初期PINが登録されていません。初期PINを登録してください。")
     try:
@@ -400,3 +400,18 @@ def send_expiry_notices(at: datetime | None = None) -> int:
         sent += 1
     db.session.commit()
     return sent
+
+
+# --- AUTH-6: the one-time codes follow the user's e-mail address --------------------------------
+
+
+def sync_email(user: CustomerUser) -> None:
+    """Call after a verified e-mail change: the service mails codes to this address.
+    A service failure refuses the change (the caller rolls back)."""
+    live = [c for c in certificates_of(user) if c.state is not CertState.REVOKED]
+    try:
+        with signing_client() as api:
+            for cert in live:
+                api.update_email(cert.credential_id, user.email)
+    except rs.SigningError as exc:
+        raise msg.CertError(msg.UNAVAILABLE) from exc

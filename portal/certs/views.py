@@ -44,7 +44,7 @@ def index():  # type: ignore[no-untyped-def]
         cert=services.current_certificate(me),
         status=services.signing_status_enum(me, live=True),
         can_register=services.can_register_pin(me),
-        pending=services._pending_cert(me) is not None,
+        pending=services.pending_certificate(me) is not None,
     )
 
 
@@ -53,7 +53,7 @@ def index():  # type: ignore[no-untyped-def]
 def register_pin():  # type: ignore[no-untyped-def]
     """初期PIN(署名用パスワード)登録: PIN twice, then 登録."""
     me = _me()
-    if services._pending_cert(me) is not None:
+    if services.pending_certificate(me) is not None:
         return redirect(url_for("certs.issue"))
     if not services.can_register_pin(me):
         return render_template("certs/not_ready.html", status=services.signing_status_enum(me))
@@ -77,14 +77,16 @@ def register_pin():  # type: ignore[no-untyped-def]
 def issue():  # type: ignore[no-untyped-def]
     """初期PIN登録完了 → 「発行」: the certificate is issued (status 署名可能)."""
     me = _me()
-    cert = services._pending_cert(me)
+    cert = services.pending_certificate(me)
     if request.method == "POST":
         try:
             cert = services.issue_certificate(me)
         except DomainError as exc:
             db.session.rollback()
             return render_template(
-                "certs/issue.html", cert=services._pending_cert(me), errors=_errors_of(exc, "form")
+                "certs/issue.html",
+                cert=services.pending_certificate(me),
+                errors=_errors_of(exc, "form"),
             ), exc.status_code
         return render_template("certs/issued.html", cert=cert)
     if cert is None:

@@ -113,3 +113,12 @@ def test_sign2_service_down_gives_a_clear_message_and_changes_nothing(
     assert services.signing_status(rep) == "署名可能"
     after = db.session.scalar(select(db.func.count(AuditEntry.id)))
     assert after == before
+
+
+def test_sign2_codes_follow_a_changed_email(app, client, factories, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    rep = _ready_user(app, client, factories)
+    rep.email = "new-address@example.jp"
+    db.session.commit()
+    services.sync_email(rep)
+    _send(client)
+    assert code_from(smtp_sink, "new-address@example.jp")
