@@ -174,6 +174,48 @@ def send_code():  # type: ignore[no-untyped-def]
     )
 
 
+@bp.route("/sample", methods=["GET", "POST"])
+@customer_required
+def sign_sample():  # type: ignore[no-untyped-def]
+    """電子署名のお試し: signs the sample contract with the signing dialog and returns
+    it as a download (nothing is stored). The dialog's first user; SIGN-2."""
+    from remote_signing.pdf import SignatureOptions
+    from remote_signing.sample import sample_pdf
+
+    from .dialog import sign_pdfs
+    from .schemas import SignDialogSchema
+
+    me = _me()
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            data = SignDialogSchema().load(_form())
+            [signed] = sign_pdfs(
+                me,
+                [sample_pdf()],
+                pin=data["pin"],
+                code=data["code"],
+                options=SignatureOptions(reason="電子署名のお試し", name=me.display_name),
+                description="サンプル契約書",
+            )
+        except ValidationError as exc:
+            errors = exc.messages  # type: ignore[assignment]
+        except DomainError as exc:
+            db.session.rollback()
+            errors = _errors_of(exc, "form")
+        else:
+            from flask import Response
+
+            return Response(
+                signed,
+                mimetype="application/pdf",
+                headers={"Content-Disposition": "attachment; filename=signed-sample.pdf"},
+            )
+    return render_template(
+        "certs/sign_sample.html", dialog_errors=errors, status=services.signing_status_enum(me)
+    ), 400 if errors else 200
+
+
 def card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
     """What a user card shows about signing (CERT-6) and the PIN buttons it offers."""
     cert = services.current_certificate(user)

@@ -122,3 +122,28 @@ def test_sign2_codes_follow_a_changed_email(app, client, factories, smtp_sink) -
     services.sync_email(rep)
     _send(client)
     assert code_from(smtp_sink, "new-address@example.jp")
+
+
+def test_sign2_dialog_page_signs_the_sample_and_stores_nothing(
+    app, client, factories, smtp_sink
+) -> None:  # type: ignore[no-untyped-def]
+    from portal.certs.models import SigningCertificate
+
+    rep = _ready_user(app, client, factories)
+    page = client.get("/certs/sample").get_data(as_text=True)
+    assert 'id="dialog-send"' in page and "電子証明書ID" in page and 'name="csrf_token"' in page
+    rows_before = db.session.scalar(select(db.func.count(SigningCertificate.id)))
+    assert _send(client).status_code == 200
+    code = code_from(smtp_sink, rep.email)
+    r = client.post_form(
+        "/certs/sample", {"pin": "WrongPin9A", "code": code}, token_page="/certs/sample"
+    )
+    assert r.status_code == 400 and "署名用PINが正しくありません" in r.get_data(as_text=True)
+    r = client.post_form("/certs/sample", {"pin": PIN, "code": "12ab"}, token_page="/certs/sample")
+    assert r.status_code == 400 and "半角数字" in r.get_data(as_text=True)
+    r = client.post_form("/certs/sample", {"pin": PIN, "code": code}, token_page="/certs/sample")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    with services.signing_client() as api:
+        report = validate_with_pyhanko(r.data, api.root_certificate())
+    assert report.intact and report.trusted and report.timestamp_valid
+    assert db.session.scalar(select(db.func.count(SigningCertificate.id))) == rows_before
