@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from kyc import blob_lifecycle as blobs
 from kyc.checks import CONTENT_TYPES, PREVIEWABLE_IMAGES, check_content
 from kyc.consent_document import VERSION as CONSENT_VERSION
 from kyc.document_types import (
@@ -219,11 +220,12 @@ def upload_file(user: CustomerUser, submission: KycSubmission, category: Documen
         raise
     except ScannerUnavailable as unavailable:
         assert writer is not None  # the pre-scan checks passed
-        entry = _quarantine(user, submission, doc_type, slot.key, filename, data,
-                            writer.result(), unavailable)
+        blobs.written(key := writer.result())
+        entry = _quarantine(user, submission, doc_type, slot.key, filename, data, key,
+                            unavailable)
         return UploadResult(UploadOutcome.PENDING, quarantine=entry)
     assert writer is not None
-    key = writer.result()
+    blobs.written(key := writer.result())
     for entry in _pending(submission, category=category, slot=slot.key):
         _close_quarantine(entry, QuarantineState.SUPERSEDED)
     stored = _store(submission, doc_type, slot.key, inspected, key)
@@ -283,7 +285,7 @@ def _store(submission: KycSubmission, doc_type: DocumentType, slot_key: str,
 
 
 def _delete_file(file: KycFile) -> None:
-    get_file_store().delete(file.storage_key)
+    blobs.delete_after_commit(file.storage_key)
     if file in file.submission.files:
         file.submission.files.remove(file)
     db.session.delete(file)
@@ -338,7 +340,7 @@ def pending_entries(submission: KycSubmission) -> Sequence[KycQuarantine]:
 
 def _close_quarantine(entry: KycQuarantine, state: QuarantineState) -> None:
     if entry.storage_key:
-        get_file_store().delete(entry.storage_key)
+        blobs.delete_after_commit(entry.storage_key)
     entry.storage_key = None
     entry.state = state
     entry.resolved_at = now()
