@@ -15,7 +15,7 @@ from portal.mypage.schemas import (
     IndividualApplicationSchema,
     _PersonFields,
 )
-from portal.validation import Choice
+from portal.validation import Choice, FullWidthText, KatakanaText, RomanText
 
 ROLE_CHOICES = {
     "representative": "代表者",
@@ -86,12 +86,12 @@ _individual = IndividualApplicationSchema._declared_fields
 class BusinessCompanySchema(FormSchema):
     """契約者情報変更 for 法人 / 個人事業主 (CO-2); form names as on the application."""
 
-    name = _business["company_name"].__class__(required=True, allow_space=True, max_length=100,
-                                               data_key="company_name")
-    name_kana = _business["company_name_kana"].__class__(
-        required=True, allow_space=True, max_length=150, data_key="company_name_kana")
-    name_en = _business["company_name_en"].__class__(required=True, digits=True, max_length=100,
-                                                     data_key="company_name_en")
+    # The application's company-name rules, under the model's attribute names.
+    name = FullWidthText(required=True, allow_space=True, max_length=100,
+                         data_key="company_name")
+    name_kana = KatakanaText(required=True, allow_space=True, max_length=150,
+                             data_key="company_name_kana")
+    name_en = RomanText(required=True, digits=True, max_length=100, data_key="company_name_en")
     postal_code = _business["postal_code"]
     address = _business["address"]
     established_on = _business["established_on"]

@@ -232,7 +232,7 @@ def register(handle: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("users.confirm", handle=handle))
 
 
-def _finish(me: CustomerUser, draft: UserDraft, *, signed: bytes | None) -> Response:
+def _finish(me: CustomerUser, draft: UserDraft, *, signed: bytes | None) -> Any:
     if draft.kind == DraftKind.NEW_USER:
         user = services.create_user(me, draft, signed_poa=signed)
         db.session.commit()
