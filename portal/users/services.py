@@ -435,6 +435,12 @@ def sign_poa(actor: CustomerUser, draft: UserDraft, *, pin: str, code: str) -> b
 
 # --- new user (USR-1, USR-3, USR-4, USR-7) -------------------------------------------
 
+def _lock_company(company_id: int) -> None:
+    """Serialises user changes of one company (PostgreSQL row lock), so two
+    concurrent requests cannot make an 11th user or delete both representatives."""
+    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+
+
 def check_room_for(company: Company, role: CustomerRole) -> None:
     if CompanyKind(company.kind) is not CompanyKind.CORPORATION:
         raise DomainError(MSG_ONLY_CORPORATION)
@@ -475,6 +481,7 @@ def create_user(actor: CustomerUser, draft: UserDraft, *,
         raise NotFound()
     data = draft_data(draft)
     role = R(data["role"])
+    _lock_company(actor.company_id)
     check_room_for(actor.company, role)
     if email_taken(data["email"]):
         raise FieldError(MSG_EMAIL_IN_USE, field="email")
@@ -588,6 +595,7 @@ def delete_user(actor: CustomerUser | StaffUser, target: CustomerUser) -> None:
             raise Forbidden()
         if open_cert_request(target) is not None:
             raise DomainError(MSG_DELETE_CERT_PENDING)
+    _lock_company(target.company_id)
     if _is_last_representative(target):
         raise DomainError(MSG_DELETE_LAST_REP)
     pending = open_cert_request(target)
