@@ -1,4 +1,4 @@
-"""``flask --app wsgi contracts list`` and ``contracts export ID --out FILE``."""
+"""``flask --app wsgi contracts list``, ``contracts export ID --out FILE``, ``contracts demo``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,19 @@ def register(bp: Blueprint) -> None:
             click.echo(f"{package.id}\t{package.summary_type}\t{package.state}\t"
                        f"{package.application_date:%Y-%m-%d}\t{package.loan_amount or ''}\t"
                        f"{package.summary_label}\t{package.state_label}")
+
+    @bp.cli.command("demo")
+    @click.option("--pin", default="DemoPin2026A", show_default=True,
+                  help="the demo representative's signing PIN (certificates area demo)")
+    def demo(pin: str) -> None:
+        """Demo packages: one to sign, one concluded (after `flask demo seed`)."""
+        from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF
+
+        from .demo import seed_contracts
+
+        for line in seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
+                                   rep_mypage_id=DEMO_REP_MYPAGE_ID, pin=pin):
+            click.echo(line)
 
     @bp.cli.command("export")
     @click.argument("package_id", type=int)

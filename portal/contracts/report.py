@@ -66,7 +66,8 @@ def _cert_fields(cert: ax509.Certificate) -> dict[str, str]:
         "signer": _name(cert),
         "issuer": cert.issuer.native.get("common_name", ""),
         "serial": format(cert.serial_number, "x"),
-        "cert_validity": f"{_jst(validity['not_before'].native)} ～ {_jst(validity['not_after'].native)}",
+        "cert_validity": (f"{_jst(validity['not_before'].native)} ～ "
+                          f"{_jst(validity['not_after'].native)}"),
     }
 
 
@@ -99,7 +100,8 @@ def _signature_line(sig: Any, root: ax509.Certificate) -> SignatureLine:
                  f"信頼性：{'OK' if status.trusted else 'NG'}",
                  f"失効：{'あり' if status.revoked else 'なし'}",
                  f"署名範囲：{status.coverage.name}",
-                 f"署名タイムスタンプ：{'有効' if ts and ts.valid and ts.trusted else '無効/なし'}"])
+                 "署名タイムスタンプ："
+                 + ("有効" if ts and ts.valid and ts.trusted else "無効/なし")])
 
 
 def build(package: ContractPackage) -> list[DocumentReport]:
@@ -145,7 +147,8 @@ def render(package: ContractPackage, reports: list[DocumentReport], checked_at: 
     line(f"検証日時：{_jst(checked_at)}")
     line(f"案件：{package.summary_label}　申込日 {package.application_date:%Y/%m/%d}　"
          f"本件担当 {package.staff_label}")
-    line("文書に含まれる電子署名とタイムスタンプの各検証基準時刻における有効性の確認結果です。", 8.5)
+    line("文書に含まれる電子署名とタイムスタンプの各検証基準時刻における"
+         "有効性の確認結果です。", 8.5)
     for report in reports:
         y -= 6
         line(f"■ {report.title}", 12)
@@ -155,7 +158,8 @@ def render(package: ContractPackage, reports: list[DocumentReport], checked_at: 
             line(f"署名者：{sig.signer}", 9, 20)
             line(f"証明書：発行者 {sig.issuer}　シリアル {sig.serial}", 9, 20)
             line(f"証明書有効期間：{sig.cert_validity}", 9, 20)
-            line(f"署名時刻（申告）：{sig.signing_time}　タイムスタンプ時刻：{sig.timestamp_time}", 9, 20)
+            line(f"署名時刻（申告）：{sig.signing_time}　"
+                 f"タイムスタンプ時刻：{sig.timestamp_time}", 9, 20)
             line("　".join(sig.details), 9, 20)
     pdf.showPage()
     pdf.save()

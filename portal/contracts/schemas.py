@@ -26,6 +26,9 @@ REQUIRED_AMOUNT = {SummaryType.LOAN_ONLY, SummaryType.LOAN_WITH_GUARANTEE, Summa
                    SummaryType.CANCELLATION}
 
 
+PARTIES_REQUIRED = "署名者（当事者）を1件以上指定してください。"
+
+
 class FormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -76,7 +79,7 @@ class PackageSchema(FormSchema):
     cancels_package_id = fields.Integer(load_default=None, allow_none=True,
                                         error_messages={"invalid": "選択してください。"})
     parties = fields.List(fields.Nested(PartySchema), required=True,
-                          error_messages={"required": "署名者（当事者）を1件以上指定してください。"})
+                          error_messages={"required": PARTIES_REQUIRED})
 
     @validates_schema(skip_on_field_errors=False)
     def check_rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -140,11 +143,14 @@ class PinSchema(FormSchema):
                                         "validator_failed": "署名用PINを入力してください。"})
 
 
+OTP_DIGITS = "認証コードは半角数字で入力してください。"
+
+
 class OtpSchema(FormSchema):
     otp = fields.String(required=True, validate=lambda s: s.isascii() and s.isdigit()
                         and 6 <= len(s) <= 8,
                         error_messages={"required": "認証コードを入力してください。",
-                                        "validator_failed": "認証コードは半角数字で入力してください。"})
+                                        "validator_failed": OTP_DIGITS})
 
 
 class ConcludeSchema(FormSchema):

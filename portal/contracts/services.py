@@ -41,8 +41,10 @@ from .uploads import InspectedPdf
 
 SIGN_REQUEST_NOTICE = "契約書への署名準備が整いました。こちらをクリックしてご署名をお願いします。"
 CONCLUDED_NOTICE = "契約書の締結を行いました。確認される場合はこちらをクリックしてください。"
-VOID_NOTICE = "契約が否認されたため、不成立となりました。詳しくはお取引店担当者にお問い合わせください。"
-WITHDRAWN_NOTICE = "契約書への署名依頼が取り下げられました。詳しくはお取引店担当者にお問い合わせください。"
+VOID_NOTICE = ("契約が否認されたため、不成立となりました。"
+               "詳しくはお取引店担当者にお問い合わせください。")
+WITHDRAWN_NOTICE = ("契約書への署名依頼が取り下げられました。"
+                    "詳しくはお取引店担当者にお問い合わせください。")
 
 CUSTOMER_VISIBLE = frozenset(PackageState) - {PackageState.DRAFT}
 
@@ -387,7 +389,8 @@ def confirm(user: CustomerUser, package: ContractPackage, *, important: bool,
     opened = opened_document_ids(user, package)
     matters = package.important_matters
     if not important:
-        raise _field_error("重要事項説明の「内容について確認し、理解しました」にチェックしてください。",
+        raise _field_error("重要事項説明の「内容について確認し、理解しました」に"
+                           "チェックしてください。",
                            "important_confirmed")
     if matters is not None and matters.id not in opened:
         raise _field_error("重要事項説明を開いて内容をご確認ください。", "important_confirmed")
@@ -396,7 +399,8 @@ def confirm(user: CustomerUser, package: ContractPackage, *, important: bool,
         raise _field_error("まだ開いていない契約書類があります：" + "、".join(unopened),
                            "documents_confirmed")
     if not documents:
-        raise _field_error("「すべての契約書等について確認し、理解しました」にチェックしてください。",
+        raise _field_error("「すべての契約書等について確認し、理解しました」に"
+                           "チェックしてください。",
                            "documents_confirmed")
     row = _confirmation(party, user)
     moment = now()
@@ -417,7 +421,8 @@ def check_ready_to_sign(user: CustomerUser, package: ContractPackage) -> Contrac
                                         PartyConfirmation.user_id == user.id)
     ).scalar_one_or_none()
     if row is None or row.important_confirmed_at is None or row.documents_confirmed_at is None:
-        raise DomainError("確認事項のチェックが完了していません。契約内容の確認からやり直してください。")
+        raise DomainError("確認事項のチェックが完了していません。"
+                          "契約内容の確認からやり直してください。")
     return party
 
 

@@ -107,7 +107,8 @@ def refusal(exc: rs.SigningError) -> SigningRefused:
         return SigningRefused("署名用PINがロックされたため署名できません。"
                               "代表者または管理者にロック解除を依頼してください。", "pin")
     if isinstance(exc, rs.OtpExpired):
-        return SigningRefused("認証コードの有効期限が切れました。認証コードを再送してください。", "pin")
+        return SigningRefused("認証コードの有効期限が切れました。"
+                              "認証コードを再送してください。", "pin")
     if isinstance(exc, rs.OtpInvalid):
         return SigningRefused("認証コードが正しくありません。", "code")
     if isinstance(exc, (rs.CredentialRevoked, rs.CredentialExpired, rs.CredentialNotFound)):

@@ -43,7 +43,8 @@ def _load(user: Any, package_id: int) -> dict[str, Any] | None:
     if not stored or stored.get("p") != package_id:
         return None
     try:
-        state = json.loads(unseal(base64.b64decode(stored["v"]), context=_context(user, package_id)))
+        sealed = base64.b64decode(stored["v"])
+        state = json.loads(unseal(sealed, context=_context(user, package_id)))
     except Exception:  # noqa: BLE001  (tampered or from another user: start again)
         return None
     return state if state.get("exp", 0) > time.time() else None

@@ -1,8 +1,8 @@
 """Checks of a contract PDF uploaded by branch staff (CON-1).
 
 One call, ``inspect_pdf``: the KYC area's upload checks and virus scan
-(KYC-3/4), then what only a contract needs: it must be a PDF pyHanko can sign incrementally: not broken,
-not encrypted, with at least one page.
+(KYC-3/4), then what only a contract needs: a PDF pyHanko can sign
+incrementally (not broken, not encrypted, at least one page).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-BROKEN = "{label}のPDFファイルが壊れているため読み込めません。ファイルを確認のうえ、再度選択してください。"
+BROKEN = ("{label}のPDFファイルが壊れているため読み込めません。"
+          "ファイルを確認のうえ、再度選択してください。")
 
 
 class PdfRejected(DomainError):
@@ -47,7 +48,8 @@ def _title(filename: str) -> str:
 
 def _check_structure(data: bytes, label: str, field: str) -> None:
     if not data.lstrip()[:5] == b"%PDF-":
-        raise PdfRejected(f"{label}はPDFファイルではありません。PDFファイルを選択してください。", field)
+        raise PdfRejected(f"{label}はPDFファイルではありません。"
+                          "PDFファイルを選択してください。", field)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         encrypted = reader.encrypted

@@ -88,3 +88,24 @@ def test_a_concluded_cancellation_agreement_finishes_itself_and_the_package_it_c
     assert f"/contracts/{cancel_id}\"" in finished and f"/contracts/{original_id}\"" in finished
     assert "取消合意済" in finished
     assert f"/contracts/{original_id}\"" not in rep.get("/contracts/active").get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_demo_seed_adds_a_package_to_sign_and_a_concluded_one(signing_app, rs_mail):
+    from portal.contracts.demo import seed_contracts
+    from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF, seed
+    from portal.models import CustomerUser
+
+    seed()
+    rep = db.session.query(CustomerUser).filter_by(mypage_id=DEMO_REP_MYPAGE_ID).one()
+    issue_credential(signing_app, rep)
+    count = len(rs_mail.messages)
+    lines = seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
+                           rep_mypage_id=DEMO_REP_MYPAGE_ID, pin="Keiyaku2026!",
+                           read_code=lambda email, _after: rs_mail.otp_for(email, count))
+    assert any("concluded" in line for line in lines), lines
+    states = sorted(p.state for p in db.session.query(ContractPackage))
+    assert states == [PackageState.CONCLUDED, PackageState.UNSIGNED]
+    again = seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
+                           rep_mypage_id=DEMO_REP_MYPAGE_ID, pin="x")
+    assert again == ["contracts: demo packages already present"]

@@ -23,8 +23,8 @@ def test_to_sign_list_shows_the_columns_of_con7_and_opens_the_package(app, world
     package_id = create_package(app, world, contract_pdf, send=True)
     client = customer_client(app, world.rep)
     html = client.get("/contracts/to-sign").get_data(as_text=True)
-    for column in ("申込日", "申込概要", "融資金額", "融資予定日", "署名立場", "署名状況", "契約進捗",
-                   "本件担当"):
+    for column in ("申込日", "申込概要", "融資金額", "融資予定日", "署名立場", "署名状況",
+                   "契約進捗", "本件担当"):
         assert f"<th>{column}</th>" in html
     assert "2026/04/01" in html and "貸出契約（保証契約含む）" in html and "10,000,000 円" in html
     assert "2026/04/15" in html and "債務者" in html and "未署名" in html
@@ -83,7 +83,8 @@ def _package(world, *, day: date, amount: int | None, state: PackageState,
 
 
 def test_lists_split_by_state_and_an_overdraft_stays_active_after_repayment(app, world):
-    concluded = _package(world, day=date(2026, 1, 5), amount=5_000_000, state=PackageState.CONCLUDED)
+    concluded = _package(world, day=date(2026, 1, 5), amount=5_000_000,
+                         state=PackageState.CONCLUDED)
     repaid = _package(world, day=date(2026, 1, 6), amount=6_000_000, state=PackageState.REPAID)
     overdraft = _package(world, day=date(2026, 1, 7), amount=7_000_000, state=PackageState.REPAID,
                          summary=SummaryType.OVERDRAFT)
@@ -94,7 +95,8 @@ def test_lists_split_by_state_and_an_overdraft_stays_active_after_repayment(app,
     finished = client.get("/contracts/finished").get_data(as_text=True)
     assert f"/contracts/{concluded.id}\"" in active and f"/contracts/{overdraft.id}\"" in active
     assert f"/contracts/{repaid.id}\"" in finished and f"/contracts/{cancelled.id}\"" in finished
-    assert f"/contracts/{repaid.id}\"" not in active and f"/contracts/{overdraft.id}\"" not in finished
+    assert f"/contracts/{repaid.id}\"" not in active
+    assert f"/contracts/{overdraft.id}\"" not in finished
     assert "完済" in finished and "取消合意済" in finished
 
 
@@ -144,6 +146,7 @@ def test_bad_search_input_gets_field_errors_not_a_500(app, world):
 def test_services_visibility_rules(app, world, contract_pdf):
     package_id = create_package(app, world, contract_pdf, send=True)
     package = db.session.get(ContractPackage, package_id)
-    assert [p.company_id for p in services.visible_parties(world.rep, package)] == [world.company.id]
+    mine = services.visible_parties(world.rep, package)
+    assert [p.company_id for p in mine] == [world.company.id]
     assert services.visible_parties(world.viewer, package) == []
     assert services.visible_parties(world.other_rep, package) == []

@@ -55,7 +55,8 @@ def test_staff_prepares_a_draft_package_with_encrypted_documents(app, world, con
     ("summary_type", "bogus", None),
 ])
 def test_bad_fields_get_japanese_field_errors(app, world, contract_pdf, field, value, message):
-    response = _post_new(app, world, with_files(package_form(world, **{field: value}), contract_pdf))
+    form = with_files(package_form(world, **{field: value}), contract_pdf)
+    response = _post_new(app, world, form)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert f'id="{field}-error"' in html
@@ -84,7 +85,8 @@ def test_broken_encrypted_or_non_pdf_documents_are_refused(app, world, contract_
                                                            kind):
     bad = {
         "corrupt": (contract_pdf[:400] + b"\x00garbage", "契約書.pdf"),
-        "encrypted": (_encrypted(contract_pdf, tmp_path) if kind == "encrypted" else b"", "契約書.pdf"),
+        "encrypted": (_encrypted(contract_pdf, tmp_path) if kind == "encrypted" else b"",
+                      "契約書.pdf"),
         "not_pdf": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "契約書.pdf"),
         "empty": (b"", "契約書.pdf"),
         "wrong_ext": (contract_pdf, "契約書.docx"),

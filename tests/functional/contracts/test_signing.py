@@ -80,7 +80,8 @@ def test_two_parties_sign_then_staff_concludes_and_it_becomes_active(
     staff = staff_client(signing_app, world.staff)
     detail = f"/console/contracts/{package.id}"
     wrong = staff.post_form(f"{detail}/conclude", {"password": "Wrong-pass-1"}, token_page=detail)
-    assert wrong.status_code == 400 and "パスワードが正しくありません" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400
+    assert "パスワードが正しくありません" in wrong.get_data(as_text=True)
     ok = staff.post_form(f"{detail}/conclude", {"password": DEFAULT_PASSWORD}, token_page=detail)
     assert ok.status_code == 302, ok.get_data(as_text=True)
     db.session.expire_all()
@@ -88,7 +89,8 @@ def test_two_parties_sign_then_staff_concludes_and_it_becomes_active(
     assert package.state == PackageState.CONCLUDED and package.concluded_at is not None
     final = _doc_bytes(package)
     reader = PdfFileReader(BytesIO(final))
-    assert [s.field_name for s in reader.embedded_signatures][:3] == ["Party1", "Party2", "BankSeal"]
+    names = [s.field_name for s in reader.embedded_signatures]
+    assert names[:3] == ["Party1", "Party2", "BankSeal"]
     assert "/DSS" in reader.root
     assert db.session.query(ContractSignature).count() == 6
     # the parties are told and the package is in 現在有効な契約
@@ -113,7 +115,8 @@ def test_two_parties_sign_then_staff_concludes_and_it_becomes_active(
     # the commands
     runner = signing_app.test_cli_runner()
     listed = runner.invoke(args=["contracts", "list"])
-    assert listed.exit_code == 0 and f"{package.id}\tloan_with_guarantee\tconcluded" in listed.output
+    assert listed.exit_code == 0
+    assert f"{package.id}\tloan_with_guarantee\tconcluded" in listed.output
     out = tmp_path / "final.pdf"
     exported = runner.invoke(args=["contracts", "export", str(package.id), "--out", str(out)])
     assert exported.exit_code == 0 and out.read_bytes() == final

@@ -53,7 +53,8 @@ def test_boxes_must_be_ticked_after_opening(app, world, sent):
     only_first = _confirm(client, sent.id, important_confirmed=True)
     assert "すべての契約書等について確認し、理解しました" in only_first.get_data(as_text=True)
     ok = _confirm(client, sent.id, important_confirmed=True, documents_confirmed=True)
-    assert ok.status_code == 302 and ok.headers["Location"].endswith(f"/contracts/{sent.id}/sign/pin")
+    assert ok.status_code == 302
+    assert ok.headers["Location"].endswith(f"/contracts/{sent.id}/sign/pin")
     assert db.session.query(AuditEntry).filter_by(action="contract.document.viewed").count() == 3
 
 
@@ -112,7 +113,8 @@ def test_rejecting_voids_the_package_for_everyone_and_tells_staff_and_parties(
     # nobody can sign a void package any more
     g_client = customer_client(app, world.guarantor)
     refused = g_client.get(f"/contracts/{sent.id}/confirm")
-    assert refused.status_code == 400 and "署名を受け付けていません" in refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "署名を受け付けていません" in refused.get_data(as_text=True)
     assert "不成立" in client.get("/contracts/finished").get_data(as_text=True)
 
 

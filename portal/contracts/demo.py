@@ -1,0 +1,105 @@
+"""Demo contract packages (issue 6, item 9), for ``flask demo seed``.
+
+``seed_contracts`` adds, once, to the demo company of ``portal.demo.seed``:
+one package waiting for the representative's signature, and one concluded
+package. The concluded one is really signed: the representative's signing
+credential (the certificates area's demo certificate, PIN ``pin``) signs with a
+code read by ``read_code`` (the demo mailbox in the embedded profile), then the
+demo staff member concludes with the bank's seal. Without a usable credential
+the second package is skipped and the returned lines say why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.clock import now, to_jst
+from portal.extensions import db
+from portal.models import CustomerUser, StaffUser
+from remote_signing.sample import sample_pdf
+
+from . import services, signing
+from .models import ContractPackage, ContractParty
+from .uploads import InspectedPdf
+
+OTP_RE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
+
+
+def _pdf(title: str) -> InspectedPdf:
+    data = sample_pdf()
+    return InspectedPdf(title, data, hashlib.sha256(data).hexdigest())
+
+
+def _prepare(staff: StaffUser, rep: CustomerUser, summary: str, amount: int,
+             days_ago: int) -> ContractPackage:
+    today = to_jst(now()).date()
+    data = {"application_date": today - timedelta(days=days_ago), "summary_type": summary,
+            "loan_amount": amount, "planned_loan_date": today - timedelta(days=days_ago - 14),
+            "staff_in_charge_id": staff.id, "cancels_package_id": None,
+            "parties": [{"company_id": rep.company_id, "position": "debtor", "user_id": None}]}
+    files = services.PackageFiles([_pdf("金銭消費貸借契約書"), _pdf("約定書")],
+                                  _pdf("重要事項説明書"))
+    package = services.create_package(staff, data, files)
+    services.send_package(staff, package)
+    db.session.commit()
+    return package
+
+
+def maildir_code_reader(email: str, after: float, timeout: float = 20) -> str:
+    """The newest code mailed to ``email`` after ``after`` (demo mailbox)."""
+    from portal.dev.views import read_maildir
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for msg in read_maildir(current_app.config["DEV_MAILDIR"], 20):
+            if email in msg["to"] and msg["sort"] >= after:
+                found = OTP_RE.search(msg["body"])
+                if found:
+                    return found.group(1)
+        time.sleep(0.5)
+    raise TimeoutError("no signing code arrived in the demo mailbox")
+
+
+def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str, pin: str,
+                   read_code: Callable[[str, float], str] = maildir_code_reader) -> list[str]:
+    staff = db.session.execute(select(StaffUser).where(StaffUser.login_id == staff_login)
+                               ).scalar_one_or_none()
+    rep = db.session.execute(select(CustomerUser).where(CustomerUser.mypage_id == rep_mypage_id)
+                             ).scalar_one_or_none()
+    if staff is None or rep is None:
+        return ["contracts: run the base demo seed first"]
+    existing = db.session.execute(select(ContractParty.id).where(
+        ContractParty.company_id == rep.company_id).limit(1)).first()
+    if existing is not None:
+        return ["contracts: demo packages already present"]
+    waiting = _prepare(staff, rep, "loan_only", 10_000_000, days_ago=3)
+    lines = [f"contracts: package {waiting.id} waits for {rep.display_name}'s signature"]
+    concluded = _prepare(staff, rep, "loan_with_guarantee", 50_000_000, days_ago=30)
+    try:
+        for document in concluded.documents:
+            services.open_document(rep, concluded, document.id)
+        services.confirm(rep, concluded, important=True, documents=True)
+        db.session.commit()
+        started = time.time() - 1
+        signing.send_code(rep)
+        db.session.commit()
+        code = read_code(rep.email, started)
+        signing.sign_for_party(rep, concluded.id, pin=pin, otp=code)
+        db.session.commit()
+        signing.conclude(staff, concluded.id, staff_password)
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001  (demo data: say what is missing, keep the rest)
+        db.session.rollback()
+        lines.append(f"contracts: package {concluded.id} left unsigned ({type(exc).__name__}: "
+                     "start the signing service and issue the demo certificate, then sign it "
+                     "in MyPage)")
+        return lines
+    lines.append(f"contracts: package {concluded.id} signed and concluded (現在有効な契約)")
+    return lines
