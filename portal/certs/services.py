@@ -118,8 +118,10 @@ def credential_ids_of(user: CustomerUser) -> list[str]:
 
 
 def active_credential_id(user: CustomerUser) -> str | None:
-    cert = current_certificate(user)
-    return cert.credential_id if cert is not None and cert.state is CertState.ACTIVE else None
+    """The newest issued certificate: during a reissue (CERT-2) the old one still
+    signs after the new PIN is registered, until 発行 supersedes it."""
+    active = [c for c in certificates_of(user) if c.state is CertState.ACTIVE]
+    return active[-1].credential_id if active else None
 
 
 def certificate_expiry(user: CustomerUser) -> datetime | None:
@@ -139,6 +141,9 @@ def signing_status_enum(user: CustomerUser, *, live: bool = False) -> SigningSta
     if not user.first_login_done:
         return SigningStatus.NOT_LOGGED_IN
     cert = current_certificate(user)
+    request_at = _open_request_at(user)
+    if request_at is not None:  # CERT-2: a reissue goes KYC → PIN even if the old one lives
+        return _status_before_certificate(user, cert, since=request_at)
     if cert is not None and cert.state is CertState.ACTIVE:
         if live:
             refresh_lock(cert)
@@ -150,22 +155,35 @@ def signing_status_enum(user: CustomerUser, *, live: bool = False) -> SigningSta
     return _status_before_certificate(user, cert)
 
 
+def _open_request_at(user: CustomerUser) -> datetime | None:
+    """When the user's open certificate request (CERT-2) was made, if any."""
+    try:
+        from portal.users.services import open_cert_request
+    except ImportError:  # the users area is not installed
+        return None
+    request = open_cert_request(user)
+    return as_utc(request.created_at) if request is not None else None
+
+
 def _status_before_certificate(
-    user: CustomerUser, cert: SigningCertificate | None
+    user: CustomerUser, cert: SigningCertificate | None, *, since: datetime | None = None
 ) -> SigningStatus:
+    """Where the user is on the way to a (new) certificate. Documents older than
+    ``since`` (the open request) or than the revocation belong to the old one."""
     from kyc.models import KycState
     from kyc.services import latest_submission
 
     submission = latest_submission(user)
     revoked_at = as_utc(cert.revoked_at) if cert is not None and cert.revoked_at else None
-    if (
-        submission is not None
-        and revoked_at is not None
-        and as_utc(submission.created_at) <= revoked_at
-    ):
+    cutoff = since or revoked_at
+    if submission is not None and cutoff is not None and as_utc(submission.created_at) <= cutoff:
         submission = None  # documents of the old certificate do not count
     if submission is None:
-        return SigningStatus.REVOKED if revoked_at is not None else SigningStatus.REQUESTED
+        return (
+            SigningStatus.REVOKED
+            if revoked_at is not None and since is None
+            else SigningStatus.REQUESTED
+        )
     if submission.state == KycState.APPROVED:
         return SigningStatus.PIN_PENDING
     if submission.state == KycState.SUBMITTED:
@@ -279,8 +297,20 @@ def issue_certificate(user: CustomerUser) -> SigningCertificate:
     transition(cert, CertState.ACTIVE, actor=user, detail={"serial": info.serial_hex})
     for old in older:
         _mark_revoked(old, "reissued", actor=user)
+    _close_request(user, cert)
     db.session.commit()
     return cert
+
+
+def _close_request(user: CustomerUser, cert: SigningCertificate) -> None:
+    """CERT-2: the open certificate request is done once its certificate is issued
+    (older certificates were superseded above, so the hook finds none to revoke)."""
+    try:
+        from portal.users.services import certificate_issued
+    except ImportError:
+        return
+    db.session.flush()
+    certificate_issued(user, cert.credential_id)
 
 
 # --- PIN-3: 署名用PIN変更 ----------------------------------------------------------------------

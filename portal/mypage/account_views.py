@@ -62,11 +62,22 @@ def settings():  # type: ignore[no-untyped-def]
         "role_label": CustomerRole(u.role).label,
         "can_reissue": account.can_reissue(user, u),
         "can_edit": can(user, Permission.USERS_EDIT, u),
+        **_user_actions(user, u),
     } for u in users]
     return render_template("mypage/settings.html", company=user.company, cards=cards,
                            kind_label=CompanyKind(user.company.kind).label,
                            me=user, can_edit_company=can(user, Permission.COMPANY_EDIT),
                            can_create_user=can(user, Permission.USERS_CREATE))
+
+
+def _user_actions(actor: CustomerUser, user: CustomerUser) -> dict[str, bool]:
+    """ユーザ削除 (USR-6) and 電子証明書発行依頼 (CERT-3) as on ユーザ情報の管理."""
+    try:
+        from portal.users import services as users
+    except ImportError:  # the users area is not installed
+        return {"can_delete": False, "can_request_cert": False}
+    return {"can_delete": users.can_delete(actor, user),
+            "can_request_cert": users.can_request_cert(actor, user)}
 
 
 @bp.route("/settings/users/<int:user_id>/temporary-password", methods=["GET", "POST"])

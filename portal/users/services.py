@@ -198,6 +198,14 @@ def can_delete(actor: CustomerUser, target: CustomerUser) -> bool:
             and not _is_last_representative(target))
 
 
+def can_request_cert(actor: CustomerUser, subject: CustomerUser) -> bool:
+    """Whether the 電子証明書発行依頼 button shows (CERT-3); start_cert_request
+    enforces the same."""
+    return (cert_request_poa(actor, subject) is not None
+            and can(actor, Permission.CERTS_REQUEST, subject)
+            and open_cert_request(subject) is None)
+
+
 def _is_last_representative(user: CustomerUser) -> bool:
     return user.role == R.REPRESENTATIVE and _count(user.company_id, R.REPRESENTATIVE) <= 1
 

@@ -16,4 +16,7 @@ def register() -> None:
         from portal.mypage.status import register_status
     except ImportError:  # MyPage's card statuses not present
         return
-    register_status(cert_request_status, priority=20)
+    # After portal.certs (30): its CERT-6 line reads open_cert_request itself and
+    # follows the request on through 本人確認書類確認中 and PIN登録待ち; this one
+    # only answers when the certificates area is absent.
+    register_status(cert_request_status, priority=40)

@@ -94,8 +94,7 @@ def index():  # type: ignore[no-untyped-def]
         "status": _status(u),
         "can_edit": can(me, Permission.USERS_EDIT, u),
         "can_delete": services.can_delete(me, u),
-        "can_request_cert": services.cert_request_poa(me, u) is not None
-        and services.open_cert_request(u) is None,
+        "can_request_cert": services.can_request_cert(me, u),
     } for u in services.active_users(me.company_id)]
     return render_template("users/index.html", cards=cards, me=me, company=me.company,
                            can_create=can(me, Permission.USERS_CREATE)
