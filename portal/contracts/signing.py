@@ -1,7 +1,7 @@
 """The signatures of a package, through the remote-signing adapter (SIGN-1/2).
 
-Two operations, each one function so the portal's signing dialog (portal/certs)
-can take over the credential handling later:
+Two operations; the customer's side goes through the certificates area's
+signing dialog (``portal.certs.dialog``: certificate state, PIN lock, messages):
 
 * ``sign_for_party``: the user's PIN + one code authorize the hashes of every
   contract document of the package at once; each document gets a new
@@ -46,7 +46,6 @@ from remote_signing.pdf import (
     RemoteSigner,
     ServiceTimeStamper,
     SignatureOptions,
-    sign_documents,
 )
 
 from . import services
@@ -79,57 +78,19 @@ def console_client() -> rs.SigningClient:
                             timeout=float(cfg.get("SIGNING_TIMEOUT", 30)))
 
 
-def credential_for(client: rs.SigningClient, user: CustomerUser) -> rs.CredentialInfo:
-    """The user's usable signing credential (the service's userID is the MyPageID)."""
-    infos = []
-    for cid in client.list_credentials(user.mypage_id):
-        try:
-            infos.append(client.credential_info(cid))
-        except (rs.CredentialNotIssued, rs.CredentialNotFound):
-            continue  # PIN registered, certificate not issued yet: not usable
-    usable = [i for i in infos if i.cert_status == "valid"]
-    if not usable:
-        raise SigningRefused("電子証明書が発行されていないか失効しているため、署名できません。"
-                             "電子証明書の状況をご確認ください。", "pin")
-    info = usable[-1]
-    if info.status == "locked":
-        raise SigningRefused("PINロック中のため署名はできません。", "pin")
-    return info
-
-
-def refusal(exc: rs.SigningError) -> SigningRefused:
-    """One place that turns adapter errors into what the user reads."""
-    if isinstance(exc, rs.PinInvalid):
-        left = exc.remaining
-        more = f"（あと{left}回間違えるとロックされます）" if left is not None else ""
-        return SigningRefused(f"署名用PINが正しくありません。{more}", "pin")
-    if isinstance(exc, rs.CredentialLocked):
-        return SigningRefused("署名用PINがロックされたため署名できません。"
-                              "代表者または管理者にロック解除を依頼してください。", "pin")
-    if isinstance(exc, rs.OtpExpired):
-        return SigningRefused("認証コードの有効期限が切れました。"
-                              "認証コードを再送してください。", "pin")
-    if isinstance(exc, rs.OtpInvalid):
-        return SigningRefused("認証コードが正しくありません。", "code")
-    if isinstance(exc, (rs.CredentialRevoked, rs.CredentialExpired, rs.CredentialNotFound)):
-        return SigningRefused("電子証明書が失効しているため署名できません。", "pin")
-    if isinstance(exc, rs.SadInvalid):
-        return SigningRefused("署名の認証が無効になりました。最初からやり直してください。", "pin")
-    log.warning("signing service problem: %s", type(exc).__name__)
-    return SigningRefused("署名サービスに接続できませんでした。しばらく時間を置いてから"
-                          "再度操作をしてください。", "pin")
+def _refused(exc: DomainError) -> SigningRefused:
+    """The certificates area's message, and the dialog step the user goes back to."""
+    return SigningRefused(exc.message, "code" if exc.field == "code" else "pin")
 
 
 def send_code(user: CustomerUser) -> None:
-    client = portal_client()
+    """送信: the certificates area's dialog checks the certificate and mails the code."""
+    from portal.certs import dialog
+
     try:
-        info = credential_for(client, user)
-        client.send_otp(info.credential_id)
-    except rs.SigningError as exc:
-        raise refusal(exc) from exc
-    finally:
-        client.close()
-    audit.record("contract.sign.code_sent", actor=user)
+        dialog.send_code(user)
+    except DomainError as exc:
+        raise _refused(exc) from exc
 
 
 # --- party signatures (CON-4) ------------------------------------------------------------
@@ -139,36 +100,37 @@ def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -
     party = services.check_ready_to_sign(user, package)
     documents = package.contract_documents
     store = get_file_store()
-    client = portal_client()
+    from portal.certs import dialog
+    from portal.certs.services import current_certificate
+
     try:
-        info = credential_for(client, user)
-        signed = sign_documents(
-            client, info, [store.get(d.current_key) for d in documents], pin=pin, otp=otp,
+        signed = dialog.sign_pdfs(
+            user, [store.get(d.current_key) for d in documents], pin=pin, code=otp,
             options=[SignatureOptions(field_name=party.signature_field, reason="契約締結",
                                       name=user.display_name) for _ in documents],
             description=f"契約案件 {package.id}",
         )
-    except rs.SigningError as exc:
+    except DomainError as exc:
         db.session.rollback()
         audit.record("contract.sign.refused", actor=user, target=party,
-                     detail={"package": package_id, "reason": type(exc).__name__})
+                     detail={"package": package_id, "reason": exc.message})
         db.session.commit()
-        raise refusal(exc) from exc
-    finally:
-        client.close()
+        raise _refused(exc) from exc
+    cert = current_certificate(user)
+    serial, subject = (cert.serial_hex, cert.subject) if cert is not None else ("", "")
     for document, data in zip(documents, signed, strict=True):
         services.store_revision(document, data)
         db.session.add(ContractSignature(
             package_id=package.id, document_id=document.id, party_id=party.id,
             kind=SignatureKind.PARTY, field_name=party.signature_field,
-            customer_user_id=user.id, certificate_subject=info.subject[:500],
-            certificate_serial=info.serial_hex, result_sha256=document.current_sha256))
+            customer_user_id=user.id, certificate_subject=subject[:500],
+            certificate_serial=serial, result_sha256=document.current_sha256))
     party.signed_by_id = user.id
     party.signed_at = now()
     transition(party, PartyState.SIGNED, actor=user, detail={"package": package.id})
     audit.record("contract.signed", actor=user, target=party,
                  detail={"package": package.id, "documents": [d.current_sha256 for d in documents],
-                         "certificate_serial": info.serial_hex})
+                         "certificate_serial": serial})
     if all(p.state == PartyState.SIGNED for p in package.parties):
         transition(package, PackageState.ALL_SIGNED, actor=user, company_id=user.company_id)
         for staff in _staff_to_tell(package):

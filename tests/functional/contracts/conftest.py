@@ -142,6 +142,7 @@ def signing_app(app, rs_service):
 
 
 def issue_credential(app, user, pin: str = PIN) -> str:
+    from portal.certs.models import CertState, SigningCertificate
     from remote_signing.client import SigningClient
 
     client = SigningClient.from_config(app.config)
@@ -150,6 +151,13 @@ def issue_credential(app, user, pin: str = PIN) -> str:
                                         email=user.email, organization=user.company.name, pin=pin)
     finally:
         client.close()
+    # the certificates area's portal-side record, as 発行 creates it
+    db.session.add(SigningCertificate(
+        user_id=user.id, company_id=user.company_id, credential_id=info.credential_id,
+        state=CertState.ACTIVE, pin_locked=False, serial_hex=info.serial_hex,
+        subject=info.subject[:500], valid_from=info.valid_from, valid_to=info.valid_to,
+        revocation_reason=""))
+    db.session.commit()
     return info.credential_id
 
 

@@ -201,3 +201,30 @@ def test_two_parties_signing_at_the_same_moment_both_succeed(signing_app, world,
     for n in range(2):
         assert sorted(_signatures(_doc_bytes(package, n))) == ["Party1", "Party2"]
         assert package.contract_documents[n].revisions == 2
+
+
+def test_a_pin_locked_signer_cannot_sign(signing_app, world, sent, rs_mail):
+    from remote_signing.client import SigningClient
+
+    client = SigningClient.from_config(signing_app.config)
+    credential = client.list_credentials(world.rep.mypage_id)[-1]
+    client.lock(credential)
+    client.close()
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    page = f"/contracts/{sent.id}/sign/pin"
+    refused = rep.post_form(page, {"pin": PIN}, token_page=page)
+    assert refused.status_code == 400
+    assert "PINロック中のため署名はできません" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
+
+
+def test_the_signature_step_cannot_be_posted_without_pin_and_code(signing_app, world, sent):
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    execute = f"/contracts/{sent.id}/sign/execute"
+    response = rep.post_form(execute, {}, token_page=f"/contracts/{sent.id}/sign/pin")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/sign/pin")
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
