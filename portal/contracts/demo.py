@@ -27,6 +27,7 @@ from remote_signing.sample import sample_pdf
 
 from . import services, signing
 from .models import ContractPackage, ContractParty
+from .states import PackageState
 from .uploads import InspectedPdf
 
 OTP_RE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
@@ -67,6 +68,13 @@ def maildir_code_reader(email: str, after: float, timeout: float = 20) -> str:
     raise TimeoutError("no signing code arrived in the demo mailbox")
 
 
+def _has(rep: CustomerUser, state: PackageState) -> bool:
+    return db.session.execute(
+        select(ContractPackage.id).join(ContractParty)
+        .where(ContractParty.company_id == rep.company_id, ContractPackage.state == state)
+        .limit(1)).first() is not None
+
+
 def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str, pin: str,
                    read_code: Callable[[str, float], str] = maildir_code_reader) -> list[str]:
     staff = db.session.execute(select(StaffUser).where(StaffUser.login_id == staff_login)
@@ -75,12 +83,18 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
                              ).scalar_one_or_none()
     if staff is None or rep is None:
         return ["contracts: run the base demo seed first"]
-    existing = db.session.execute(select(ContractParty.id).where(
-        ContractParty.company_id == rep.company_id).limit(1)).first()
-    if existing is not None:
-        return ["contracts: demo packages already present"]
-    waiting = _prepare(staff, rep, "loan_only", 10_000_000, days_ago=3)
-    lines = [f"contracts: package {waiting.id} waits for {rep.display_name}'s signature"]
+    lines = []
+    if not _has(rep, PackageState.UNSIGNED):
+        waiting = _prepare(staff, rep, "loan_only", 10_000_000, days_ago=3)
+        lines.append(f"contracts: package {waiting.id} waits for {rep.display_name}'s signature")
+    if _has(rep, PackageState.CONCLUDED):
+        return lines or ["contracts: demo packages already present"]
+    from portal.certs.services import active_credential_id
+
+    if active_credential_id(rep) is None:
+        lines.append("contracts: no concluded demo package yet: the representative has no "
+                     "certificate (run `flask demo sign-sample` first, then this again)")
+        return lines
     concluded = _prepare(staff, rep, "loan_with_guarantee", 50_000_000, days_ago=30)
     try:
         for document in concluded.documents:
@@ -97,9 +111,8 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
         db.session.commit()
     except Exception as exc:  # noqa: BLE001  (demo data: say what is missing, keep the rest)
         db.session.rollback()
-        lines.append(f"contracts: package {concluded.id} left unsigned ({type(exc).__name__}: "
-                     "start the signing service and issue the demo certificate, then sign it "
-                     "in MyPage)")
+        lines.append(f"contracts: package {concluded.id} left unsigned ({type(exc).__name__}; "
+                     "is the signing service running?) — it can be signed in MyPage")
         return lines
     lines.append(f"contracts: package {concluded.id} signed and concluded (現在有効な契約)")
     return lines

@@ -109,3 +109,4 @@ def test_demo_seed_adds_a_package_to_sign_and_a_concluded_one(signing_app, rs_ma
     again = seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
                            rep_mypage_id=DEMO_REP_MYPAGE_ID, pin="x")
     assert again == ["contracts: demo packages already present"]
+    assert db.session.query(ContractPackage).count() == 2
