@@ -15,12 +15,12 @@ APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
 .PHONY: run test deps apt venv migrate seed services stop lint bench
 
 ## make run: install everything, migrate, seed the demo, start the services and the portal.
-run: deps migrate seed
+run: deps migrate
 	@$(SERVICES) start clamd smtp signing mailer
+	@$(FLASK) demo seed
 	@echo
 	@echo "Portal:        http://$(HOST):$(PORT)/          (bank console: http://$(HOST):$(PORT)/console/)"
 	@echo "Demo mailbox:  http://$(HOST):$(PORT)/dev/mailbox   (or: $(FLASK) demo mailbox)"
-	@$(FLASK) demo seed
 	@echo "Stop the background services with: $(SERVICES) stop"
 	@echo
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
@@ -62,7 +62,7 @@ migrate: venv
 	$(FLASK) db upgrade
 
 seed: venv
-	@$(FLASK) demo seed >/dev/null
+	@$(FLASK) demo seed
 
 services:
 	@$(SERVICES) start clamd smtp signing mailer

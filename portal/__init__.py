@@ -72,6 +72,8 @@ def _configure_flask(app: Flask) -> None:
         JSON_AS_ASCII=False,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("alembic.runtime.plugins", "pyhanko_certvalidator", "pyhanko.sign.validation"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @event.listens_for(Engine, "connect")

@@ -48,12 +48,21 @@ def mail_deliver(loop: bool, interval: float) -> None:
 
 
 @demo_cli.command("seed")
-def demo_seed() -> None:
-    """Create the demo branch, staff and customer (idempotent) and print logins."""
-    from portal.demo import seed
+@click.option("--base-only", is_flag=True,
+              help="Only branches, staff and the customer (no certificate, no contracts).")
+def demo_seed(base_only: bool) -> None:
+    """Create the demo data (idempotent) and print the logins.
+
+    Besides the base data it gives the demo representative a certificate and
+    creates one package waiting for their signature and one concluded package;
+    that part needs clamd, the signing service and the SMTP sink running."""
+    from portal.demo import seed, seed_signing_demo
 
     for line in seed():
         click.echo(line)
+    if not base_only:
+        for line in seed_signing_demo():
+            click.echo(line)
 
 
 @demo_cli.command("mailbox")

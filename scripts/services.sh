@@ -135,9 +135,11 @@ stop_pidfile() {
   if [[ -f "$pidfile" ]]; then
     local pid; pid="$(cat "$pidfile")"
     if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
+      # Each service runs in its own session (setsid): stop the whole group,
+      # so worker processes never outlive their master and keep the port.
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
     say "$name: stopped"

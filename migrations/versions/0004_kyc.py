@@ -1,7 +1,7 @@
 """kyc: consents, submissions, files, quarantine
 
 Revision ID: 0004_kyc
-Revises: 0001_foundation
+Revises: 0003_mypage
 Create Date: 2026-11-23 19:30:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004_kyc'
-down_revision = '0001_foundation'
+down_revision = '0003_mypage'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """certs: the portal's mirror of each user's signing credential
 
 Revision ID: 0005_certs
-Revises: 0001_foundation
+Revises: 0004_kyc
 Create Date: 2026-11-23 19:40:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_certs'
-down_revision = '0001_foundation'
+down_revision = '0004_kyc'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """contracts
 
 Revision ID: 0006_contracts
-Revises: 0003_mypage
+Revises: 0005_certs
 Create Date: 2026-11-23 19:07:11.442684
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_contracts'
-down_revision = '0001_foundation'
+down_revision = '0005_certs'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """users
 
 Revision ID: 0007_users
-Revises: 0001_foundation
+Revises: 0006_contracts
 Create Date: 2026-11-23 19:11:32.884644
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_users'
-down_revision = '0001_foundation'
+down_revision = '0006_contracts'
 branch_labels = None
 depends_on = None
 
