@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from enum import StrEnum
-
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 

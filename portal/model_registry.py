@@ -1,8 +1,8 @@
 """Imports every models module so that Alembic and the ORM see all tables."""
 
-from portal import models  # noqa: F401
-from portal.mypage import models as mypage_models  # noqa: F401
-from portal.contracts import models as contracts_models  # noqa: F401
 from kyc import models as kyc_models  # noqa: F401
-from portal.users import models as users_models  # noqa: F401
+from portal import models  # noqa: F401
 from portal.certs import models as certs_models  # noqa: F401
+from portal.contracts import models as contracts_models  # noqa: F401
+from portal.mypage import models as mypage_models  # noqa: F401
+from portal.users import models as users_models  # noqa: F401
