@@ -54,7 +54,7 @@ EOF
 
 # --- ClamAV daemon, with the project's own signature file -------------------
 start_clamd() {
-  if pid_alive clamd && probe_tcp "$CLAMD_PORT" 'zPING\0' PONG; then say "clamd: running on 127.0.0.1:$CLAMD_PORT"; return; fi
+  if probe_tcp "$CLAMD_PORT" 'zPING\0' PONG; then say "clamd: running on 127.0.0.1:$CLAMD_PORT"; return; fi
   local db="$VAR/clamav-db"
   mkdir -p "$db"
   cp "$ROOT/scripts/clamav/"*.ndb "$db/"
@@ -77,7 +77,7 @@ EOF
 
 # --- SMTP sink writing a Maildir ---------------------------------------------
 start_smtp() {
-  if pid_alive smtp && probe_tcp "$SMTP_PORT" '' 220; then say "smtp sink: running on 127.0.0.1:$SMTP_PORT"; return; fi
+  if probe_tcp "$SMTP_PORT" '' 220; then say "smtp sink: running on 127.0.0.1:$SMTP_PORT"; return; fi
   mkdir -p "$MAILDIR"/{tmp,new,cur}
   setsid "$PY" -m aiosmtpd -n -u -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$MAILDIR" \
     >>"$LOG/smtp.log" 2>&1 &
@@ -106,7 +106,7 @@ start_postgres() {
 
 # --- Embedded signing service (remote_signing.service) -----------------------
 start_signing() {
-  if pid_alive signing && probe_http "http://127.0.0.1:$SIGNING_PORT/health"; then say "signing service: running on 127.0.0.1:$SIGNING_PORT"; return; fi
+  if probe_http "http://127.0.0.1:$SIGNING_PORT/health"; then say "signing service: running on 127.0.0.1:$SIGNING_PORT"; return; fi
   # Its own database and key store under var/rs (never the portal's database).
   mkdir -p "$VAR/rs"
   (cd "$ROOT" && RS_DATABASE_URL="${RS_DATABASE_URL:-sqlite:///$VAR/rs/signing.db}" \
