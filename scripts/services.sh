@@ -41,7 +41,7 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
 }
 
 probe_tcp() {  # probe_tcp PORT PAYLOAD EXPECT
-  "$PY" - "$@" <<'EOF'
+  "$PY" - "$@" 2>/dev/null <<'EOF'
 import socket, sys
 port, payload, expect = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3].encode()
 with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
@@ -109,7 +109,10 @@ start_signing() {
   if probe_http "http://127.0.0.1:$SIGNING_PORT/health"; then say "signing service: running on 127.0.0.1:$SIGNING_PORT"; return; fi
   # Its own database and key store under var/rs (never the portal's database).
   mkdir -p "$VAR/rs"
-  (cd "$ROOT" && RS_DATABASE_URL="${RS_DATABASE_URL:-sqlite:///$VAR/rs/signing.db}" \
+  # `cd` first and background only the service itself, so the PID file names
+  # the service's own process (its process group is stopped as a whole).
+  (cd "$ROOT"
+   RS_DATABASE_URL="${RS_DATABASE_URL:-sqlite:///$VAR/rs/signing.db}" \
      RS_MASTER_KEY_FILE="${RS_MASTER_KEY_FILE:-$VAR/rs/master.key}" \
      RS_PUBLIC_URL="http://127.0.0.1:$SIGNING_PORT" RS_SMTP_PORT="$SMTP_PORT" \
      setsid "$PY" -m remote_signing.service --host 127.0.0.1 --port "$SIGNING_PORT" >>"$LOG/signing.log" 2>&1 &
@@ -121,13 +124,14 @@ start_signing() {
 # --- Mail delivery loop (the outbox, MAIL-2) -----------------------------------
 start_mailer() {
   if pid_alive mailer; then say "mail delivery: running"; return; fi
-  (cd "$ROOT" && setsid "$ROOT/.venv/bin/flask" --app wsgi mail deliver --loop --interval 2 >>"$LOG/mailer.log" 2>&1 &
+  (cd "$ROOT"
+   setsid "$ROOT/.venv/bin/flask" --app wsgi mail deliver --loop --interval 2 >>"$LOG/mailer.log" 2>&1 &
    echo $! >"$RUN/mailer.pid")
   say "mail delivery: started (log $LOG/mailer.log)"
 }
 
 probe_http() {
-  "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1"
+  "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null
 }
 
 stop_pidfile() {
