@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    String,
     and_,
     bindparam,
     exists,
@@ -102,16 +103,24 @@ def _name_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+# One round trip for both lookups: (0, company id) and (1, branch id). Built once:
+# building the union (and its subquery's column collection) on every search cost
+# more than running it.
+_NAME = bindparam("name_pattern", type_=String())
+_LOOKUP = union_all(
+    select(literal(0).label("k"), Company.id.label("id"))
+    .where(or_(Company.name.like(_NAME, escape="\\"),
+               Company.name_kana.like(_NAME, escape="\\"))).limit(1000).subquery().select(),
+    select(literal(1).label("k"), Branch.id.label("id")).where(
+        Branch.name.like(_NAME, escape="\\")),
+)
+
+
+_CP = ContractParty.__table__.alias("cp_search")
+
+
 def _counterparty_condition(text: str) -> Any:
-    pattern = _name_pattern(text)
-    # One round trip for both lookups: (0, company id) and (1, branch id).
-    companies = (select(literal(0).label("k"), Company.id)
-                 .where(or_(Company.name.like(pattern, escape="\\"),
-                            Company.name_kana.like(pattern, escape="\\"))).limit(1000))
-    branches = select(literal(1).label("k"), Branch.id).where(
-        Branch.name.like(pattern, escape="\\"))
-    found = db.session.connection().execute(
-        union_all(companies.subquery().select(), branches)).all()
+    found = db.session.connection().execute(_LOOKUP, {"name_pattern": _name_pattern(text)}).all()
     company_ids = [row[1] for row in found if row[0] == 0]
     branch_ids = [row[1] for row in found if row[0] == 1]
     # The resolved ids are rendered into the statement (they are integers from our
@@ -120,10 +129,8 @@ def _counterparty_condition(text: str) -> Any:
     # for a customer with many packages than the plan made for these ids.
     conditions = []
     if company_ids:
-        other = ContractParty.__table__.alias("cp_search")
         ids = bindparam("cp_company_ids", company_ids, expanding=True, literal_execute=True)
-        conditions.append(exists().where(other.c.package_id == P.id,
-                                         other.c.company_id.in_(ids)))
+        conditions.append(exists().where(_CP.c.package_id == P.id, _CP.c.company_id.in_(ids)))
     if branch_ids:
         conditions.append(P.branch_id.in_(
             bindparam("cp_branch_ids", branch_ids, expanding=True, literal_execute=True)))
