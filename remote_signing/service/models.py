@@ -16,7 +16,7 @@ def _enum(cls):  # type: ignore[no-untyped-def]
 
 
 class ServiceKey(Base):
-    """CA, issuing CA and TSA keys: wrapped by the master key (they sign unattended)."""
+    """CA, issuing CA, TSA and OCSP responder keys, wrapped by the master key (unattended)."""
 
     __tablename__ = "rs_service_key"
 

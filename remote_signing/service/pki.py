@@ -1,6 +1,18 @@
 """The service's CA (root + issuing CA), the TSA certificate, CRLs and OCSP.
 
 CA keys sign unattended, so they are wrapped by the master key only.
+
+OCSP for end-entity certificates is answered by a delegated responder
+certificate (id-kp-OCSPSigning + id-pkix-ocsp-nocheck, included in every
+response), not by the issuing CA key itself. With a CA-signed response,
+poppler's pdfsig (22.12, NSS) reports "Unknown issue with Certificate" for the
+second and later signatures of one PDF, more often under load: while checking
+the response NSS re-imports the issuing CA (identical DER, already imported
+from the previous signature's CMS, whose buffer poppler has freed) and sets
+SEC_ERROR_REUSED_ISSUER_AND_SERIAL; CERT_PKIXVerifyCert still succeeds, but
+poppler maps PORT_GetError() instead of the return value. Measured with gdb on
+PR_SetError. A response signed by an embedded responder certificate avoids
+that path (tests/functional/contracts/test_validation.py, pdfsig online).
 """
 
 from __future__ import annotations
@@ -25,6 +37,8 @@ from .models import ServiceKey
 
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 OCSP_VALIDITY = timedelta(hours=12)
+OCSP_RESPONDER_VALIDITY = timedelta(days=365)
+OCSP_RESPONDER_RENEW_BEFORE = timedelta(days=30)
 CRL_VALIDITY = timedelta(days=1)
 
 
@@ -63,11 +77,19 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 
 class Pki:
-    def __init__(self, cfg: dict[str, Any], root: Authority, issuing: Authority, tsa: Authority):
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        root: Authority,
+        issuing: Authority,
+        tsa: Authority,
+        responder: Authority | None = None,
+    ):
         self.cfg = cfg
         self.root = root
         self.issuing = issuing
         self.tsa = tsa
+        self.responder = responder or issuing
         base = cfg["PUBLIC_URL"].rstrip("/")
         self.ocsp_url = f"{base}/ocsp"
         self.crl_url = f"{base}/crl/issuing.crl"
@@ -82,21 +104,16 @@ class Pki:
         stored = {k.name: k for k in session.query(ServiceKey).all()}
         if {"root", "issuing", "tsa"} <= stored.keys():
             loaded = {n: _load_authority(stored[n], wrap_key) for n in ("root", "issuing", "tsa")}
-            return cls(cfg, loaded["root"], loaded["issuing"], loaded["tsa"])
-        pki = cls._create(cfg)
-        for label, auth in (("root", pki.root), ("issuing", pki.issuing), ("tsa", pki.tsa)):
-            key_der = auth.key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            session.add(
-                ServiceKey(
-                    name=label,
-                    cert_der=auth.der,
-                    wrapped_key=seal(wrap_key, key_der, label.encode()),
-                )
-            )
+            pki = cls(cfg, loaded["root"], loaded["issuing"], loaded["tsa"])
+        else:
+            pki = cls._create(cfg)
+            for label in ("root", "issuing", "tsa"):
+                _store(session, wrap_key, label, getattr(pki, label))
+        responder = _load_authority(stored["ocsp"], wrap_key) if "ocsp" in stored else None
+        if responder is None or _expires_soon(responder.cert):
+            responder = pki._issue_responder()
+            _store(session, wrap_key, "ocsp", responder)
+        pki.responder = responder
         return pki
 
     @classmethod
@@ -151,6 +168,29 @@ class Pki:
             .sign(issuing_key, hashes.SHA256())
         )
         return cls(cfg, root, issuing, Authority(tsa_cert, tsa_key))
+
+    def _issue_responder(self) -> Authority:
+        key = rsa.generate_private_key(65537, self.cfg["CA_KEY_SIZE"])
+        start = clock.now_seconds() - timedelta(minutes=5)
+        cert = (
+            _base_builder(
+                name("OCSPレスポンダ", self.cfg["CA_ORGANIZATION"]),
+                self.issuing.cert.subject,
+                key.public_key(),
+                start,
+                start + OCSP_RESPONDER_VALIDITY,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_responder_usage(), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
+            )
+            # RFC 6960 4.2.2.2.1: relying parties need not check the responder's own status.
+            .add_extension(x509.OCSPNoCheck(), critical=False)
+            .add_extension(_aki(self.issuing.cert), critical=False)
+            .sign(self.issuing.key, hashes.SHA256())
+        )
+        return Authority(cert, key)
 
     # --- issuing ---------------------------------------------------------
     def issue_user_certificate(
@@ -233,11 +273,14 @@ class Pki:
             revocation_time=revoked_at,
             revocation_reason=reason,
         )
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, auth.cert)
+        signer = self.responder if auth_name == "issuing" else auth
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
+        if signer is not auth:
+            builder = builder.certificates([signer.cert])
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 builder = builder.add_extension(ext.value, critical=False)
-        resp = builder.sign(auth.key, hashes.SHA256())
+        resp = builder.sign(signer.key, hashes.SHA256())
         return resp.public_bytes(serialization.Encoding.DER)
 
     def _authority_for(self, req: ocsp.OCSPRequest) -> str | None:
@@ -279,6 +322,23 @@ def _load_authority(row: ServiceKey, wrap_key: bytes) -> Authority:
     return Authority(x509.load_der_x509_certificate(row.cert_der), key)
 
 
+def _store(session: Session, wrap_key: bytes, label: str, auth: Authority) -> None:
+    key_der = auth.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    session.merge(
+        ServiceKey(
+            name=label, cert_der=auth.der, wrapped_key=seal(wrap_key, key_der, label.encode())
+        )
+    )
+
+
+def _expires_soon(cert: x509.Certificate) -> bool:
+    return cert.not_valid_after_utc - clock.now() < OCSP_RESPONDER_RENEW_BEFORE
+
+
 def _base_builder(
     subject: x509.Name, issuer: x509.Name, public_key: PublicKey, start: datetime, end: datetime
 ) -> x509.CertificateBuilder:
@@ -308,6 +368,20 @@ def _ca_usage() -> x509.KeyUsage:
         key_agreement=False,
         key_cert_sign=True,
         crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _responder_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
         encipher_only=False,
         decipher_only=False,
     )

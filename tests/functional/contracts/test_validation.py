@@ -105,27 +105,18 @@ def test_earlier_signatures_stay_valid_and_later_revisions_only_sign_or_add_lta_
 def test_pdfsig_reports_every_signature_valid_and_trusted_and_qpdf_is_clean(concluded_pdf,
                                                                            tmp_path):
     data, root = concluded_pdf
-    # Certificate trust from the NSS database (root trusted), revocation from the
-    # embedded validation data (pyHanko LTA test above). pdfsig's own online OCSP
-    # check is run too; on these LTA files poppler 22.12 intermittently reports a
-    # generic certificate error for a signature followed by the validation-data
-    # revision (the same file, same responder, is trusted by other runs and with
-    # -no-ocsp), so the online run asserts validity and "not revoked" only.
-    offline = _pdfsig(data, root, tmp_path / "offline", "-no-ocsp")
-    assert offline.count("Signature is Valid.") >= 3, offline
-    assert offline.count("Certificate is Trusted.") >= 3, offline
-    assert "Total document signed" not in offline.split("Signature #4")[0]
-    online = pdfsig(data, root, tmp_path / "online")
-    assert online.count("Signature is Valid.") >= 3, online
-    assert "Revoked" not in online and "Untrusted" not in online, online
+    # Only the root is trusted in the NSS database; pdfsig checks revocation online
+    # (OCSP to the signing service's delegated responder, see remote_signing/service/pki.py).
+    # Repeated runs: the same file must be trusted every time, not only by a lucky one.
+    for run in range(3):
+        out = pdfsig(data, root, tmp_path / f"run{run}")
+        signatures = out.split("Signature #")[1:]
+        assert len(signatures) == 4, out
+        for block in signatures[:3]:
+            assert "Signature Validation: Signature is Valid." in block, out
+            assert "Certificate Validation: Certificate is Trusted." in block, out
+            assert "Total document signed" not in block, out
+        # The last one is the document timestamp (pdfsig cannot verify RFC 3161 tokens).
+        assert "Field Name: Timestamp" in signatures[3] and "Total document signed" in signatures[3]
     rc, text = qpdf_check(data, tmp_path)
     assert rc == 0 and "No syntax or stream encoding errors" in text, text
-
-
-def _pdfsig(data: bytes, root: bytes, workdir, *flags: str) -> str:
-    import subprocess
-
-    pdfsig(data, root, workdir)  # builds the NSS database with the root trusted
-    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{workdir / 'nss'}", *flags,
-                          str(workdir / "signed.pdf")], capture_output=True, text=True, timeout=60)
-    return out.stdout + out.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from typing import Any
 
 from asn1crypto import core, tsp
 from cryptography import x509
@@ -14,6 +15,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask
 
+from remote_signing.service import create_app
 from remote_signing.service.pki import DOCUMENT_SIGNING_EKU
 from tests.unit.remote_signing.rs_helpers import PORTAL, Api
 
@@ -69,9 +71,7 @@ def test_cert4_revoked_certificate_is_published_and_cannot_sign(api: Api) -> Non
     assert resp.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
     assert resp.certificate_status == ocsp.OCSPCertStatus.REVOKED
     assert resp.revocation_reason == x509.ReasonFlags.affiliation_changed
-    issuing.public_key().verify(  # type: ignore[call-arg]
-        resp.signature, resp.tbs_response_bytes, padding.PKCS1v15(), resp.signature_hash_algorithm
-    )
+    _assert_signed_by_delegated_responder(resp, issuing)
 
     crl = x509.load_der_x509_crl(api.http.get("/crl/issuing.crl").data)
     assert crl.is_signature_valid(issuing.public_key())  # type: ignore[arg-type]
@@ -82,6 +82,46 @@ def test_cert4_revoked_certificate_is_published_and_cannot_sign(api: Api) -> Non
     assert api.authorize(cred, [h], otp="123456").json["error"] == "credential_revoked"
     info = api.call("/csc/v2/credentials/info", {"credentialID": cred}).json
     assert info["cert"]["status"] == "revoked"
+
+
+def _assert_signed_by_delegated_responder(
+    resp: ocsp.OCSPResponse, issuing: x509.Certificate
+) -> None:
+    """RFC 6960 4.2.2.2: a responder certificate issued by the CA, for OCSP signing only,
+    embedded in the response and named by key hash (what NSS/pdfsig needs, see pki.py)."""
+    [responder] = resp.certificates
+    responder.verify_directly_issued_by(issuing)
+    eku = responder.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.OCSP_SIGNING]
+    assert responder.extensions.get_extension_for_class(x509.OCSPNoCheck)
+    assert responder.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert (
+        resp.responder_key_hash
+        == x509.SubjectKeyIdentifier.from_public_key(
+            responder.public_key()  # type: ignore[arg-type]
+        ).digest
+    )
+    responder.public_key().verify(  # type: ignore[call-arg, union-attr]
+        resp.signature, resp.tbs_response_bytes, padding.PKCS1v15(), resp.signature_hash_algorithm
+    )
+
+
+def test_rs2_ocsp_for_user_certificates_is_signed_by_delegated_responder(
+    api: Api, rs_config: dict[str, Any]
+) -> None:
+    cred = api.create()
+    user, issuing, _ = _chain(api, cred)
+    resp = _ocsp_status(api, user, issuing)
+    assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+    _assert_signed_by_delegated_responder(resp, issuing)
+    assert resp.next_update_utc is not None and resp.next_update_utc > resp.this_update_utc
+    # After a restart the stored (wrapped) responder key answers, not a new one.
+    restarted = create_app(rs_config)
+    try:
+        again = _ocsp_status(Api(restarted.test_client(), api.smtp, PORTAL), user, issuing)
+    finally:
+        restarted.extensions["rs_engine"].dispose()
+    assert again.certificates == resp.certificates
 
 
 def test_rs2_ocsp_and_crl_times_are_whole_seconds(api: Api) -> None:
