@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from portal.auth import services, sessions
 from portal.auth.decorators import customer_required
@@ -26,43 +29,52 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def handle_login_form(schema: Schema, authenticate: Callable[..., Any], template: str,
+                      after_login: Callable[[Any], str]) -> ResponseReturnValue:
+    """The one login form flow for MyPage and the console: schema errors per
+    field, a refused login with its message (401), else a new session."""
+    identifier_field = next(name for name in schema.fields if name != "password")
+    values = {identifier_field: request.form.get(identifier_field, "")}
     errors: dict[str, list[str]] = {}
-    values = {"identifier": ""}
-    if session.pop("expired", False):
-        flash("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。", "info")
     if request.method == "POST":
-        values["identifier"] = request.form.get("identifier", "")
         try:
-            data = CustomerLoginSchema().load(
-                {"identifier": request.form.get("identifier", ""),
-                 "password": request.form.get("password", "")}
-            )
+            data = schema.load({identifier_field: values[identifier_field],
+                                "password": request.form.get("password", "")})
         except ValidationError as exc:
             errors = exc.messages  # type: ignore[assignment]
         else:
             try:
-                user = services.authenticate_customer(
-                    data["identifier"], data["password"], ip=request.remote_addr or ""
-                )
+                user = authenticate(data[identifier_field], data["password"],
+                                    ip=request.remote_addr or "")
             except services.LoginRefused as exc:
-                return render_template("auth/login.html", values=values, errors={},
-                                       error=exc.message), 401
+                return render_template(template, values=values, errors={}, error=exc.message), 401
             sessions.start_session(user)
             db.session.commit()
-            if user.password_is_temporary:
-                return redirect(url_for("auth.first_login"))
-            return redirect(safe_next(request.args.get("next"), url_for("mypage.home")))
+            return redirect(after_login(user))
     status = 400 if errors else 200
-    return render_template("auth/login.html", values=values, errors=errors, error=None), status
+    return render_template(template, values=values, errors=errors, error=None), status
+
+
+def _after_customer_login(user: Any) -> str:
+    if user.password_is_temporary:
+        return url_for("auth.first_login")
+    return safe_next(request.args.get("next"), url_for("mypage.home"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if session.pop("expired", False):
+        flash("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。", "info")
+    return handle_login_form(CustomerLoginSchema(), services.authenticate_customer,
+                             "auth/login.html", _after_customer_login)
 
 
 @bp.route("/logout", methods=["GET"])
 def logout_confirm():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render_template("auth/logout_confirm.html")
+    return render_template("logout_confirm.html", layout="base.html",
+                           logout_endpoint="auth.logout", cancel_endpoint="mypage.home")
 
 
 @bp.route("/logout", methods=["POST"])

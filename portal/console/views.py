@@ -13,7 +13,7 @@ from portal import audit
 from portal.auth import services, sessions
 from portal.auth.decorators import staff_required
 from portal.auth.schemas import StaffLoginSchema
-from portal.auth.views import safe_next
+from portal.auth.views import handle_login_form, safe_next
 from portal.clock import JST
 from portal.extensions import db
 from portal.models import MaintenanceWindow
@@ -24,29 +24,10 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
-    errors: dict[str, list[str]] = {}
-    values = {"login_id": request.form.get("login_id", "")}
-    if request.method == "POST":
-        try:
-            data = StaffLoginSchema().load(
-                {"login_id": request.form.get("login_id", ""),
-                 "password": request.form.get("password", "")}
-            )
-        except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
-        else:
-            try:
-                staff = services.authenticate_staff(
-                    data["login_id"], data["password"], ip=request.remote_addr or ""
-                )
-            except services.LoginRefused as exc:
-                return render_template("console/login.html", values=values, errors={},
-                                       error=exc.message), 401
-            sessions.start_session(staff)
-            db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("console.home")))
-    return render_template("console/login.html", values=values, errors=errors,
-                           error=None), 400 if errors else 200
+    return handle_login_form(
+        StaffLoginSchema(), services.authenticate_staff, "console/login.html",
+        lambda _staff: safe_next(request.args.get("next"), url_for("console.home")),
+    )
 
 
 @bp.route("/")
@@ -58,7 +39,8 @@ def home():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["GET"])
 @staff_required
 def logout_confirm():  # type: ignore[no-untyped-def]
-    return render_template("console/logout_confirm.html")
+    return render_template("logout_confirm.html", layout="console/base.html",
+                           logout_endpoint="console.logout", cancel_endpoint="console.home")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -93,7 +75,8 @@ def maintenance():  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            data = MaintenanceSchema().load({k: v for k, v in request.form.items() if k != "csrf_token"})
+            form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+            data = MaintenanceSchema().load(form)
         except ValidationError as exc:
             errors = exc.messages  # type: ignore[assignment]
         else:
