@@ -359,46 +359,31 @@ def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
-def _ca_usage() -> x509.KeyUsage:
+def _key_usage(*, content_commitment: bool = False, ca: bool = False) -> x509.KeyUsage:
+    """digitalSignature always; nonRepudiation for signers; certSign+cRLSign for CAs."""
     return x509.KeyUsage(
         digital_signature=True,
-        content_commitment=False,
+        content_commitment=content_commitment,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
+        key_cert_sign=ca,
+        crl_sign=ca,
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _ca_usage() -> x509.KeyUsage:
+    return _key_usage(ca=True)
 
 
 def _responder_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return _key_usage()
 
 
 def _signer_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return _key_usage(content_commitment=True)
 
 
 def _issuer_hashes(cert: x509.Certificate, algo: str) -> tuple[bytes, bytes]:
