@@ -69,7 +69,7 @@ def demo_seed(base_only: bool) -> None:
 @click.option("--limit", default=10, show_default=True)
 def demo_mailbox(limit: int) -> None:
     """Print the newest mails of the local SMTP sink (embedded profile)."""
-    from portal.dev.views import read_maildir
+    from portal.dev.maildir import read_maildir
 
     for msg in read_maildir(current_app.config["DEV_MAILDIR"], limit):
         click.echo(f"--- {msg['date']}  To: {msg['to']}\n件名: {msg['subject']}\n\n{msg['body']}")

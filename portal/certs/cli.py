@@ -4,11 +4,6 @@ end through the adapter and the service, reading the code from the mail)."""
 
 from __future__ import annotations
 
-import mailbox
-import re
-import time
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 
 import click
@@ -18,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal.dev.maildir import maildir_keys, wait_for_code
 from portal.extensions import db
 from portal.models import CustomerUser
 
@@ -25,7 +21,6 @@ rs_cli = AppGroup("rs", help="Remote signing service (RS-1/RS-2).")
 certs_cli = AppGroup("certs", help="Signing certificates (CERT-5).")
 
 DEMO_SIGNING_PIN = "DemoPin2026A"
-OTP_RE = re.compile(r"ワンタイムパスワード: (\d{6,})")
 
 
 @rs_cli.command("export-root")
@@ -61,9 +56,12 @@ def sign_sample(out: Path, maildir: str | None, timeout: float) -> None:
 
     rep = _demo_representative()
     box = Path(maildir or current_app.config["DEV_MAILDIR"])
-    seen = _maildir_keys(box)
+    seen = maildir_keys(box)
     send_code(rep)
-    code = _wait_for_code(box, rep.email, seen, timeout)
+    try:
+        code = wait_for_code(box, rep.email, seen, timeout)
+    except TimeoutError as exc:
+        raise click.ClickException(str(exc)) from exc
     [signed] = sign_pdfs(
         rep, [sample_pdf()], pin=DEMO_SIGNING_PIN, code=code, description="サンプル契約書"
     )
@@ -127,30 +125,6 @@ def _give_demo_certificate(rep: CustomerUser) -> None:
     )
     db.session.commit()
     click.echo(f"demo certificate issued to {rep.display_name} (署名用PIN: {DEMO_SIGNING_PIN})")
-
-
-def _maildir_keys(path: Path) -> set[str]:
-    if not (path / "new").exists():
-        return set()
-    return set(mailbox.Maildir(str(path), create=False).keys())
-
-
-def _wait_for_code(path: Path, to: str, seen: set[str], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    parser = BytesParser(policy=policy.default)
-    while time.monotonic() < deadline:
-        if (path / "new").exists():
-            box = mailbox.Maildir(str(path), create=False)
-            for key in set(box.keys()) - seen:
-                msg = parser.parsebytes(box.get_bytes(key))
-                if to not in str(msg["To"]):
-                    continue
-                body = msg.get_body(("plain",))
-                match = OTP_RE.search(body.get_content() if body else "")
-                if match:
-                    return match.group(1)
-        time.sleep(0.2)
-    raise click.ClickException(f"no one-time code arrived for {to} in {path} within {timeout}s")
 
 
 def init_app(app: Flask, demo_group: AppGroup) -> None:

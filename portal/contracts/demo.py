@@ -12,15 +12,16 @@ the second package is skipped and the returned lines say why.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 
 from portal.clock import now, to_jst
+from portal.dev.maildir import maildir_keys, wait_for_code
 from portal.extensions import db
 from portal.models import CustomerUser, StaffUser
 from remote_signing.sample import sample_pdf
@@ -29,8 +30,6 @@ from . import services, signing
 from .models import ContractPackage, ContractParty
 from .states import PackageState
 from .uploads import InspectedPdf
-
-OTP_RE = re.compile(r"(?<!\d)(\d{6,8})(?!\d)")
 
 
 def _pdf(title: str) -> InspectedPdf:
@@ -53,21 +52,6 @@ def _prepare(staff: StaffUser, rep: CustomerUser, summary: str, amount: int,
     return package
 
 
-def maildir_code_reader(email: str, after: float, timeout: float = 20) -> str:
-    """The newest code mailed to ``email`` after ``after`` (demo mailbox)."""
-    from portal.dev.views import read_maildir
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for msg in read_maildir(current_app.config["DEV_MAILDIR"], 20):
-            if email in msg["to"] and msg["sort"] >= after:
-                found = OTP_RE.search(msg["body"])
-                if found:
-                    return found.group(1)
-        time.sleep(0.5)
-    raise TimeoutError("no signing code arrived in the demo mailbox")
-
-
 def _has(rep: CustomerUser, state: PackageState) -> bool:
     return db.session.execute(
         select(ContractPackage.id).join(ContractParty)
@@ -76,7 +60,7 @@ def _has(rep: CustomerUser, state: PackageState) -> bool:
 
 
 def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str, pin: str,
-                   read_code: Callable[[str, float], str] = maildir_code_reader) -> list[str]:
+                   read_code: Callable[[str, float], str] | None = None) -> list[str]:
     staff = db.session.execute(select(StaffUser).where(StaffUser.login_id == staff_login)
                                ).scalar_one_or_none()
     rep = db.session.execute(select(CustomerUser).where(CustomerUser.mypage_id == rep_mypage_id)
@@ -102,9 +86,12 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
         services.confirm(rep, concluded, important=True, documents=True)
         db.session.commit()
         started = time.time() - 1
+        box = Path(current_app.config["DEV_MAILDIR"])
+        seen = maildir_keys(box)
         signing.send_code(rep)
         db.session.commit()
-        code = read_code(rep.email, started)
+        code = (read_code(rep.email, started) if read_code
+                else wait_for_code(box, rep.email, seen, timeout=20))
         signing.sign_for_party(rep, concluded.id, pin=pin, otp=code)
         db.session.commit()
         signing.conclude(staff, concluded.id, staff_password)
