@@ -43,9 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from portal import cli, security, web
+    from portal import cli, i18n, security, web
 
     security.init_app(app)
+    i18n.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -33,7 +33,10 @@ STALE_CLAIM = timedelta(minutes=10)
 
 
 def _render(template: str, context: dict[str, object]) -> tuple[str, str]:
-    text = render_template(f"mail/{template}.txt", **context)
+    from portal.i18n import force_locale
+
+    with force_locale("ja"):  # MAIL-1: mail is Japanese whatever the sender's screen language
+        text = render_template(f"mail/{template}.txt", **context)
     first, _, body = text.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"mail template {template} must start with 'Subject:'")

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from portal.clock import to_jst
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import CustomerUser, StaffUser
 
 ERROR_MESSAGES = {
@@ -47,7 +48,7 @@ def date_jst(value: Any, fmt: str = "%Y/%m/%d") -> str:
 
 
 def yen(value: Any) -> str:
-    return "" if value is None else f"{int(value):,} 円"
+    return "" if value is None else gettext("%(amount)s 円", amount=f"{int(value):,}")
 
 
 def url_for_safe(endpoint: str, **values: Any) -> str:
@@ -86,7 +87,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
         limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
-        message = f"ファイルのサイズが大きすぎます。1ファイル{limit_mb}MB以内でアップロードしてください。"
+        message = gettext(
+            "ファイルのサイズが大きすぎます。1ファイル%(mb)sMB以内でアップロードしてください。", mb=limit_mb
+        )
         return render_template("error.html", code=413, message=message), 413
 
     @app.errorhandler(DomainError)

@@ -229,6 +229,10 @@ class PortalClient(FlaskClient):
         assert found, f"no CSRF token on {page}"
         return found.group(1)
 
+    def use_english(self) -> None:
+        """The visitor picked English (the header's language link sets this cookie)."""
+        self.set_cookie("portal_lang", "en")
+
     def post_form(self, url: str, data: dict[str, Any] | None = None, *, token_page: str = "/login",
                   **kwargs: Any) -> Any:
         payload = dict(data or {})
