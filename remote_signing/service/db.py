@@ -1,8 +1,8 @@
 """The service's own database: its own metadata and schema management.
 
 Deliberately independent of the portal's SQLAlchemy/Alembic setup (RS-2): the
-service keeps a ``rs_schema`` table with its schema version and creates its
-tables itself on start.
+service has its own Alembic history (``remote_signing/service/migrations``,
+version table ``rs_alembic_version``) and upgrades its database on start.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, String, TypeDecorator, create_engine, event, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-SCHEMA_VERSION = 1
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "rs_alembic_version"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -37,13 +40,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-class SchemaVersion(Base):
-    __tablename__ = "rs_schema"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int]
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
@@ -64,17 +60,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def ensure_schema(engine: Engine) -> None:
+    """Bring the service's database to the newest migration (its own Alembic
+    history under ``migrations/``, version table ``rs_alembic_version``)."""
     from . import models  # noqa: F401  (registers the tables)
 
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        row = session.scalar(select(SchemaVersion).where(SchemaVersion.name == "signing"))
-        if row is None:
-            session.add(SchemaVersion(name="signing", version=SCHEMA_VERSION))
-        elif row.version != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"signing service schema is version {row.version}, code expects {SCHEMA_VERSION}"
-            )
+    with engine.begin() as conn:
+        config = alembic_config(conn)
+        tables = set(inspect(conn).get_table_names())
+        if "rs_credential" in tables and VERSION_TABLE not in tables:
+            # Created by create_all before the service had migrations: that is rs0001.
+            command.stamp(config, "rs0001")
+        command.upgrade(config, "head")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
