@@ -14,12 +14,13 @@ from portal.clock import as_utc, now
 from portal.crypto import hash_secret, verify_secret
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import CustomerUser, LoginThrottle, StaffUser, UserState
 
 BAD_CREDENTIALS = "メールアドレス（またはMyPageID）またはパスワードが正しくありません。"
 STAFF_BAD_CREDENTIALS = "ログインIDまたはパスワードが正しくありません。"
 LOCKED = ("連続してパスワードを間違えたため、アカウントをロックしました。"
-          "一定時間（{minutes}分）経過後に再度ログインしてください。")
+          "一定時間（%(minutes)s分）経過後に再度ログインしてください。")
 THROTTLED = "ログインの試行回数が多すぎます。しばらく時間をおいてから再度お試しください。"
 TEMP_EXPIRED = ("仮パスワードの有効期限が切れています。代表者・管理者の方に仮パスワードの再発行を"
                 "依頼するか、お取引店担当者までお問い合わせください。")
@@ -75,7 +76,7 @@ def _count_failure(key: str) -> None:
 
 
 def _locked_message() -> str:
-    return LOCKED.format(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+    return gettext(LOCKED, minutes=current_app.config["LOGIN_LOCK_MINUTES"])
 
 
 def _is_locked(user: CustomerUser | StaffUser) -> bool:

@@ -15,6 +15,7 @@ from portal.auth import services, sessions
 from portal.auth.decorators import customer_required
 from portal.auth.schemas import CustomerLoginSchema
 from portal.extensions import db
+from portal.i18n import gettext
 
 bp = Blueprint("auth", __name__)
 
@@ -48,7 +49,8 @@ def handle_login_form(schema: Schema, authenticate: Callable[..., Any], template
                 user = authenticate(data[identifier_field], data["password"],
                                     ip=request.remote_addr or "")
             except services.LoginRefused as exc:
-                return render_template(template, values=values, errors={}, error=exc.message), 401
+                return render_template(template, values=values, errors={},
+                                       error=gettext(exc.message)), 401
             sessions.start_session(user)
             db.session.commit()
             return redirect(after_login(user))
