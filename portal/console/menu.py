@@ -13,6 +13,7 @@ MENU: list[tuple[str, str, Permission]] = [
     ("console.customers", "お客さま一覧", Permission.CONSOLE_CUSTOMERS_VIEW),
     ("console.contracts", "契約案件", Permission.CONSOLE_CONTRACTS_PREPARE),
     ("console.audit_log", "操作ログ", Permission.CONSOLE_AUDIT_READ),
+    ("console.longterm_alerts", "長期検証アラート", Permission.CONSOLE_AUDIT_READ),  # SIGN-6
     ("console.maintenance", "臨時メンテナンス", Permission.CONSOLE_MAINTENANCE),
 ]
 

@@ -1,4 +1,5 @@
-"""``flask --app wsgi contracts list``, ``contracts export ID --out FILE``, ``contracts demo``."""
+"""``flask --app wsgi contracts list``, ``contracts export ID --out FILE``, ``contracts demo``,
+``contracts revalidate [--dry-run]`` (SIGN-6)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,31 @@ def register(bp: Blueprint) -> None:
         data = get_file_store().get(package.contract_documents[0].current_key)
         Path(out).write_bytes(data)
         click.echo(f"wrote {len(data)} bytes to {out} (state {package.state})")
+
+    @bp.cli.command("revalidate")
+    @click.option("--dry-run", is_flag=True,
+                  help="check and report only: no renewal, no alert, no mail")
+    def revalidate(dry_run: bool) -> None:
+        """SIGN-6: re-validate every stored signed contract; renew timestamps; alert.
+
+        Exit status 1 when a document does not validate (or a renewal failed),
+        2 when the signing service cannot be reached."""
+        from . import longterm
+
+        def show(result: longterm.DocumentResult) -> None:
+            click.echo(f"package {result.package_id}\tdocument {result.document_id}\t"
+                       f"{result.outcome.value}\t{result.title}")
+            for line in result.problems + result.notes:
+                click.echo(f"    {line}")
+
+        try:
+            summary = longterm.revalidate(dry_run=dry_run, on_result=show)
+        except longterm.ServiceUnreachable as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(2)
+        totals = summary.totals()
+        click.echo(("DRY RUN (nothing written) " if dry_run else "")
+                   + " ".join(f"{k}={v}" for k, v in totals.items() if k != "dry_run")
+                   + f" alerts_raised={summary.alerts_raised}")
+        if summary.mismatches or summary.renewal_failed:
+            sys.exit(1)

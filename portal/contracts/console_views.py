@@ -18,7 +18,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.models import CustomerUser
-from portal.permissions import Permission, get_or_404_for, require
+from portal.permissions import Permission, can, get_or_404_for, require
 from portal.validation import first_errors
 
 from . import services
@@ -261,3 +261,40 @@ def contract_report(package_id: int):  # type: ignore[no-untyped-def]
 
 def signer_label(user: CustomerUser) -> str:
     return f"{user.display_name}（{user.role.label}）"
+
+
+# --- SIGN-6: alerts of the long-term validation (bank administrators) -------------------
+
+@console_bp.context_processor
+def _longterm_banner() -> dict[str, Any]:
+    def open_alerts() -> int:
+        from . import longterm
+
+        if not can(_me(), Permission.CONSOLE_AUDIT_READ):
+            return 0
+        return longterm.open_alert_count()
+
+    return {"longterm_open_alerts": open_alerts}
+
+
+@console_bp.route("/contracts/longterm-alerts")
+@staff_required
+@require(Permission.CONSOLE_AUDIT_READ)
+def longterm_alerts():  # type: ignore[no-untyped-def]
+    from . import longterm
+
+    show_all = request.args.get("all") == "1"
+    return render_template("contracts/longterm_alerts.html", show_all=show_all,
+                           alerts=longterm.alerts(include_acknowledged=show_all))
+
+
+@console_bp.route("/contracts/longterm-alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@staff_required
+@require(Permission.CONSOLE_AUDIT_READ)
+def longterm_alert_acknowledge(alert_id: int):  # type: ignore[no-untyped-def]
+    from . import longterm
+
+    longterm.acknowledge(_me(), alert_id)
+    db.session.commit()
+    flash("アラートを確認済みにしました。", "info")
+    return redirect(url_for("console.longterm_alerts"))

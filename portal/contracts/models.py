@@ -72,6 +72,7 @@ class DocumentKind(StrEnum):
 class SignatureKind(StrEnum):
     PARTY = "party"
     BANK = "bank"
+    ARCHIVE_TIMESTAMP = "timestamp"  # SIGN-6: a renewal document timestamp
 
 
 class _GuardedState:
@@ -246,3 +247,48 @@ class PartyConfirmation(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"))
     important_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     documents_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+
+class AlertState(StrEnum):
+    OPEN = "open"  # 未確認
+    ACKNOWLEDGED = "acknowledged"  # 確認済
+
+    @property
+    def label(self) -> str:
+        return {"open": "未確認", "acknowledged": "確認済"}[self.value]
+
+
+class LongtermAlert(db.Model):
+    """SIGN-6: a stored signed file that failed the periodic re-validation.
+
+    Package and document are plain ids, not foreign keys: like the audit log,
+    an alert outlives a package deleted after its retention period (CON-9).
+    One open alert per document; later runs that find it still broken count
+    on it instead of raising (and mailing) it again.
+    """
+
+    __tablename__ = "contract_longterm_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(Integer, index=True)
+    document_id: Mapped[int] = mapped_column(Integer, index=True)
+    document_title: Mapped[str] = mapped_column(String(255))
+    recorded_sha256: Mapped[str] = mapped_column(String(64))
+    problems: Mapped[str] = mapped_column(Text)  # one Japanese finding per line
+    state: Mapped[AlertState] = mapped_column(String(20), default=AlertState.OPEN, index=True)
+    first_detected_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
+    last_detected_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
+    detections: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"),
+                                                           nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    acknowledged_by: Mapped[StaffUser | None] = relationship()
+
+    @property
+    def problem_lines(self) -> list[str]:
+        return self.problems.splitlines()
+
+    @property
+    def state_label(self) -> str:
+        return AlertState(self.state).label

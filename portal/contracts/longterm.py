@@ -1,0 +1,549 @@
+"""Long-term validation of stored signed contracts (SIGN-6).
+
+``revalidate`` is the periodic audit behind ``flask --app wsgi contracts
+revalidate``: for every contract document of a concluded package it checks
+that the stored file decrypts, that its SHA-256 is the one recorded, and that
+every signature and document timestamp still validates with pyHanko against
+the signing service's root. Signatures are checked the long-term way
+(``ades_lta_validation`` from the validation data embedded in the file, at the
+times the document timestamps prove), so a signer certificate that expired or
+was revoked after signing does not turn a good contract into a finding.
+
+When the newest document timestamp's TSA certificate expires within
+``LONGTERM_RENEW_DAYS``, an archive timestamp is added (PAdES-LTA renewal:
+validation data of the last timestamp, then a new document timestamp from the
+service's TSA). The new revision is stored first; the document row switches to
+it in one transaction; the previous file is deleted only after the commit (the
+new revision contains it byte for byte, as an incremental update).
+
+A finding raises a ``LongtermAlert`` for the bank administrators (console page
+and mail). Every run, finding and renewal is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import x509 as ax509
+from flask import current_app
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    async_validate_pdf_timestamp,
+    validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.ades import ades_lta_validation
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.policy_decl import (
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
+from pyhanko_certvalidator.registry import SimpleTrustManager
+from sqlalchemy import func, select
+
+from portal import audit
+from portal.clock import now
+from portal.errors import DomainError, Forbidden, NotFound
+from portal.extensions import db
+from portal.filestore import FileIntegrityError, FileMissing, get_file_store
+from portal.mail import queue_mail
+from portal.models import StaffRole, StaffUser
+from portal.permissions import Permission, can
+from remote_signing import client as rs
+from remote_signing.pdf import ServiceTimeStamper
+
+from .models import (
+    AlertState,
+    ContractDocument,
+    ContractPackage,
+    ContractSignature,
+    DocumentKind,
+    LongtermAlert,
+    SignatureKind,
+)
+
+log = logging.getLogger(__name__)
+
+DOC_TIMESTAMP = "/DocTimeStamp"
+ARCHIVE_FIELD = "ArchiveTimestamp"
+GOOD_MODIFICATIONS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES,
+                      ModificationLevel.FORM_FILLING)
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    RENEWED = "renewed"
+    RENEWAL_DUE = "renewal_due"  # dry run: a renewal would have been made
+    RENEWAL_FAILED = "renewal_failed"  # the file is fine; the TSA could not renew it
+    MISMATCH = "mismatch"
+
+
+class ServiceUnreachable(DomainError):
+    """Without the signing service's root nothing can be validated."""
+
+
+@dataclass
+class DocumentResult:
+    package_id: int
+    document_id: int
+    title: str
+    outcome: Outcome = Outcome.OK
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    new_sha256: str | None = None
+
+
+@dataclass
+class RunSummary:
+    dry_run: bool
+    results: list[DocumentResult] = field(default_factory=list)
+    alerts_raised: int = 0
+
+    def count(self, *outcomes: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome in outcomes)
+
+    @property
+    def checked(self) -> int:
+        return len(self.results)
+
+    @property
+    def mismatches(self) -> int:
+        return self.count(Outcome.MISMATCH)
+
+    @property
+    def ok(self) -> int:
+        return self.checked - self.mismatches
+
+    @property
+    def renewed(self) -> int:
+        return self.count(Outcome.RENEWED)
+
+    @property
+    def renewal_due(self) -> int:
+        return self.count(Outcome.RENEWAL_DUE)
+
+    @property
+    def renewal_failed(self) -> int:
+        return self.count(Outcome.RENEWAL_FAILED)
+
+    def totals(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "checked": self.checked, "ok": self.ok,
+                "renewed": self.renewed, "renewal_due": self.renewal_due,
+                "renewal_failed": self.renewal_failed, "mismatches": self.mismatches}
+
+
+# --- pyHanko checks ----------------------------------------------------------------------
+
+def _context(root: ax509.Certificate) -> ValidationContext:
+    # A fresh context per use: pyHanko contexts are bound to one event loop.
+    return ValidationContext(trust_roots=[root], allow_fetching=True,
+                             fetcher_backend=RequestsFetcherBackend())
+
+
+def _lta_spec(root: ax509.Certificate) -> PdfSignatureValidationSpec:
+    """Validation from the embedded DSS only, revocation data required (PAdES-LTA)."""
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=[root]),
+        revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
+    return PdfSignatureValidationSpec(SignatureValidationSpec(
+        cert_validation_policy=policy,
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(
+            online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY)))
+
+
+def _check_signature(sig: Any, root: ax509.Certificate) -> list[str]:
+    name = sig.field_name
+    result = asyncio.run(ades_lta_validation(sig, _lta_spec(root)))
+    status = result.api_status
+    problems = []
+    if status is None or not status.intact:
+        problems.append(f"{name}：署名後に文書が変更されています（完全性NG）。")
+    elif not status.valid:
+        problems.append(f"{name}：署名値が正しくありません。")
+    if result.ades_subindic is not AdESPassed.OK:
+        problems.append(f"{name}：長期検証に失敗しました（{result.ades_subindic}）。")
+    if status is not None and status.intact:
+        if status.coverage not in (SignatureCoverageLevel.ENTIRE_FILE,
+                                   SignatureCoverageLevel.ENTIRE_REVISION):
+            problems.append(f"{name}：署名範囲が不正です（{status.coverage.name}）。")
+        if status.modification_level not in GOOD_MODIFICATIONS or status.docmdp_ok is False:
+            problems.append(f"{name}：署名後に許可されていない変更があります。")
+    return problems
+
+
+def _check_timestamp(sig: Any, root: ax509.Certificate, *, newest: bool) -> list[str]:
+    """Every document timestamp must be intact; the newest one must also be trusted
+    now and be followed only by validation data."""
+    name = sig.field_name
+    status = validate_pdf_timestamp(sig, validation_context=_context(root))
+    if not status.intact or not status.valid:
+        return [f"{name}：ドキュメントタイムスタンプ後に文書が変更されています（完全性NG）。"]
+    if not newest:
+        return []
+    problems = []
+    if not status.trusted:
+        problems.append(f"{name}：ドキュメントタイムスタンプの証明書を信頼できません。")
+    if status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
+        trailing_ok = (status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
+                       and status.modification_level in GOOD_MODIFICATIONS)
+        if not trailing_ok:
+            problems.append(f"{name}：タイムスタンプ後に許可されていない変更があります。")
+    return problems
+
+
+@dataclass
+class PdfCheck:
+    problems: list[str]
+    newest_timestamp: Any = None  # EmbeddedPdfSignature
+    timestamp_names: list[str] = field(default_factory=list)
+
+
+def check_pdf(data: bytes, root: ax509.Certificate, expected_fields: list[str]) -> PdfCheck:
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        sigs = list(reader.embedded_signatures)
+    except Exception as exc:  # noqa: BLE001  any parse failure of a stored file is a finding
+        return PdfCheck([f"PDFとして読み取れません（{type(exc).__name__}）。"])
+    names = [s.field_name for s in sigs]
+    problems = [f"{n}：記録されている署名が文書にありません。"
+                for n in expected_fields if n not in names]
+    timestamps = [s for s in sigs if str(s.sig_object_type) == DOC_TIMESTAMP]
+    if not timestamps:
+        problems.append("ドキュメントタイムスタンプがありません（PAdES B-LTAではありません）。")
+    for sig in sigs:
+        try:
+            if str(sig.sig_object_type) == DOC_TIMESTAMP:
+                problems += _check_timestamp(sig, root, newest=sig is timestamps[-1])
+            else:
+                problems += _check_signature(sig, root)
+        except Exception as exc:  # noqa: BLE001  a stored file that cannot be validated is a finding
+            problems.append(f"{sig.field_name}：検証できません（{type(exc).__name__}）。")
+    return PdfCheck(problems, timestamps[-1] if timestamps else None,
+                    [t.field_name for t in timestamps])
+
+
+# --- renewal -----------------------------------------------------------------------------
+
+def _cert_id(cert: ax509.Certificate) -> tuple[str, int]:
+    return cert.issuer.sha256.hex(), cert.serial_number
+
+
+def _not_after(cert: ax509.Certificate) -> datetime:
+    value: datetime = cert["tbs_certificate"]["validity"]["not_after"].native
+    return value
+
+
+def renewal_decision(data: bytes, check: PdfCheck, window: timedelta) -> tuple[bool, str]:
+    """(due, note). Due when the newest document timestamp's TSA certificate expires
+    within ``window``, unless that certificate already stamped the timestamp before
+    it: a second renewal by the same certificate would not push the horizon out."""
+    newest = check.newest_timestamp
+    if newest is None:
+        return False, ""
+    cert = newest.signer_cert
+    expires = _not_after(cert)
+    if expires - now() > window:
+        return False, ""
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    timestamps = list(reader.embedded_timestamp_signatures)
+    if len(timestamps) >= 2 and _cert_id(timestamps[-2].signer_cert) == _cert_id(cert):
+        return False, (f"TSA証明書の有効期限（{expires:%Y-%m-%d}）が近づいていますが、"
+                       "同じ証明書で更新済みです。TSA証明書の更新が必要です。")
+    return True, f"TSA証明書の有効期限 {expires:%Y-%m-%d} 前の更新"
+
+
+def _archive_field(existing: list[str]) -> str:
+    n = 1
+    while f"{ARCHIVE_FIELD}{n}" in existing:
+        n += 1
+    return f"{ARCHIVE_FIELD}{n}"
+
+
+async def _add_archive_timestamp(data: bytes, client: rs.SigningClient,
+                                 root: ax509.Certificate, field_name: str) -> bytes:
+    """PAdES-LTA renewal: validation data for the last document timestamp, then a new
+    document timestamp. Unlike pyHanko's ``update_archival_timestamp_chain`` the new
+    timestamp's own validation data goes in before it (``update_before_ts``), so the
+    new timestamp is the last revision and covers the entire file, as at conclusion."""
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    context = _context(root)
+    last = await async_validate_pdf_timestamp(reader.embedded_timestamp_signatures[-1],
+                                              validation_context=context)
+    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=(last.validation_path,),
+                                               validation_context=context)
+    stamper = PdfTimeStamper(ServiceTimeStamper(client), field_name=field_name)
+    out = await stamper.async_timestamp_pdf(
+        writer, last.md_algorithm, validation_context=context, output=BytesIO(),
+        dss_settings=TimestampDSSContentSettings(update_before_ts=True, include_vri=False))
+    return bytes(out.getvalue())
+
+
+def _renew(document_id: int, data: bytes, old_sha256: str, check: PdfCheck,
+           expected: list[str], client: rs.SigningClient, root: ax509.Certificate,
+           result: DocumentResult) -> None:
+    field_name = _archive_field(check.timestamp_names + expected)
+    try:
+        renewed = asyncio.run(_add_archive_timestamp(data, client, root, field_name))
+    except (rs.SigningError, SignatureValidationError, OSError, ValueError) as exc:
+        log.warning("archive timestamp failed: %s", type(exc).__name__)
+        result.outcome = Outcome.RENEWAL_FAILED
+        result.notes.append(f"アーカイブタイムスタンプを付与できませんでした（{type(exc).__name__}）。")
+        return
+    recheck = check_pdf(renewed, root, expected + [field_name])
+    if recheck.problems:  # never replace a good file by one that does not validate
+        result.outcome = Outcome.RENEWAL_FAILED
+        result.notes += ["更新後の文書が検証に失敗したため保存しませんでした。", *recheck.problems]
+        return
+    _switch_revision(document_id, renewed, old_sha256, field_name, recheck, result)
+
+
+def _switch_revision(document_id: int, renewed: bytes, old_sha256: str, field_name: str,
+                     recheck: PdfCheck, result: DocumentResult) -> None:
+    from .services import lock_package
+
+    store = get_file_store()
+    new_key = store.put(renewed, kind="contract")
+    new_sha256 = hashlib.sha256(renewed).hexdigest()
+    try:
+        lock_package(result.package_id)
+        document = db.session.get(ContractDocument, document_id, populate_existing=True)
+        if document is None or document.current_sha256 != old_sha256:
+            db.session.rollback()
+            store.delete(new_key)
+            result.outcome = Outcome.RENEWAL_FAILED
+            result.notes.append("検証中に文書が更新されたため、今回は更新しませんでした。")
+            return
+        old_key = document.current_key
+        document.current_key, document.current_sha256 = new_key, new_sha256
+        document.size = len(renewed)
+        document.revisions += 1
+        tsa = recheck.newest_timestamp.signer_cert
+        db.session.add(ContractSignature(
+            package_id=document.package_id, document_id=document.id,
+            kind=SignatureKind.ARCHIVE_TIMESTAMP, field_name=field_name,
+            certificate_subject=tsa.subject.human_friendly[:500],
+            certificate_serial=format(tsa.serial_number, "x"), result_sha256=new_sha256))
+        audit.record("contract.longterm.renewed", target=document,
+                     detail={"package": document.package_id, "field": field_name,
+                             "from_sha256": old_sha256, "to_sha256": new_sha256,
+                             "tsa_serial": format(tsa.serial_number, "x")})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        store.delete(new_key)
+        raise
+    store.delete(old_key)
+    result.outcome = Outcome.RENEWED
+    result.new_sha256 = new_sha256
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def _document_ids() -> list[int]:
+    return list(db.session.execute(
+        select(ContractDocument.id).join(ContractPackage)
+        .where(ContractPackage.concluded_at.is_not(None),
+               ContractDocument.kind == DocumentKind.CONTRACT)
+        .order_by(ContractDocument.package_id, ContractDocument.position, ContractDocument.id)
+    ).scalars())
+
+
+def _expected_fields(document_id: int) -> list[str]:
+    return list(db.session.execute(
+        select(ContractSignature.field_name).where(ContractSignature.document_id == document_id)
+        .order_by(ContractSignature.id)).scalars())
+
+
+def _read(document: ContractDocument, result: DocumentResult) -> bytes | None:
+    try:
+        data = get_file_store().get(document.current_key)
+    except FileIntegrityError:
+        result.problems.append("保存ファイルの暗号化データの完全性検証に失敗しました"
+                               "（改ざんまたは破損）。")
+        return None
+    except FileMissing:
+        result.problems.append("保存ファイルが見つかりません。")
+        return None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != document.current_sha256:
+        result.problems.append(f"SHA-256が記録値と一致しません（記録値 {document.current_sha256}、"
+                               f"実際 {actual}）。")
+    return data
+
+
+def _process(document_id: int, root: ax509.Certificate, client: rs.SigningClient,
+             window: timedelta, dry_run: bool) -> DocumentResult:
+    document = db.session.get(ContractDocument, document_id)
+    assert document is not None
+    result = DocumentResult(document.package_id, document.id, document.title)
+    expected = _expected_fields(document_id)
+    data = _read(document, result)
+    check = check_pdf(data, root, expected) if data is not None else None
+    if check is not None:
+        result.problems += check.problems
+    if data is None or check is None or result.problems:
+        result.outcome = Outcome.MISMATCH
+        return result
+    due, note = renewal_decision(data, check, window)
+    if note:
+        result.notes.append(note)
+    if due and dry_run:
+        result.outcome = Outcome.RENEWAL_DUE
+    elif due:
+        _renew(document_id, data, document.current_sha256, check, expected, client, root, result)
+    return result
+
+
+def _raise_alert(result: DocumentResult, recorded_sha256: str) -> LongtermAlert | None:
+    """A new open alert, or None when the document already has one (counted on it)."""
+    text = "\n".join(result.problems)
+    existing = db.session.execute(
+        select(LongtermAlert).where(LongtermAlert.document_id == result.document_id,
+                                    LongtermAlert.state == AlertState.OPEN)
+    ).scalars().first()
+    if existing is not None:
+        existing.last_detected_at = now()
+        existing.detections += 1
+        existing.problems = text
+        return None
+    alert = LongtermAlert(package_id=result.package_id, document_id=result.document_id,
+                          document_title=result.title[:255], recorded_sha256=recorded_sha256,
+                          problems=text, state=AlertState.OPEN)
+    db.session.add(alert)
+    db.session.flush()
+    return alert
+
+
+def _record_mismatch(result: DocumentResult) -> LongtermAlert | None:
+    document = db.session.get(ContractDocument, result.document_id)
+    recorded = document.current_sha256 if document else ""
+    alert = _raise_alert(result, recorded)
+    audit.record("contract.longterm.mismatch", target=("ContractDocument", result.document_id),
+                 detail={"package": result.package_id, "recorded_sha256": recorded,
+                         "problems": result.problems[:20],
+                         "alert": alert.id if alert else None})
+    db.session.commit()
+    return alert
+
+
+def bank_administrators() -> list[StaffUser]:
+    return list(db.session.execute(
+        select(StaffUser).where(StaffUser.role == StaffRole.BANK_ADMIN,
+                                StaffUser.active.is_(True)).order_by(StaffUser.id)
+    ).scalars())
+
+
+def _mail_administrators(alerts: list[LongtermAlert], checked_at: datetime) -> None:
+    for admin in bank_administrators():
+        queue_mail("longterm_alert", admin.email, name=admin.name, alerts=alerts,
+                   checked_at=checked_at)
+
+
+def _root(client: rs.SigningClient) -> ax509.Certificate:
+    try:
+        return ax509.Certificate.load(client.root_certificate())
+    except rs.SigningError as exc:
+        raise ServiceUnreachable(
+            "署名サービスに接続できないため、長期検証を実行できません。") from exc
+
+
+def revalidate(*, dry_run: bool = False,
+               on_result: Any = None) -> RunSummary:
+    """Check every stored signed contract document; renew and alert unless ``dry_run``.
+
+    ``on_result`` (optional) is called with each ``DocumentResult`` as it is done.
+    """
+    started = now()
+    window = timedelta(days=int(current_app.config["LONGTERM_RENEW_DAYS"]))
+    summary = RunSummary(dry_run=dry_run)
+    new_alerts: list[LongtermAlert] = []
+    client = rs.SigningClient.from_config(current_app.config)
+    try:
+        root = _root(client)
+        for result in _each_result(root, client, window, dry_run):
+            if result.outcome is Outcome.MISMATCH and not dry_run:
+                alert = _record_mismatch(result)
+                if alert is not None:
+                    new_alerts.append(alert)
+            summary.results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except ServiceUnreachable:
+        db.session.rollback()
+        audit.record("contract.longterm.run", detail={**summary.totals(), "error": "unreachable"})
+        db.session.commit()
+        raise
+    finally:
+        client.close()
+    _finish(summary, new_alerts, started)
+    return summary
+
+
+def _each_result(root: ax509.Certificate, client: rs.SigningClient, window: timedelta,
+                 dry_run: bool) -> Iterator[DocumentResult]:
+    for document_id in _document_ids():
+        result = _process(document_id, root, client, window, dry_run)
+        db.session.rollback()  # end the read transaction; nothing is pending here
+        yield result
+
+
+def _finish(summary: RunSummary, new_alerts: list[LongtermAlert], started: datetime) -> None:
+    summary.alerts_raised = len(new_alerts)
+    if new_alerts:
+        alerts = [db.session.get(LongtermAlert, a.id) for a in new_alerts]
+        _mail_administrators([a for a in alerts if a is not None], started)
+    mismatched = [r.document_id for r in summary.results if r.outcome is Outcome.MISMATCH]
+    audit.record("contract.longterm.run",
+                 detail={**summary.totals(), "alerts_raised": len(new_alerts),
+                         "mismatched_documents": mismatched[:100]})
+    db.session.commit()
+
+
+# --- alerts in the console ---------------------------------------------------------------
+
+def alerts(*, include_acknowledged: bool = False, limit: int = 200) -> list[LongtermAlert]:
+    query = select(LongtermAlert).order_by(LongtermAlert.id.desc()).limit(limit)
+    if not include_acknowledged:
+        query = query.where(LongtermAlert.state == AlertState.OPEN)
+    return list(db.session.execute(query).scalars())
+
+
+def open_alert_count() -> int:
+    return db.session.execute(select(func.count(LongtermAlert.id))
+                              .where(LongtermAlert.state == AlertState.OPEN)).scalar_one()
+
+
+def acknowledge(staff: StaffUser, alert_id: int) -> LongtermAlert:
+    if not can(staff, Permission.CONSOLE_AUDIT_READ):
+        raise Forbidden()
+    alert = db.session.get(LongtermAlert, alert_id)
+    if alert is None:
+        raise NotFound()
+    if alert.state != AlertState.OPEN:
+        raise DomainError("このアラートは確認済みです。")
+    alert.state = AlertState.ACKNOWLEDGED
+    alert.acknowledged_by_id = staff.id
+    alert.acknowledged_at = now()
+    audit.record("contract.longterm.alert_acknowledged", actor=staff, target=alert,
+                 detail={"package": alert.package_id, "document": alert.document_id})
+    return alert
