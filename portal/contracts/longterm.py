@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -45,7 +45,6 @@ from pyhanko.sign.validation import (
     validate_pdf_timestamp,
 )
 from pyhanko.sign.validation.ades import ades_lta_validation
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.policy_decl import (
     PdfSignatureValidationSpec,
     RevinfoOnlineFetchingRule,
@@ -80,6 +79,7 @@ from .models import (
     LongtermAlert,
     SignatureKind,
 )
+from .services import lock_package
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ def _renew(document_id: int, data: bytes, old_sha256: str, check: PdfCheck,
     field_name = _archive_field(check.timestamp_names + expected)
     try:
         renewed = asyncio.run(_add_archive_timestamp(data, client, root, field_name))
-    except (rs.SigningError, SignatureValidationError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001  one failed renewal must not stop the audit of the rest
         log.warning("archive timestamp failed: %s", type(exc).__name__)
         result.outcome = Outcome.RENEWAL_FAILED
         result.notes.append(f"アーカイブタイムスタンプを付与できませんでした（{type(exc).__name__}）。")
@@ -319,8 +319,6 @@ def _renew(document_id: int, data: bytes, old_sha256: str, check: PdfCheck,
 
 def _switch_revision(document_id: int, renewed: bytes, old_sha256: str, field_name: str,
                      recheck: PdfCheck, result: DocumentResult) -> None:
-    from .services import lock_package
-
     store = get_file_store()
     new_key = store.put(renewed, kind="contract")
     new_sha256 = hashlib.sha256(renewed).hexdigest()
@@ -446,6 +444,13 @@ def _record_mismatch(result: DocumentResult) -> LongtermAlert | None:
     return alert
 
 
+def _record_renewal_failure(result: DocumentResult) -> None:
+    audit.record("contract.longterm.renewal_failed",
+                 target=("ContractDocument", result.document_id),
+                 detail={"package": result.package_id, "notes": result.notes[:20]})
+    db.session.commit()
+
+
 def bank_administrators() -> list[StaffUser]:
     return list(db.session.execute(
         select(StaffUser).where(StaffUser.role == StaffRole.BANK_ADMIN,
@@ -468,7 +473,7 @@ def _root(client: rs.SigningClient) -> ax509.Certificate:
 
 
 def revalidate(*, dry_run: bool = False,
-               on_result: Any = None) -> RunSummary:
+               on_result: Callable[[DocumentResult], None] | None = None) -> RunSummary:
     """Check every stored signed contract document; renew and alert unless ``dry_run``.
 
     ``on_result`` (optional) is called with each ``DocumentResult`` as it is done.
@@ -485,6 +490,8 @@ def revalidate(*, dry_run: bool = False,
                 alert = _record_mismatch(result)
                 if alert is not None:
                     new_alerts.append(alert)
+            elif result.outcome is Outcome.RENEWAL_FAILED:
+                _record_renewal_failure(result)
             summary.results.append(result)
             if on_result is not None:
                 on_result(result)

@@ -297,3 +297,22 @@ def test_sign6_unreachable_signing_service_fails_the_run_without_alerts(app, adm
     assert "署名サービスに接続できない" in result.output
     assert json.loads(actions("contract.longterm.run")[-1].detail)["error"] == "unreachable"
     assert db.session.query(LongtermAlert).count() == 0 and alert_mails() == []
+
+
+def test_sign6_failed_renewal_keeps_the_stored_file_and_fails_the_run(signing_app, concluded,
+                                                                     admins):
+    signing_app.config["LONGTERM_RENEW_DAYS"] = 3700
+    signing_app.config["SIGNING_CLIENT_SECRET"] = "not-the-secret"  # the TSA refuses us
+    before = snapshot(concluded)
+
+    result = revalidate(signing_app)
+
+    assert result.exit_code == 1, result.output
+    assert "renewal_failed=2" in result.output and "mismatches=0" in result.output
+    assert "アーカイブタイムスタンプを付与できませんでした" in result.output
+    assert snapshot(concluded) == before
+    for key, sha, _size, _rev in before:
+        assert hashlib.sha256(get_file_store().get(key)).hexdigest() == sha
+    assert db.session.query(LongtermAlert).count() == 0
+    assert actions("contract.longterm.renewed") == []
+    assert len(actions("contract.longterm.renewal_failed")) == 2
