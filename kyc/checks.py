@@ -19,6 +19,7 @@ from kyc.errors import (
     FileTooLarge,
     NoFile,
 )
+from portal.i18n import gettext
 
 ALLOWED_EXTENSIONS = ("docx", "xlsx", "pdf", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff")
 MAX_FILENAME_CHARS = 255
@@ -76,13 +77,15 @@ def check_filename(name: str | None) -> CheckedName:
                           "ファイル名を変更してから選択してください。")
     name = unicodedata.normalize("NFC", name.strip())
     if len(name) > MAX_FILENAME_CHARS:
-        raise BadFilename(f"ファイル名が長すぎます。{MAX_FILENAME_CHARS}文字以内の"
-                          "ファイル名にしてください。")
+        raise BadFilename(gettext(
+            "ファイル名が長すぎます。%(n)s文字以内のファイル名にしてください。",
+            n=MAX_FILENAME_CHARS))
     stem, dot, ext = name.rpartition(".")
     ext = ext.lower()
     if not dot or ext not in ALLOWED_EXTENSIONS:
-        raise ExtensionNotAllowed("アップロードできるファイルの拡張子は"
-                                  f"{','.join(ALLOWED_EXTENSIONS)}です。")
+        raise ExtensionNotAllowed(gettext(
+            "アップロードできるファイルの拡張子は%(extensions)sです。",
+            extensions=",".join(ALLOWED_EXTENSIONS)))
     if not stem.strip(" ."):
         raise BadFilename("ファイル名を確認してください"
                           "（拡張子だけのファイル名は使用できません）。")
@@ -183,11 +186,14 @@ def check_content(data: bytes, checked: CheckedName) -> str:
     fmt = checked.format
     if SNIFFERS[fmt](data):
         return fmt
-    message = f"ファイルの内容が拡張子（.{checked.extension}）と一致しません。"
+    message = gettext("ファイルの内容が拡張子（.%(extension)s）と一致しません。",
+                      extension=checked.extension)
     actual = identify(data)
     if actual is not None:
-        message += f"このファイルの内容は{FORMAT_LABELS[actual]}です。"
+        message += gettext("このファイルの内容は%(format)sです。",
+                           format=gettext(FORMAT_LABELS[actual]))
     elif _looks_like_markup(data):
-        message += "HTML・SVG などのテキストファイルはアップロードできません。"
-    message += f"{FORMAT_LABELS[fmt]}のファイルを選択してください。"
+        message += gettext("HTML・SVG などのテキストファイルはアップロードできません。")
+    message += gettext("%(format)sのファイルを選択してください。",
+                       format=gettext(FORMAT_LABELS[fmt]))
     raise ContentMismatch(message)

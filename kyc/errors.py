@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.errors import DomainError
+from portal.i18n import gettext
 
 SCAN_PENDING_MESSAGE = "ウイルススキャン中です。しばらく時間を置いてから再度操作をしてください"
 
@@ -42,10 +43,9 @@ class FileTooLarge(UploadRejected):
     code = "too_large"
 
     def __init__(self, limit_bytes: int) -> None:
-        super().__init__(
-            f"ファイルサイズが上限（{format_size(limit_bytes)}）を超えています。"
-            f"{format_size(limit_bytes)}以下のファイルを選択してください。"
-        )
+        super().__init__(gettext(
+            "ファイルサイズが上限（%(size)s）を超えています。%(size)s以下のファイルを選択してください。",
+            size=format_size(limit_bytes)))
 
 
 class ContentMismatch(UploadRejected):
@@ -85,4 +85,4 @@ def format_size(n: int) -> str:
         return f"{n // (1024 * 1024)}MB"
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f}MB"
-    return f"{n // 1024}KB" if n >= 1024 else f"{n}バイト"
+    return f"{n // 1024}KB" if n >= 1024 else gettext("%(n)sバイト", n=n)

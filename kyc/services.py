@@ -45,6 +45,7 @@ from portal.clock import now
 from portal.errors import DomainError, IllegalTransition, NotFound
 from portal.extensions import db
 from portal.filestore import FileStore, get_file_store
+from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from portal.notices import notify
@@ -58,6 +59,7 @@ MSG_SCAN_OUTSTANDING = ("ウイルススキャン中のファイルがありま�
 MSG_UNDER_REVIEW = ("ご提出いただいた本人確認書類を当金庫で確認中です。"
                     "確認が完了するまでお待ちください。")
 MSG_REASON_REQUIRED = "差戻し理由を入力してください。"
+MSG_ILLEGAL_TRANSITION = "この本人確認書類は「%(state)s」のため、この操作はできません。"
 
 
 class UploadOutcome(StrEnum):
@@ -88,8 +90,8 @@ def transition(submission: KycSubmission, to: KycState, *, actor: Any,
                detail: dict[str, Any] | None = None) -> None:
     """The only code that assigns ``KycSubmission.state``."""
     if to not in TRANSITIONS[KycState(submission.state)]:
-        raise IllegalTransition(f"この本人確認書類は「{KycState(submission.state).label}」のため、"
-                                "この操作はできません。")
+        raise IllegalTransition(gettext(MSG_ILLEGAL_TRANSITION,
+                                        state=gettext(KycState(submission.state).label)))
     audit.record(f"kyc.submission.{to.value}", actor=actor, company_id=submission.company_id,
                  target=submission, detail={"from": str(submission.state), **(detail or {})})
     submission.state = to
@@ -200,7 +202,8 @@ def upload_file(user: CustomerUser, submission: KycSubmission, category: Documen
     _editable(submission)
     doc_type = chosen_type(submission, category)
     if doc_type is None:
-        raise DocumentTypeNotAllowed(f"{category.label}の種類を選択してください。")
+        raise DocumentTypeNotAllowed(gettext("%(category)sの種類を選択してください。",
+                                             category=gettext(category.label)))
     slot = doc_type.slot(slot_key)
     scanner = scanner or default_scanner()
     limit = limit if limit is not None else upload_limit()

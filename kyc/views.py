@@ -27,7 +27,7 @@ from kyc import services
 from kyc.consent_document import DOWNLOAD_NAME, PDF_PATH
 from kyc.document_types import DocumentCategory, required_categories, types_in
 from kyc.errors import SCAN_PENDING_MESSAGE
-from kyc.models import KycFile, KycState, KycSubmission, QuarantineState
+from kyc.models import STATE_LABELS, KycFile, KycState, KycSubmission, QuarantineState
 from kyc.schemas import ChooseTypeSchema, ConsentSchema, RejectSchema, UploadSchema
 from portal.auth.decorators import customer_required, staff_required
 from portal.errors import DomainError, NotFound
@@ -286,7 +286,8 @@ def submissions():  # type: ignore[no-untyped-def]
     if key not in STATE_FILTERS:
         key = "submitted"
     rows = services.submissions_for_branch(_me(), state=STATE_FILTERS[key])
-    return render_template("kyc/console_list.html", rows=rows, state=key)
+    return render_template("kyc/console_list.html", rows=rows, state=key,
+                           state_labels=STATE_LABELS)
 
 
 def _reviewable(submission_id: int) -> KycSubmission:
@@ -307,7 +308,7 @@ def _review_page(submission: KycSubmission, errors: Errors | None = None,
         labels[f.id] = lookup(f.document_type).slot(f.slot).label
     return render_template("kyc/console_detail.html", submission=submission, labels=labels,
                            previewable=PREVIEWABLE_IMAGES, errors=errors or {},
-                           values=request.form), status
+                           values=request.form, state_labels=STATE_LABELS), status
 
 
 @console_bp.route("/<int:submission_id>")
