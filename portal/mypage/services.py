@@ -21,6 +21,7 @@ from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password
 from portal.errors import DomainError, IllegalTransition, NotFound
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import (
     Branch,
@@ -211,7 +212,8 @@ def application_data(application: Application) -> dict[str, Any]:
 def _require_transition(application: Application, new: ApplicationState) -> ApplicationState:
     current = ApplicationState(application.state)
     if new not in APPLICATION_TRANSITIONS[current]:
-        raise IllegalTransition(f"この申込みは既に{current.label}です。")
+        raise IllegalTransition(gettext("この申込みは既に%(state)sです。",
+                                        state=gettext(current.label)))
     return current
 
 

@@ -22,6 +22,7 @@ from portal.clock import as_utc, now
 from portal.crypto import codes_equal, generate_code, hmac_code, seal, unseal
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.mypage.models import EmailVerification, VerificationPurpose
 
 CODE_DIGITS = 6
@@ -29,13 +30,13 @@ CODE_TTL = timedelta(minutes=10)
 MAX_FAILED = 5
 RESEND_COOLDOWN = timedelta(seconds=60)
 
-MSG_WRONG = "認証コードが正しくありません。（あと{left}回入力できます）"
-MSG_LOCKED = ("認証コードの入力誤りが{max}回に達したため、この認証コードは使用できません。"
+MSG_WRONG = "認証コードが正しくありません。（あと%(left)s回入力できます）"
+MSG_LOCKED = ("認証コードの入力誤りが%(max)s回に達したため、この認証コードは使用できません。"
               "「認証コード再送信」から新しい認証コードを受け取ってください。")
-MSG_EXPIRED = ("認証コードの有効期限（{minutes}分）が切れています。"
+MSG_EXPIRED = ("認証コードの有効期限（%(minutes)s分）が切れています。"
                "「認証コード再送信」から新しい認証コードを受け取ってください。")
 MSG_USED = "この認証コードは使用済みです。"
-MSG_COOLDOWN = "認証コードの再送信は{seconds}秒後から可能です。しばらくお待ちください。"
+MSG_COOLDOWN = "認証コードの再送信は%(seconds)s秒後から可能です。しばらくお待ちください。"
 MSG_SESSION = "認証コードの送信からやり直してください。"
 
 
@@ -48,7 +49,7 @@ class CodeRejected(DomainError):
 
 class ResendTooSoon(DomainError):
     def __init__(self, seconds: int) -> None:
-        super().__init__(MSG_COOLDOWN.format(seconds=seconds))
+        super().__init__(gettext(MSG_COOLDOWN, seconds=seconds))
         self.seconds = seconds
 
 
@@ -143,10 +144,10 @@ def check(row: EmailVerification, code: str) -> None:
         raise CodeRejected(MSG_USED)
     if row.failed_attempts >= max_failed:
         _audit_rejection(row, "locked")
-        raise CodeRejected(MSG_LOCKED.format(max=max_failed))
+        raise CodeRejected(gettext(MSG_LOCKED, max=max_failed))
     if now() >= as_utc(row.expires_at):
         _audit_rejection(row, "expired")
-        raise CodeRejected(MSG_EXPIRED.format(minutes=ttl_minutes()))
+        raise CodeRejected(gettext(MSG_EXPIRED, minutes=ttl_minutes()))
     if row.user_id is None and row.purpose == VerificationPurpose.PASSWORD_RESET:
         matches = False  # AUTH-5: an unknown account behaves like a wrong code
     else:
@@ -156,8 +157,8 @@ def check(row: EmailVerification, code: str) -> None:
         _audit_rejection(row, "wrong")
         left = max_failed - row.failed_attempts
         if left <= 0:
-            raise CodeRejected(MSG_LOCKED.format(max=max_failed))
-        raise CodeRejected(MSG_WRONG.format(left=left))
+            raise CodeRejected(gettext(MSG_LOCKED, max=max_failed))
+        raise CodeRejected(gettext(MSG_WRONG, left=left))
 
 
 def _audit_rejection(row: EmailVerification, reason: str) -> None:
