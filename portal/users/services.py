@@ -27,6 +27,7 @@ from portal.crypto import generate_temporary_password, seal, unseal
 from portal.errors import DomainError, Forbidden, IllegalTransition, NotFound
 from portal.extensions import db
 from portal.filestore import get_file_store
+from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import (
     Company,
@@ -687,7 +688,8 @@ def transition_cert_request(request: CertificateRequest, new: CertRequestState, 
                             actor: Any = None) -> None:
     current = CertRequestState(request.state)
     if new not in CERT_REQUEST_TRANSITIONS[current]:
-        raise IllegalTransition(f"この電子証明書発行依頼は既に{current.label}です。")
+        raise IllegalTransition(gettext("この電子証明書発行依頼は既に%(state)sです。",
+                                        state=gettext(current.label)))
     request.state = new
     request.completed_at = now()
     audit.record(f"cert_request.{new.value}", actor=actor, target=request,

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 
 from portal.errors import DomainError
+from portal.i18n import gettext
 from portal.models import CustomerUser
 from remote_signing import client as rs
 from remote_signing.pdf import SignatureOptions, sign_documents
@@ -22,6 +23,7 @@ MSG_UNAVAILABLE = ("電子署名サービスに接続できませんでした。
 MSG_NO_CERT = ("電子証明書が発行されていないため署名できません。"
                "初期PIN登録を行い電子証明書を発行してください。")
 MSG_PIN = "署名用PINが正しくありません。"
+MSG_PIN_REMAINING = MSG_PIN + "（あと%(remaining)s回間違えるとロックされます）"
 MSG_LOCKED = ("PINロック中のため署名はできません。"
               "代表者または管理者にロック解除を依頼してください。")
 MSG_REVOKED = "電子証明書が失効しているため署名できません。電子証明書発行依頼を行ってください。"
@@ -33,7 +35,19 @@ MSG_SAD = "認証の有効期限が切れました。署名用PINの入力から
 
 
 class SigningRefused(DomainError):
-    """A signing step failed; ``field`` says which input to correct (pin/code)."""
+    """A signing step failed; ``field`` says which input to correct (pin/code).
+
+    ``message`` stays Japanese (it goes into the audit log); ``shown()`` is the
+    text for the screen, in the visitor's language, placeholders filled."""
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 values: dict[str, Any] | None = None) -> None:
+        self.msgid = message
+        self.values = dict(values or {})
+        super().__init__(message % self.values if self.values else message, field=field)
+
+    def shown(self) -> str:
+        return gettext(self.msgid, **self.values)
 
 
 def _certs_function(name: str) -> Any:
@@ -53,9 +67,10 @@ def japanese_message(exc: rs.SigningError) -> SigningRefused:
     if isinstance(exc, rs.ServiceUnavailable):
         return SigningRefused(MSG_UNAVAILABLE)
     if isinstance(exc, rs.PinInvalid):
-        remaining = exc.remaining
-        extra = f"（あと{remaining}回間違えるとロックされます）" if remaining else ""
-        return SigningRefused(MSG_PIN + extra, field="pin")
+        if exc.remaining:
+            return SigningRefused(MSG_PIN_REMAINING, field="pin",
+                                  values={"remaining": exc.remaining})
+        return SigningRefused(MSG_PIN, field="pin")
     table: list[tuple[type[rs.SigningError], str, str | None]] = [
         (rs.CredentialLocked, MSG_LOCKED, None),
         (rs.CredentialRevoked, MSG_REVOKED, None),

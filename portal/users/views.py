@@ -39,6 +39,7 @@ from portal.users.schemas import (
     EditUserSchema,
     NewUserSchema,
 )
+from portal.users.signing import SigningRefused
 from portal.validation import first_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -76,6 +77,12 @@ def _form() -> dict[str, Any]:
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
     return {k: [v] for k, v in first_errors(exc.messages).items()}  # type: ignore[arg-type]
+
+
+def _shown(exc: DomainError) -> str:
+    """The refusal as the screen shows it (a signing refusal with a count is
+    finished in the visitor's language; other messages are translated at display)."""
+    return exc.shown() if isinstance(exc, SigningRefused) else exc.message
 
 
 def _back_to_list() -> str:
@@ -301,7 +308,7 @@ def sign(handle: str):  # type: ignore[no-untyped-def]
                 credential_id = services.send_signing_code(me, draft)
             except DomainError as exc:
                 db.session.rollback()
-                errors = {exc.field or "pin": [exc.message]}
+                errors = {exc.field or "pin": [_shown(exc)]}
             else:
                 db.session.commit()
                 _keep_pin(me, handle, pin)
@@ -337,9 +344,9 @@ def sign_code(handle: str):  # type: ignore[no-untyped-def]
                 db.session.rollback()
                 if exc.field == "code":
                     _keep_pin(me, handle, pin)  # another try with the same code mail
-                    errors = {"code": [exc.message]}
+                    errors = {"code": [_shown(exc)]}
                 else:
-                    flash(exc.message, "error")
+                    flash(_shown(exc), "error")
                     return redirect(url_for("users.sign", handle=handle))
     return render_template("users/sign_code.html", draft=draft, errors=errors,
                            credential_id=session.get(f"poa_cred:{handle}", "")), \
