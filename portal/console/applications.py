@@ -13,6 +13,7 @@ from portal.auth.decorators import staff_required
 from portal.console.views import bp as console_bp
 from portal.errors import DomainError, StaleWrite
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.mypage import services
 from portal.mypage.models import ApplicationState
 from portal.mypage.schemas import IDENTITY_LABELS, KIND_LABELS, LABELS, RejectSchema, fields_for
@@ -70,8 +71,8 @@ def application_approve(application_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"承認しました。MyPageID {user.mypage_id} を発行し、お客さまにメールを送信しました。",
-              "info")
+        flash(gettext("承認しました。MyPageID %(mypage_id)s を発行し、"
+                      "お客さまにメールを送信しました。", mypage_id=user.mypage_id), "info")
     return redirect(url_for("console.application", application_id=application_id))
 
 

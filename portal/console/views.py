@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from portal import audit
@@ -60,7 +60,8 @@ class MaintenanceSchema(Schema):
     ends_at = fields.DateTime(required=True, format="%Y-%m-%dT%H:%M",
                               error_messages={"required": "入力してください。",
                                               "invalid": "日時を正しく入力してください。"})
-    message = fields.String(load_default="", validate=lambda s: len(s) <= 500)
+    message = fields.String(load_default="", validate=validate.Length(
+        max=500, error="500文字以内で入力してください。"))
 
     @validates_schema
     def check_order(self, data: dict[str, datetime], **_: object) -> None:
