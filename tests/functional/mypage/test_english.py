@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from portal.contracts import services as contracts
 from portal.extensions import db
 from portal.mail import deliver_pending
 from portal.notices import notify
@@ -301,10 +302,17 @@ def test_home_notices_and_faq_are_english(client, factories):
     # The notice an approved application leaves (services.approve).
     notify(text="本人確認書類等のアップロードをお願いします。電子証明書の発行に必要です。",
            user_id=me.id)
+    for text in (contracts.SIGN_REQUEST_NOTICE, contracts.CONCLUDED_NOTICE,
+                 contracts.VOID_NOTICE, contracts.WITHDRAWN_NOTICE):
+        notify(text=text, user_id=me.id, link="/contracts")
+    notify(text="電子契約サービスへようこそ。ご利用開始までの流れはよくある質問をご覧ください。",
+           company_id=company.id)  # the demo data's welcome (portal/demo.py)
     db.session.commit()
     page = _text(client.get("/"))
     assert leftover_japanese(page, *_user_data(me), company.name) == []
     assert "Please upload your identity documents." in page
+    assert "A contract is ready for your signature." in page
+    assert "Welcome to the E-Contract Service." in page
     faq = _text(client.get("/faq"))
     assert leftover_japanese(faq, *_user_data(me), company.name) == []
     assert "I have forgotten my signing PIN." in faq
