@@ -192,7 +192,10 @@ def upload_file(submission_id: int):  # type: ignore[no-untyped-def]
         raise
     except DomainError as exc:
         db.session.commit()  # keeps the audit entry of the refusal
-        return _upload_page(submission, {error_key: [exc.message]}, 400)
+        # A refusal of the file shows at its slot; one of the slot or type itself
+        # (no such slot on the page) shows above the sections.
+        key = error_key if exc.field == "file" else "form"
+        return _upload_page(submission, {key: [exc.message]}, 400)
     db.session.commit()
     if result.outcome is services.UploadOutcome.PENDING:
         return _upload_page(submission, {error_key: [SCAN_PENDING_MESSAGE]}, 202)

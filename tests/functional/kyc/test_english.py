@@ -120,6 +120,13 @@ def test_document_type_errors_are_english(kyc: KycDriver, world: World) -> None:
     assert "The selected document type cannot be used. Please select one from the list." in unknown
     empty = english(kyc.choose(sid, "identity", ""), *data, status=400)
     assert "Please make a selection." in empty
+    no_type = english(kyc.upload(sid, "identity", "front", "front.jpg", JPEG), *data,
+                      status=400)
+    assert "Please select the document type (Identity documents)." in no_type
+    kyc.choose(sid, "identity", "passport")
+    bad_slot = english(kyc.upload(sid, "identity", "sideways", "a.jpg", JPEG), *data,
+                       status=400)
+    assert "The document to upload is not specified correctly." in bad_slot
 
 
 def test_every_file_refusal_is_english(kyc: KycDriver, world: World, app: Any) -> None:
@@ -158,6 +165,8 @@ def test_every_file_refusal_is_english(kyc: KycDriver, world: World, app: Any) -
 def test_japanese_visitors_keep_the_japanese_refusals(kyc: KycDriver, world: World) -> None:
     kyc.login(world.user)
     sid = kyc.agree()
+    no_type = kyc.upload(sid, "identity", "photo", "passport.pdf", PDF).get_data(as_text=True)
+    assert "本人確認書類の種類を選択してください。" in no_type
     kyc.choose(sid, "identity", "passport")
     page = kyc.upload(sid, "identity", "photo", "passport.pdf", PNG).get_data(as_text=True)
     assert ("ファイルの内容が拡張子（.pdf）と一致しません。このファイルの内容はPNG画像です。"
