@@ -207,16 +207,30 @@ def test_settings_cards_and_status_lines_are_english(client, factories):
     me = factories.customer(company)
     newcomer = factories.customer(company, role="signer", temporary=True, title="課長")
     viewer = factories.customer(company, role="viewer")
+    moving = factories.customer(company, role="signer", pending_email="moving@example.jp")
     login_customer(client, me.email, DEFAULT_PASSWORD)
     client.use_english()
     page = _text(client.get("/settings"))
-    data = (*_company_data(company), *_user_data(me, newcomer, viewer))
+    data = (*_company_data(company), *_user_data(me, newcomer, viewer, moving))
     assert leftover_japanese(page, *data) == []
     assert "View/change registration" in page and "Contracting party information" in page
     assert "Not logged in yet" in page
     assert "Cannot sign (view-only permission)" in page
     assert f"{newcomer.display_name} (Signer)" in page
     assert "Reissue temporary password" in page
+    assert "(Change in progress: moving@example.jp)" in page
+
+
+def test_settings_of_an_individual_and_a_sole_proprietor_are_english(app, factories):
+    for kind, name in (("individual", "個人 花子"), ("sole_proprietor", "山田 商店")):
+        client = app.test_client()
+        company = factories.company(kind=kind, name=name)
+        me = factories.customer(company)
+        login_customer(client, me.email, DEFAULT_PASSWORD)
+        client.use_english()
+        page = _text(client.get("/settings"))
+        assert leftover_japanese(page, *_company_data(company), *_user_data(me)) == [], kind
+        assert ("Individual" if kind == "individual" else "Sole proprietor") in page
 
 
 def test_temporary_password_reissue_pages_are_english(client, factories):
