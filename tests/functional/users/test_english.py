@@ -6,11 +6,13 @@ English visitor sees no Japanese except the data the test itself created."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 from sqlalchemy import select
 
+from kyc import devtools
 from portal.extensions import db
 from portal.users.models import CertificateRequest, CertReason, CertRequestState
 from tests.conftest import DEFAULT_PASSWORD, login_staff
@@ -349,3 +351,52 @@ def test_japanese_stays_the_default_on_the_users_screens(client, people, company
     page = _page(client.get("/users/new"))
     assert "ユーザ新規登録" in page and "■代表者：会社代表者" in page
     assert "委任状登録方法（管理者・署名者の場合）" in page
+
+
+def _upload(client: Any, data: dict[str, Any], filename: str, content: bytes) -> Any:
+    payload: dict[str, Any] = dict(data, poa_method="upload")
+    payload["file"] = (io.BytesIO(content), filename)
+    return client.post_form("/users/new", payload, token_page="/users/new",
+                            content_type="multipart/form-data")
+
+
+def test_paper_poa_upload_refusals_and_confirm_are_english(client, people, company,
+                                                           clamd_address):
+    rep = people.user(company)
+    _english(client, rep)
+    data = [*_user_data(rep), *NEW_PERSON_DATA, *_company_data(company), "委任状.pdf"]
+    admin = person("admin2@example.jp", role="administrator")
+
+    docx = _upload(client, admin, "委任状.docx", devtools.sample_docx())
+    assert docx.status_code == 400 and "as a PDF or image file" in _page(docx)
+    assert leftover_japanese(_page(docx), *data) == []
+    text = _upload(client, admin, "委任状.txt", b"hello")
+    assert text.status_code == 400 and "extensions" in _page(text)
+    assert leftover_japanese(_page(text), *data) == []
+    infected = devtools.sample_pdf("x").replace(b"%%EOF", devtools.EICAR + b"\n%%EOF")
+    virus = _upload(client, admin, "委任状.pdf", infected)
+    assert virus.status_code == 400 and "A virus was detected" in _page(virus)
+    assert leftover_japanese(_page(virus), *data) == []
+
+    response = _upload(client, admin, "委任状.pdf", devtools.sample_pdf("委任状 (scan)"))
+    assert response.status_code == 302
+    confirm = _page(client.get(response.headers["Location"]))
+    assert "File upload" in confirm and "委任状.pdf" in confirm
+    assert "File to register (replace or upload again)" in confirm
+    assert leftover_japanese(confirm, *data) == []
+
+
+def test_quarantined_poa_upload_is_explained_in_english(app, client, people, company,
+                                                        clamd_address):
+    from tests.conftest import free_port
+
+    rep = people.user(company)
+    _english(client, rep)
+    app.config["CLAMD_PORT"] = free_port()  # nothing listens: scanner unreachable
+    response = _upload(client, person("later@example.jp", role="administrator"), "委任状.pdf",
+                       devtools.sample_pdf("委任状"))
+    assert response.status_code == 302
+    page = _page(client.get(response.headers["Location"]))
+    assert "The virus scan is in progress." in page and "(virus scan in progress)" in page
+    assert leftover_japanese(page, *_user_data(rep), *NEW_PERSON_DATA, *_company_data(company),
+                             "委任状.pdf") == []
