@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
+from portal.i18n import gettext
+
 FORBIDDEN_SYMBOLS = '";:=>?[]^{}/*,&()-|_'
 FORBIDDEN_DISPLAY = '" ; : = > ? [ ] ^ { } / * , & ( ) - | _'
 REQUIRED = "必須項目です。入力してください。"
@@ -26,8 +28,12 @@ def pin_rule_errors(pin: str) -> list[str]:
     bad = sorted({c for c in pin if c in FORBIDDEN_SYMBOLS}, key=FORBIDDEN_SYMBOLS.index)
     if bad:
         problems.append(
-            f"使用できない記号（{' '.join(bad)}）が含まれています。"
-            f"使用できない記号は {FORBIDDEN_DISPLAY} です。"
+            gettext(
+                "使用できない記号（%(found)s）が含まれています。"
+                "使用できない記号は %(symbols)s です。",
+                found=" ".join(bad),
+                symbols=FORBIDDEN_DISPLAY,
+            )
         )
     return problems
 

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from portal.auth.decorators import customer_required
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import CustomerUser
 from portal.permissions import Permission, can, get_or_404_for
 
@@ -166,11 +167,11 @@ def send_code():  # type: ignore[no-untyped-def]
         credential_id = send(_me())
     except DomainError as exc:
         db.session.rollback()
-        return jsonify(ok=False, message=exc.message, field=exc.field), exc.status_code
+        return jsonify(ok=False, message=gettext(exc.message), field=exc.field), exc.status_code
     return jsonify(
         ok=True,
         credential_id=credential_id,
-        message="ご登録のメールアドレスに認証コードを送信しました。",
+        message=gettext("ご登録のメールアドレスに認証コードを送信しました。"),
     )
 
 
