@@ -400,3 +400,20 @@ def test_quarantined_poa_upload_is_explained_in_english(app, client, people, com
     assert "The virus scan is in progress." in page and "(virus scan in progress)" in page
     assert leftover_japanese(page, *_user_data(rep), *NEW_PERSON_DATA, *_company_data(company),
                              "委任状.pdf") == []
+
+
+def test_individual_changes_own_address_in_english(client, people, factories):
+    company = factories.company(kind="individual", is_debtor=True)
+    me = people.user(company)
+    _english(client, me)
+    data = [*_user_data(me), *_company_data(company)]
+    listing = _page(client.get("/users/"))
+    assert "Change contractor information" in listing and "Corporation name" not in listing
+    assert leftover_japanese(STATUS_LINE.sub(" ", CERTS_CARD.sub(" ", listing)), *data) == []
+    url = "/users/company/edit"
+    bad = client.post_form(url, {"step": "confirm", "postal_code": "1500001", "address": "",
+                                 "phone": "03-1234"}, token_page=url)
+    page = _page(bad)
+    assert bad.status_code == 400 and "Please enter this item." in page
+    assert "Postal code" in page and "Corporation name" not in page
+    assert leftover_japanese(page, *data) == []
