@@ -1,4 +1,5 @@
 // The signing dialog: PIN -> 送信 (the service mails the code) -> 認証 -> 電子署名.
+// Its messages come from data-msg-* attributes, in the visitor's language.
 (function () {
   "use strict";
   function init() {
@@ -16,7 +17,7 @@
     function say(text) { msg.textContent = text || ""; msg.hidden = !text; }
     document.getElementById("dialog-send").addEventListener("click", function () {
       var pin = document.getElementById("dialog-pin").value;
-      if (!pin) { say("署名用PINを入力してください。"); return; }
+      if (!pin) { say(box.dataset.msgPinRequired); return; }
       say("");
       var body = new FormData();
       body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
@@ -27,12 +28,12 @@
           document.getElementById("dialog-credential").textContent = data.credential_id;
           show("code");
         })
-        .catch(function () { say("電子署名サービスに接続できませんでした。しばらく時間を置いてから再度操作をしてください。"); });
+        .catch(function () { say(box.dataset.msgUnavailable); });
     });
     document.getElementById("dialog-back").addEventListener("click", function () { show("pin"); });
     document.getElementById("dialog-auth").addEventListener("click", function () {
       var code = document.getElementById("dialog-code").value;
-      if (!/^[0-9]{6,10}$/.test(code)) { say("認証コードは半角数字で入力してください。"); return; }
+      if (!/^[0-9]{6,10}$/.test(code)) { say(box.dataset.msgCodeDigits); return; }
       say("");
       show("done");
     });

@@ -24,10 +24,8 @@ def english_page(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def _header(staff) -> str:  # type: ignore[no-untyped-def]
-    """The user menu of console/base.html (shared layout, not this area's file) still
-    puts full-width brackets around the branch; reported to the lead, so treated
-    like the name it surrounds."""
-    return f"{staff.display_name}（{staff.branch.name if staff.branch else 'Head office'}）"
+    """The user menu of console/base.html: the staff name and branch are data."""
+    return f"{staff.display_name} ({staff.branch.name if staff.branch else 'Head office'})"
 
 
 def _signed_in(client, staff) -> None:  # type: ignore[no-untyped-def]
