@@ -190,10 +190,18 @@ def test_sign6_tampered_files_raise_one_alert_and_mail_the_bank_administrators(
     assert actions("contract.longterm.alert_acknowledged")[-1].actor_id == admin.id
 
 
-def test_sign6_altered_recorded_hash_is_a_mismatch(signing_app, concluded, admins):
+def test_sign6_altered_recorded_hash_is_a_mismatch_and_dry_run_raises_no_alert(
+        signing_app, concluded, admins):
     first = documents(concluded)[0]
     first.current_sha256 = hashlib.sha256(b"something else").hexdigest()
     db.session.commit()
+
+    dry = revalidate(signing_app, "--dry-run")  # reports the mismatch, raises nothing
+    assert dry.exit_code == 1 and "mismatches=1" in dry.output, dry.output
+    assert db.session.query(LongtermAlert).count() == 0 and alert_mails() == []
+    assert actions("contract.longterm.mismatch") == []
+    assert json.loads(actions("contract.longterm.run")[-1].detail)["mismatched_documents"] \
+        == [first.id]
 
     result = revalidate(signing_app)
 
