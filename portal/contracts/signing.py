@@ -78,6 +78,18 @@ def console_client() -> rs.SigningClient:
                             timeout=float(cfg.get("SIGNING_TIMEOUT", 30)))
 
 
+def _japanese_reason(exc: DomainError) -> str:
+    """The audit log stays Japanese whatever language the signer reads."""
+    from portal.certs import messages as msg
+    from portal.i18n import force_locale
+    from remote_signing.client import SigningError
+
+    if isinstance(exc.__cause__, SigningError):
+        with force_locale("ja"):
+            return str(msg.from_signing_error(exc.__cause__).message)
+    return str(exc.message)
+
+
 def _refused(exc: DomainError) -> SigningRefused:
     """The certificates area's message, and the dialog step the user goes back to."""
     return SigningRefused(exc.message, "code" if exc.field == "code" else "pin")
@@ -113,7 +125,7 @@ def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -
     except DomainError as exc:
         db.session.rollback()
         audit.record("contract.sign.refused", actor=user, target=party,
-                     detail={"package": package_id, "reason": exc.message})
+                     detail={"package": package_id, "reason": _japanese_reason(exc)})
         db.session.commit()
         raise _refused(exc) from exc
     cert = current_certificate(user)

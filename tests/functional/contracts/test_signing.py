@@ -149,6 +149,18 @@ def test_wrong_pin_signs_nothing_and_says_so(signing_app, world, sent, rs_mail):
     assert _signatures(_doc_bytes(package)) == []
 
 
+def test_a_refused_signature_is_audited_in_japanese_for_an_english_signer(
+        signing_app, world, sent, rs_mail):
+    """AUD-1: the operation log reads the same whatever language the signer chose."""
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    rep.use_english()
+    response = sign_via_dialog(rep, sent.id, world.rep, rs_mail, pin="Wrong-Pin-2026")
+    assert "The signing PIN is incorrect" in response.get_data(as_text=True)
+    entry = db.session.query(AuditEntry).filter_by(action="contract.sign.refused").one()
+    assert "署名用PINが正しくありません" in entry.detail and "あと4回" in entry.detail
+
+
 def test_conclusion_before_every_party_signed_is_refused(signing_app, world, sent, rs_mail):
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, sent)
