@@ -166,3 +166,31 @@ def test_demo_mailbox_labels_are_english_and_the_mail_stays_japanese(app, client
     assert "To: user@example.jp" in html
     assert subject in html  # the mail itself is Japanese (MAIL-1)
     assert leftover_japanese(html, subject, body) == []
+
+
+def test_first_login_password_rules_and_confirmation_are_english(client, factories):
+    """AUTH-2, AUTH-3: the password-policy refusals of portal/auth read in English."""
+    user = factories.customer(temporary=True, password="TempPass1234")
+    client.use_english()
+    assert login_customer(client, user.mypage_id, "TempPass1234").status_code == 302
+    weak = client.post_form("/first-login", {"current_password": "TempPass1234",
+                                             "new_password": "password",
+                                             "new_password_confirm": "password"},
+                            token_page="/first-login")
+    html = english_page(weak)
+    assert weak.status_code == 400
+    assert "Please enter a password of 10 to 16 characters." in html
+    assert "The password must contain upper-case letters, lower-case letters and digits." in html
+    assert "This password is too easy to guess and cannot be used." in html
+    with_id = client.post_form("/first-login", {"current_password": "TempPass1234",
+                                                "new_password": f"{user.mypage_id}ab",
+                                                "new_password_confirm": f"{user.mypage_id}ab"},
+                               token_page="/first-login")
+    assert "A password containing your MyPageID cannot be used." in english_page(with_id)
+    new = "Kx7mQ2vLp9Ra"
+    done = client.post_form("/first-login", {"current_password": "TempPass1234",
+                                             "new_password": new, "new_password_confirm": new},
+                            token_page="/first-login")
+    assert done.status_code == 302
+    home = english_page(client.get(done.headers["Location"]))
+    assert "Your password has been registered." in home
