@@ -32,6 +32,7 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from portal import clock
+from portal.i18n import gettext
 
 ABSOLUTE_MAX_LENGTH = 254  # 255 characters or more are always refused
 
@@ -41,7 +42,7 @@ MSG = {
     "required": "入力してください。",
     "select": "選択してください。",
     "invalid": "入力内容が正しくありません。",
-    "too_long": "{max}文字以内で入力してください。",
+    "too_long": "%(max)s文字以内で入力してください。",
     "control": "改行・タブなどの制御文字は使用できません。",
     "combining": "単独の濁点・アクセント記号などの結合文字は使用できません。",
     "unusable": "使用できない文字（外字・未定義の文字）が含まれています。",
@@ -70,9 +71,9 @@ MSG = {
     "email": "メールアドレスの形式が正しくありません。",
     "email_full_width": "全角文字は使用できません。メールアドレスは半角英数字で入力してください。",
     "email_mismatch": "メールアドレス（確認用）がメールアドレスと一致しません。",
-    "code_format": "認証コードは半角数字{min}〜{max}桁で入力してください。",
+    "code_format": "認証コードは半角数字%(min)s〜%(max)s桁で入力してください。",
     "choice": "選択肢の中から選択してください。",
-    "int_range": "{min}〜{max}の半角数字で入力してください。",
+    "int_range": "%(min)s〜%(max)sの半角数字で入力してください。",
     "half_kana_in_text": "半角カナは使用できません。全角で入力してください。",
 }
 
@@ -146,7 +147,7 @@ class Text(fields.String):
                 raise self.make_error("required")
             return None
         if len(text) > self.max_length:
-            raise ValidationError(MSG["too_long"].format(max=self.max_length))
+            raise ValidationError(gettext(MSG["too_long"], max=self.max_length))
         problem = _first_problem(text)
         if problem:
             raise ValidationError(problem)
@@ -353,7 +354,7 @@ class DigitCode(Text):
         if not (ASCII_DIGITS.fullmatch(value)
                 and self.min_digits <= len(value) <= self.max_digits):
             raise ValidationError(
-                MSG["code_format"].format(min=self.min_digits, max=self.max_digits))
+                gettext(MSG["code_format"], min=self.min_digits, max=self.max_digits))
 
 
 class HalfWidthInteger(Text):
@@ -370,7 +371,7 @@ class HalfWidthInteger(Text):
             raise ValidationError(MSG["full_width_digits"])
         if not ASCII_DIGITS.fullmatch(value) or not (
                 self.minimum <= int(value) <= self.maximum):
-            raise ValidationError(MSG["int_range"].format(min=self.minimum, max=self.maximum))
+            raise ValidationError(gettext(MSG["int_range"], min=self.minimum, max=self.maximum))
 
     def convert(self, value: str) -> int:
         return int(value)

@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
 from portal.auth.password_policy import check_password_policy
+from portal.i18n import gettext
 from portal.validation import (
     MSG,
     CalendarDate,
@@ -191,7 +192,7 @@ class Password(fields.String):
         if result == "":
             raise self.make_error("required")
         if len(result) > 254:
-            raise ValidationError(MSG["too_long"].format(max=254))
+            raise ValidationError(gettext(MSG["too_long"], max=254))
         return result
 
 
