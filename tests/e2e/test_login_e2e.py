@@ -30,3 +30,21 @@ def test_demo_representative_logs_in_and_sees_the_japanese_home(app, live_server
     wait_for_text(browser, "ログアウトしますか")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for_text(browser, "ログアウトしました")
+
+
+def test_a_visitor_switches_to_english_and_back_with_the_header_link(app, live_server, browser):
+    """SPEC UI language: English is the second locale, one click away on every page."""
+    assert app.test_cli_runner().invoke(args=["demo", "seed", "--base-only"]).exit_code == 0
+    browser.get(live_server.url + "/login")
+    browser.find_element(By.LINK_TEXT, "English").click()
+    wait_for_text(browser, "E-Contract Service")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    browser.find_element(By.ID, "identifier").send_keys(DEMO_REP_EMAIL)
+    browser.find_element(By.ID, "password").send_keys(DEMO_REP_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    body = wait_for_text(browser, "Contracts to sign")
+    assert "Active contracts" in body and "(Representative)" in body
+    screenshot(browser, "home-demo-representative-english")
+    browser.find_element(By.LINK_TEXT, "日本語").click()
+    wait_for_text(browser, "署名が必要な契約")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
