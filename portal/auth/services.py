@@ -47,7 +47,8 @@ def new_mypage_id() -> str:
 def find_customer(identifier: str) -> CustomerUser | None:
     ident = identifier.strip()
     query = select(CustomerUser).where(
-        (func.lower(CustomerUser.email) == ident.lower()) | (CustomerUser.mypage_id == ident.upper())
+        (func.lower(CustomerUser.email) == ident.lower())
+        | (CustomerUser.mypage_id == ident.upper())
     )
     return db.session.execute(query).scalars().first()
 
