@@ -8,12 +8,13 @@ list the schema validates.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
+from portal.i18n import gettext
 from portal.validation import CalendarDate, Checkbox, Choice, FreeText, IntegerChoice
 
 from .models import SigningPosition, SummaryType
@@ -99,7 +100,7 @@ class PackageSchema(FormSchema):
         if parties is not None and not parties:
             errors["parties"] = ["署名者（当事者）を1件以上指定してください。"]
         elif parties and len(parties) > MAX_PARTIES:
-            errors["parties"] = [f"当事者は{MAX_PARTIES}件以内で指定してください。"]
+            errors["parties"] = [gettext("当事者は%(n)s件以内で指定してください。", n=MAX_PARTIES)]
         if errors:
             raise ValidationError(errors)
 
@@ -137,26 +138,44 @@ class RejectSchema(FormSchema):
                        error_messages={"required": "否認理由（署名コメント）を入力してください。"})
 
 
+def _rule(allowed: Callable[[Any], bool], message: str) -> Callable[[Any], None]:
+    """A validator that raises: marshmallow 4 ignores a validator's False result."""
+
+    def check(value: Any) -> None:
+        if not allowed(value):
+            raise ValidationError(message)
+
+    return check
+
+
+PIN_REQUIRED = "署名用PINを入力してください。"
+
+
 class PinSchema(FormSchema):
-    pin = fields.String(required=True, validate=lambda s: 1 <= len(s) <= 32,
-                        error_messages={"required": "署名用PINを入力してください。",
-                                        "validator_failed": "署名用PINを入力してください。"})
+    pin = fields.String(required=True, validate=_rule(lambda s: 1 <= len(s) <= 32, PIN_REQUIRED),
+                        error_messages={"required": PIN_REQUIRED})
 
 
 OTP_DIGITS = "認証コードは半角数字で入力してください。"
 
 
 class OtpSchema(FormSchema):
-    otp = fields.String(required=True, validate=lambda s: s.isascii() and s.isdigit()
-                        and 6 <= len(s) <= 8,
-                        error_messages={"required": "認証コードを入力してください。",
-                                        "validator_failed": OTP_DIGITS})
+    otp = fields.String(required=True,
+                        validate=_rule(lambda s: s.isascii() and s.isdigit() and 6 <= len(s) <= 8,
+                                       OTP_DIGITS),
+                        error_messages={"required": "認証コードを入力してください。"})
+
+
+PASSWORD_REQUIRED = "パスワードを入力してください。"
 
 
 class ConcludeSchema(FormSchema):
-    password = fields.String(required=True, validate=lambda s: 0 < len(s) <= 128,
-                             error_messages={"required": "パスワードを入力してください。",
-                                             "validator_failed": "パスワードを入力してください。"})
+    password = fields.String(required=True,
+                             validate=_rule(lambda s: 0 < len(s) <= 128, PASSWORD_REQUIRED),
+                             error_messages={"required": PASSWORD_REQUIRED})
+
+
+BAD_PAGE = "ページ番号が正しくありません。"
 
 
 class SearchSchema(FormSchema):
@@ -167,9 +186,8 @@ class SearchSchema(FormSchema):
     amount_min = Yen(load_default=None, allow_none=True)
     amount_max = Yen(load_default=None, allow_none=True)
     counterparty = FreeText(max_length=100)
-    page = fields.Integer(load_default=1, validate=lambda n: 1 <= n <= 100_000,
-                          error_messages={"invalid": "ページ番号が正しくありません。",
-                                          "validator_failed": "ページ番号が正しくありません。"})
+    page = fields.Integer(load_default=1, validate=_rule(lambda n: 1 <= n <= 100_000, BAD_PAGE),
+                          error_messages={"invalid": BAD_PAGE})
 
     @validates_schema(skip_on_field_errors=True)
     def check_ranges(self, data: dict[str, Any], **_: Any) -> None:
