@@ -251,11 +251,11 @@ class PartyConfirmation(db.Model):
 
 class AlertState(StrEnum):
     OPEN = "open"  # 未確認
-    ACKNOWLEDGED = "acknowledged"  # 確認済
+    ACKNOWLEDGED = "acknowledged"  # 確認済み
 
     @property
     def label(self) -> str:
-        return {"open": "未確認", "acknowledged": "確認済"}[self.value]
+        return {"open": "未確認", "acknowledged": "確認済み"}[self.value]
 
 
 class LongtermAlert(db.Model):

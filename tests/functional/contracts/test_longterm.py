@@ -324,3 +324,25 @@ def test_sign6_failed_renewal_keeps_the_stored_file_and_fails_the_run(signing_ap
     assert db.session.query(LongtermAlert).count() == 0
     assert actions("contract.longterm.renewed") == []
     assert len(actions("contract.longterm.renewal_failed")) == 2
+
+
+def test_sign6_the_alert_page_reads_english_and_keeps_the_recorded_findings(app, admins):
+    """SPEC UI language: the console page is English for an English reader; the findings
+    stay as recorded at detection time (Japanese, like the audit log)."""
+    from tests.i18n_support import leftover_japanese
+
+    admin, _ = admins
+    finding = "SHA-256が記録値と一致しません。"
+    alert = LongtermAlert(package_id=7, document_id=3, document_title="金銭消費貸借契約書",
+                          recorded_sha256="0" * 64, problems=finding)
+    db.session.add(alert)
+    db.session.commit()
+    console = staff_client(app, admin)
+    console.use_english()
+    page = console.get("/console/contracts/longterm-alerts").get_data(as_text=True)
+    assert "Long-term validation alerts" in page and "Acknowledge" in page and "Open" in page
+    assert leftover_japanese(page, finding, alert.document_title, admin.display_name) == []
+    done = console.post_form(f"/console/contracts/longterm-alerts/{alert.id}/acknowledge",
+                             token_page="/console/contracts/longterm-alerts")
+    assert "The alert has been acknowledged." in console.get(
+        done.headers["Location"]).get_data(as_text=True)

@@ -88,3 +88,19 @@ def test_one_english_text_per_japanese_text_across_area_catalogs() -> None:
                 clashes.append(f"{msgid}: {first[0]} {first[1]!r} vs {path.name} {msgstr!r}")
             seen.setdefault(msgid, (path.name, msgstr))
     assert not clashes, "\n".join(clashes)
+
+
+def test_japanese_literals_given_to_macros_and_filters_have_english() -> None:
+    """Labels and hints passed to the form macros (which translate them) and other
+    literals inside template expressions; mail templates stay Japanese (MAIL-1)."""
+    english = load_catalogs()["en"]
+    japanese = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+    literal = re.compile(r"""(["'])((?:(?!\1).)*)\1""")
+    expression = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+    missing = set()
+    for path in (ROOT / "templates").rglob("*.html"):
+        for block in expression.findall(path.read_text(encoding="utf-8")):
+            for _quote, text in literal.findall(block):
+                if japanese.search(text) and text not in english:
+                    missing.add(f"{path.relative_to(ROOT)}: {text}")
+    assert not missing, "no English for:\n" + "\n".join(sorted(missing))
