@@ -120,7 +120,7 @@ def force_locale(locale: str) -> Iterator[None]:
         g.forced_locale = previous
 
 
-def gettext(message: Any, **values: Any) -> str:
+def gettext(message: Any, /, **values: Any) -> str:
     """The text in the visitor's locale; ``%(name)s`` placeholders filled from ``values``."""
     text = "" if message is None else str(message)
     locale = get_locale()

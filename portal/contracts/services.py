@@ -21,6 +21,7 @@ from portal.crypto import verify_secret
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
 from portal.filestore import get_file_store
+from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import Company, CustomerRole, CustomerUser, StaffUser, UserState
 from portal.notices import notify
@@ -277,8 +278,8 @@ def party_to_sign(user: CustomerUser, package: ContractPackage) -> ContractParty
 def send_package(staff: StaffUser, package: ContractPackage) -> None:
     for party in package.parties:
         if not signing_users(party):
-            raise DomainError(f"当事者「{party.display_name}」に署名できるユーザがいないため、"
-                              "送付できません。")
+            raise DomainError(gettext("当事者「%(name)s」に署名できるユーザがいないため、送付できません。",
+                                      name=party.display_name))
     transition(package, PackageState.UNSIGNED, actor=staff,
                company_id=_debtor_company_id(package))
     package.sent_at = now()
@@ -396,8 +397,8 @@ def confirm(user: CustomerUser, package: ContractPackage, *, important: bool,
         raise _field_error("重要事項説明を開いて内容をご確認ください。", "important_confirmed")
     unopened = [d.title for d in package.contract_documents if d.id not in opened]
     if unopened:
-        raise _field_error("まだ開いていない契約書類があります：" + "、".join(unopened),
-                           "documents_confirmed")
+        raise _field_error(gettext("まだ開いていない契約書類があります：%(titles)s",
+                                   titles=gettext("、").join(unopened)), "documents_confirmed")
     if not documents:
         raise _field_error("「すべての契約書等について確認し、理解しました」に"
                            "チェックしてください。",

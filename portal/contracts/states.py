@@ -17,6 +17,7 @@ from typing import Any
 from portal import audit
 from portal.clock import now
 from portal.errors import IllegalTransition
+from portal.i18n import gettext
 
 
 class PackageState(StrEnum):
@@ -111,10 +112,10 @@ def transition(obj: Any, target: StrEnum, *, actor: Any = None, company_id: int 
     state_type = type(target)
     current = state_type(obj.state)
     if not allowed(current, target):
-        raise IllegalTransition(
-            f"この操作はできません（現在の状態：{current.label}、"
-            f"操作後の状態：{target.label}）。画面を開き直してご確認ください。"
-        )
+        raise IllegalTransition(gettext(
+            "この操作はできません（現在の状態：%(current)s、操作後の状態：%(target)s）。"
+            "画面を開き直してご確認ください。",
+            current=gettext(current.label), target=gettext(target.label)))
     _, action = _MACHINES[state_type]
     with _assigning_state():
         obj.state = target

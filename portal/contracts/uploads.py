@@ -19,6 +19,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from kyc.errors import ContentMismatch, Infected, UploadRejected
 from kyc.inspection import inspect_upload
 from kyc.interfaces import ScannerUnavailable
+from portal.i18n import gettext
 from kyc.scanner import ClamdScanner
 from portal.errors import DomainError
 
@@ -78,14 +79,18 @@ def inspect_pdf(filename: str | None, data: bytes, *, label: str, field: str) ->
     except ContentMismatch as exc:
         if data.lstrip()[:5] == b"%PDF-":  # a damaged PDF is told as broken, not as "not a PDF"
             raise PdfRejected(BROKEN.format(label=label), field) from exc
-        raise PdfRejected(f"{label}：{exc.message}", field) from exc
+        raise PdfRejected(_labelled(label, exc.message), field) from exc
     except UploadRejected as exc:
         if isinstance(exc, Infected):
             log.warning("contract pdf infected: %s", exc.signature)
-        raise PdfRejected(f"{label}：{exc.message}", field) from exc
+        raise PdfRejected(_labelled(label, exc.message), field) from exc
     except ScannerUnavailable as exc:
         log.warning("contract pdf scan unavailable: %s", exc.reason)
         raise PdfRejected("ウイルススキャンを実行できませんでした。しばらく時間を置いてから"
                           "再度操作をしてください。", field) from exc
     _check_structure(data, label, field)
     return InspectedPdf(_title(filename), data, hashlib.sha256(data).hexdigest())
+
+
+def _labelled(label: str, message: str) -> str:
+    return gettext("%(label)s：%(message)s", label=gettext(label), message=gettext(message))
