@@ -57,7 +57,8 @@ def _configure_flask(app: Flask) -> None:
     production = cfg["PROFILE"] == "production"
     cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
     if cfg["DATABASE_URL"].startswith("sqlite"):
-        Path(cfg["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_path = Path(cfg["DATABASE_URL"].removeprefix("sqlite:///"))
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

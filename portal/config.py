@@ -92,7 +92,8 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> dict[str
     instance_file = root / "instance" / "portal.cfg"
     if instance_file.exists():
         namespace: dict[str, Any] = {}
-        exec(compile(instance_file.read_text(encoding="utf-8"), str(instance_file), "exec"), namespace)
+        source = instance_file.read_text(encoding="utf-8")
+        exec(compile(source, str(instance_file), "exec"), namespace)
         config.update({k: v for k, v in namespace.items() if k.isupper()})
     for name, value in os.environ.items():
         if name.startswith("PORTAL_"):

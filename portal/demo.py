@@ -78,7 +78,9 @@ def seed() -> list[str]:
         set_password(rep, DEMO_REP_PASSWORD)
         db.session.add(rep)
         db.session.flush()
-        notify(company_id=company.id, text="電子契約サービスへようこそ。ご利用開始までの流れはよくある質問をご覧ください。",
+        notify(company_id=company.id,
+               text="電子契約サービスへようこそ。"
+                    "ご利用開始までの流れはよくある質問をご覧ください。",
                link="/faq")
         audit.record("demo.seeded", target=company)
     db.session.commit()

@@ -84,7 +84,8 @@ def _smtp_connection() -> smtplib.SMTP:
     timeout = 10
     if cfg["SMTP_TLS"]:
         conn: smtplib.SMTP = smtplib.SMTP_SSL(
-            cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=timeout, context=ssl.create_default_context()
+            cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=timeout,
+            context=ssl.create_default_context(),
         )
     else:
         conn = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=timeout)
@@ -101,7 +102,8 @@ def _claim_due(limit: int) -> list[int]:
     due = select(MailOutbox.id).where(
         or_(
             (MailOutbox.status == OutboxStatus.PENDING) & (MailOutbox.next_attempt_at <= moment),
-            (MailOutbox.status == OutboxStatus.SENDING) & (MailOutbox.claimed_at < moment - STALE_CLAIM),
+            (MailOutbox.status == OutboxStatus.SENDING)
+            & (MailOutbox.claimed_at < moment - STALE_CLAIM),
         )
     ).order_by(MailOutbox.id).limit(limit)
     if db.engine.dialect.name == "postgresql":

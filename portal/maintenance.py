@@ -32,7 +32,8 @@ def recurring_window(moment: datetime) -> ActiveWindow | None:
         return ActiveWindow(end, "定期メンテナンス")
     yesterday = local - timedelta(days=1)
     if local.weekday() == 6 and _second_saturday(yesterday) and local.hour < 7:
-        return ActiveWindow(local.replace(hour=7, minute=0, second=0, microsecond=0), "定期メンテナンス")
+        end = local.replace(hour=7, minute=0, second=0, microsecond=0)
+        return ActiveWindow(end, "定期メンテナンス")
     return None
 
 

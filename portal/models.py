@@ -41,7 +41,8 @@ class CompanyKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"corporation": "法人", "sole_proprietor": "個人事業主", "individual": "個人"}[self.value]
+        labels = {"corporation": "法人", "sole_proprietor": "個人事業主", "individual": "個人"}
+        return labels[self.value]
 
 
 class CustomerRole(StrEnum):
@@ -219,8 +220,10 @@ class Notice(db.Model):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("customer_users.id"), nullable=True, index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), nullable=True,
+                                                   index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("customer_users.id"), nullable=True,
+                                                index=True)
     text: Mapped[str] = mapped_column(String(500))
     link: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now, index=True)
@@ -268,8 +271,8 @@ class MailOutbox(db.Model):
     # Body encrypted with the master key (it may hold codes); wiped once sent.
     body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING,
-                                                 index=True)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus),
+                                                 default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
     claimed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -81,21 +81,24 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
-        message = "画面の有効期限が切れたか、不正な送信です。画面を開き直してから再度操作してください。"
+        message = ("画面の有効期限が切れたか、不正な送信です。"
+                   "画面を開き直してから再度操作してください。")
         return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
         limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
         message = gettext(
-            "ファイルのサイズが大きすぎます。1ファイル%(mb)sMB以内でアップロードしてください。", mb=limit_mb
+            "ファイルのサイズが大きすぎます。1ファイル%(mb)sMB以内でアップロードしてください。",
+            mb=limit_mb,
         )
         return render_template("error.html", code=413, message=message), 413
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return render_template("error.html", code=exc.status_code, message=exc.message), exc.status_code
+        page = render_template("error.html", code=exc.status_code, message=exc.message)
+        return page, exc.status_code
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

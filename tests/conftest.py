@@ -46,7 +46,8 @@ class SinkHandler:
     messages: list[EmailMessage] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        raw = envelope.original_content or envelope.content
+        msg = message_from_bytes(raw, policy=policy.default)
         self.messages.append(msg)  # type: ignore[arg-type]
         return "250 OK"
 
@@ -281,7 +282,8 @@ class Factories:
         from portal.models import StaffRole, StaffUser
 
         n = self._next()
-        staff = StaffUser(login_id=f"staff{n:03d}", name=f"担当 {n}", email=f"staff{n}@bank.example.jp",
+        staff = StaffUser(login_id=f"staff{n:03d}", name=f"担当 {n}",
+                          email=f"staff{n}@bank.example.jp",
                           role=StaffRole(role), branch_id=branch.id if branch else None,
                           password_hash="")
         set_password(staff, password)
@@ -289,13 +291,14 @@ class Factories:
         db.session.commit()
         return staff
 
-    def company(self, branch: Any = None, *, kind: str = "corporation", name: str = "株式会社テスト商事",
-                **values: Any) -> Any:
+    def company(self, branch: Any = None, *, kind: str = "corporation",
+                name: str = "株式会社テスト商事", **values: Any) -> Any:
         from portal.models import Company, CompanyKind
 
         branch = branch or self.branch()
         company = Company(kind=CompanyKind(kind), name=name, name_kana="テストショウジ",
-                          name_en="Test Shoji", postal_code="1000005", address="東京都千代田区丸の内1-1-1",
+                          name_en="Test Shoji", postal_code="1000005",
+                          address="東京都千代田区丸の内1-1-1",
                           established_on=date(2000, 1, 1), phone="0312345678",
                           application_branch_id=branch.id, **values)
         db.session.add(company)

@@ -2,7 +2,7 @@
 mail outbox, sessions, login throttling, maintenance windows.
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-23 19:02:12.675111
 
 """

@@ -11,7 +11,9 @@ def required_text(max_length: int, label_max: str | None = None) -> fields.Strin
         error_messages=REQUIRED,
         validate=[
             validate.Length(min=1, error="入力してください。"),
-            validate.Length(max=max_length, error=label_max or f"{max_length}文字以内で入力してください。"),
+            validate.Length(
+                max=max_length, error=label_max or f"{max_length}文字以内で入力してください。"
+            ),
         ],
     )
 

@@ -27,8 +27,12 @@ DATE_ERRORS = {"invalid": "日付を正しく入力してください（例：20
 class AuditSearchSchema(Schema):
     date_from = fields.Date(load_default=None, error_messages=DATE_ERRORS)
     date_to = fields.Date(load_default=None, error_messages=DATE_ERRORS)
-    action = fields.String(load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。"))
-    actor = fields.String(load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。"))
+    action = fields.String(
+        load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。")
+    )
+    actor = fields.String(
+        load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。")
+    )
     company_id = fields.Integer(load_default=None, strict=False,
                                 error_messages={"invalid": "半角数字で入力してください。"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
@@ -71,9 +75,12 @@ def audit_log():  # type: ignore[no-untyped-def]
     rows = []
     if not errors:
         offset = (criteria["page"] - 1) * PAGE_SIZE
-        rows = db.session.execute(_query(criteria).limit(PAGE_SIZE + 1).offset(offset)).scalars().all()
-    return render_template("console/audit.html", rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
-                           criteria=criteria, errors=errors, values=request.args), 400 if errors else 200
+        page_query = _query(criteria).limit(PAGE_SIZE + 1).offset(offset)
+        rows = db.session.execute(page_query).scalars().all()
+    page = render_template("console/audit.html", rows=rows[:PAGE_SIZE],
+                           has_next=len(rows) > PAGE_SIZE,
+                           criteria=criteria, errors=errors, values=request.args)
+    return page, 400 if errors else 200
 
 
 @bp.route("/audit.csv")

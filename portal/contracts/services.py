@@ -278,8 +278,10 @@ def party_to_sign(user: CustomerUser, package: ContractPackage) -> ContractParty
 def send_package(staff: StaffUser, package: ContractPackage) -> None:
     for party in package.parties:
         if not signing_users(party):
-            raise DomainError(gettext("当事者「%(name)s」に署名できるユーザがいないため、送付できません。",
-                                      name=party.display_name))
+            raise DomainError(gettext(
+                "当事者「%(name)s」に署名できるユーザがいないため、送付できません。",
+                name=party.display_name,
+            ))
     transition(package, PackageState.UNSIGNED, actor=staff,
                company_id=_debtor_company_id(package))
     package.sent_at = now()

@@ -109,10 +109,12 @@ def test_verify_notices_the_newest_entry_deleted(app, factories, drop_append_onl
 def test_verify_notices_reordered_rows(app, factories, drop_append_only_guard):
     write_entries(factories)
     drop_append_only_guard()
-    rows = db.session.execute(text("SELECT id, action, detail FROM audit_log WHERE id IN (2, 3)")).all()
+    select_two = text("SELECT id, action, detail FROM audit_log WHERE id IN (2, 3)")
+    rows = db.session.execute(select_two).all()
     (id_a, action_a, detail_a), (id_b, action_b, detail_b) = rows
-    db.session.execute(text("UPDATE audit_log SET detail = :d WHERE id = :i"), {"d": detail_b, "i": id_a})
-    db.session.execute(text("UPDATE audit_log SET detail = :d WHERE id = :i"), {"d": detail_a, "i": id_b})
+    set_detail = text("UPDATE audit_log SET detail = :d WHERE id = :i")
+    db.session.execute(set_detail, {"d": detail_b, "i": id_a})
+    db.session.execute(set_detail, {"d": detail_a, "i": id_b})
     db.session.commit()
     result = run_verify(app)
     assert result.exit_code != 0 and "entry 2" in result.output

@@ -13,7 +13,8 @@ from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
 
 def test_adhoc_window_closes_mypage_but_not_the_console(client, factories):
     db.session.add(MaintenanceWindow(starts_at=now() - timedelta(minutes=5),
-                                     ends_at=now() + timedelta(hours=1), message="臨時メンテナンス"))
+                                     ends_at=now() + timedelta(hours=1),
+                                     message="臨時メンテナンス"))
     db.session.commit()
     page = client.get("/login")
     assert page.status_code == 503 and "メンテナンス" in page.get_data(as_text=True)
@@ -29,7 +30,8 @@ def test_bank_admin_schedules_a_window_with_field_errors_for_bad_input(client, f
                            token_page="/console/maintenance")
     assert bad.status_code == 400 and "日時を正しく入力してください。" in bad.get_data(as_text=True)
     ok = client.post_form("/console/maintenance", {"starts_at": "2030-01-01T01:00",
-                                                   "ends_at": "2030-01-01T03:00", "message": "臨時"},
+                                                   "ends_at": "2030-01-01T03:00",
+                                                   "message": "臨時"},
                           token_page="/console/maintenance")
     assert ok.status_code == 302
     assert db.session.query(MaintenanceWindow).count() == 1

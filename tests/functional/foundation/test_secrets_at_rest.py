@@ -45,7 +45,8 @@ def test_passwords_and_codes_never_rest_in_clear(app, client, factories, smtp_si
     delivered = database_bytes(app)
     assert code in smtp_sink.body(smtp_sink.last_to(email))  # the mail itself has it
     # The in-process SMTP sink ("mail.log") is the receiving server, not the portal.
-    portal_logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    portal_logs = "\n".join(r.getMessage() for r in caplog.records
+                            if not r.name.startswith("mail.log"))
     for secret in (password, wrong, code):
         assert secret.encode() not in pending
         assert secret.encode() not in delivered

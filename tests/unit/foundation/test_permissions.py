@@ -14,7 +14,8 @@ _ids = iter(range(1, 10_000))
 
 
 def company(branch_id=1, deposit_branch_id=None):
-    return Company(id=next(_ids), application_branch_id=branch_id, deposit_branch_id=deposit_branch_id)
+    return Company(id=next(_ids), application_branch_id=branch_id,
+                   deposit_branch_id=deposit_branch_id)
 
 
 def user(role, of_company):
