@@ -28,6 +28,7 @@ run: deps migrate
 ## make test: install what the tests need, start the real services, run every test
 ## on SQLite, then the database-touching part again on PostgreSQL.
 test: deps
+	$(VENV)/bin/ruff check .
 	@$(SERVICES) start clamd smtp postgres signing
 	@set -o pipefail; status=0; \
 	$(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
@@ -71,7 +72,7 @@ stop:
 	@$(SERVICES) stop
 
 lint: venv
-	$(VENV)/bin/ruff check portal kyc remote_signing tests
+	$(VENV)/bin/ruff check .
 
 bench: deps
 	@$(SERVICES) start clamd smtp postgres signing

@@ -6,9 +6,8 @@ Revises:
 Create Date: 2026-11-23 19:02:12.675111
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001_foundation'

@@ -5,9 +5,8 @@ Revises: 0005_certs
 Create Date: 2026-11-23 19:07:11.442684
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006_contracts'

@@ -5,9 +5,8 @@ Revises: 0006_contracts
 Create Date: 2026-11-23 19:11:32.884644
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_users'

@@ -5,9 +5,8 @@ Revises: 0007_users
 Create Date: 2026-11-23 22:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0008_longterm'

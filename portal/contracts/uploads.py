@@ -19,9 +19,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from kyc.errors import ContentMismatch, Infected, UploadRejected
 from kyc.inspection import inspect_upload
 from kyc.interfaces import ScannerUnavailable
-from portal.i18n import gettext
 from kyc.scanner import ClamdScanner
 from portal.errors import DomainError
+from portal.i18n import gettext
 
 log = logging.getLogger(__name__)
 
