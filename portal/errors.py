@@ -4,14 +4,26 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule refused the action; ``message`` is shown to the user."""
+    """A rule refused the action.
+
+    ``message`` is the finished Japanese text (what the audit log records);
+    ``shown()`` is the text for the screen, in the visitor's language. A message
+    with ``%(name)s`` placeholders takes them from ``values``."""
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None,
+                 values: dict[str, object] | None = None) -> None:
+        self.msgid = message
+        self.values = dict(values or {})
+        self.message = message % self.values if self.values else message
         self.field = field
+        super().__init__(self.message)
+
+    def shown(self) -> str:
+        from portal.i18n import gettext
+
+        return gettext(self.msgid, **self.values)
 
 
 class NotFound(DomainError):

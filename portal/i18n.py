@@ -15,7 +15,6 @@ plain Japanese strings. Mail is always Japanese (MAIL-1).
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,19 +130,6 @@ def gettext(message: Any, /, **values: Any) -> str:
 
 
 _ = gettext
-
-_MSGID_CALL = re.compile(r"""\b_\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')""")
-
-
-def literal_msgids(text: str) -> set[str]:
-    """Literal texts passed to ``_()`` in a template or module (the completeness check)."""
-    found = set()
-    for match in _MSGID_CALL.finditer(text):
-        quote = '"' if match.group(1) is not None else "'"
-        body = match.group(1) if match.group(1) is not None else match.group(2)
-        found.add(str(ast.literal_eval(quote + body + quote)))
-    return found
-
 
 def init_app(app: Flask) -> None:
     app.extensions["portal_i18n"] = load_catalogs()

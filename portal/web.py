@@ -97,7 +97,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        page = render_template("error.html", code=exc.status_code, message=exc.message)
+        page = render_template("error.html", code=exc.status_code, message=exc.shown())
         return page, exc.status_code
 
     @app.errorhandler(HTTPException)

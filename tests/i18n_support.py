@@ -7,6 +7,7 @@ Japanese text that is left, i.e. UI text nobody translated.
 
 from __future__ import annotations
 
+import ast
 import html as html_lib
 import re
 
@@ -28,3 +29,16 @@ def leftover_japanese(page: str, *data: str) -> list[str]:
         if value:
             text = text.replace(value, " ")
     return JAPANESE.findall(text)
+
+
+_MSGID_CALL = re.compile(r"""\b_\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')""")
+
+
+def literal_msgids(text: str) -> set[str]:
+    """Literal texts passed to ``_()`` in a template or module (the completeness check)."""
+    found = set()
+    for match in _MSGID_CALL.finditer(text):
+        quote = '"' if match.group(1) is not None else "'"
+        body = match.group(1) if match.group(1) is not None else match.group(2)
+        found.add(str(ast.literal_eval(quote + body + quote)))
+    return found

@@ -4,7 +4,6 @@ adapter errors to them."""
 from __future__ import annotations
 
 from portal.errors import DomainError
-from portal.i18n import gettext
 from remote_signing import client as rs
 
 UNAVAILABLE = (
@@ -32,20 +31,15 @@ class CertError(DomainError):
     """A refusal with the field (pin / code / new_pin) the user must correct."""
 
 
-def remaining_note(remaining: int | None) -> str:
-    if remaining is None:
-        return ""
-    return gettext("（あと%(remaining)s回間違えるとPINロックされます）", remaining=remaining)
-
-
 def from_signing_error(
     exc: rs.SigningError, *, pin_field: str = "pin", pin_message: str = PIN_WRONG
 ) -> CertError:
     if isinstance(exc, rs.PinInvalid):
-        # With a count the text is built here, so it is finished in the visitor's
-        # language; without one it stays the constant and is translated at display.
-        note = remaining_note(exc.remaining)
-        return CertError(gettext(pin_message) + note if note else pin_message, field=pin_field)
+        if exc.remaining is None:
+            return CertError(pin_message, field=pin_field)
+        note = "（あと%(remaining)s回間違えるとPINロックされます）"
+        return CertError(pin_message + note, field=pin_field,
+                         values={"remaining": exc.remaining})
     if isinstance(exc, rs.OtpDeliveryFailed):
         return CertError(OTP_MAIL)
     table: list[tuple[type[rs.SigningError], str, str | None]] = [

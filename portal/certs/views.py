@@ -32,7 +32,7 @@ def _form() -> dict[str, str]:
 
 
 def _errors_of(exc: DomainError, default_field: str) -> dict[str, list[str]]:
-    return {exc.field or default_field: [exc.message]}
+    return {exc.field or default_field: [exc.shown()]}
 
 
 @bp.get("/")
@@ -167,7 +167,7 @@ def send_code():  # type: ignore[no-untyped-def]
         credential_id = send(_me())
     except DomainError as exc:
         db.session.rollback()
-        return jsonify(ok=False, message=gettext(exc.message), field=exc.field), exc.status_code
+        return jsonify(ok=False, message=exc.shown(), field=exc.field), exc.status_code
     return jsonify(
         ok=True,
         credential_id=credential_id,

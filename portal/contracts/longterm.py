@@ -52,9 +52,7 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
 )
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from sqlalchemy import func, select
@@ -80,6 +78,7 @@ from .models import (
     SignatureKind,
 )
 from .services import lock_package
+from .signing import Trust
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +152,6 @@ class RunSummary:
 
 # --- pyHanko checks ----------------------------------------------------------------------
 
-def _context(root: ax509.Certificate) -> ValidationContext:
-    # A fresh context per use: pyHanko contexts are bound to one event loop.
-    return ValidationContext(trust_roots=[root], allow_fetching=True,
-                             fetcher_backend=RequestsFetcherBackend())
-
-
 def _lta_spec(root: ax509.Certificate) -> PdfSignatureValidationSpec:
     """Validation from the embedded DSS only, revocation data required (PAdES-LTA)."""
     policy = CertValidationPolicySpec(
@@ -194,7 +187,7 @@ def _check_timestamp(sig: Any, root: ax509.Certificate, *, newest: bool) -> list
     """Every document timestamp must be intact; the newest one must also be trusted
     now and be followed only by validation data."""
     name = sig.field_name
-    status = validate_pdf_timestamp(sig, validation_context=_context(root))
+    status = validate_pdf_timestamp(sig, validation_context=Trust(root).context())
     if not status.intact or not status.valid:
         return [f"{name}：ドキュメントタイムスタンプ後に文書が変更されています（完全性NG）。"]
     if not newest:
@@ -285,7 +278,7 @@ async def _add_archive_timestamp(data: bytes, client: rs.SigningClient,
     timestamp's own validation data goes in before it (``update_before_ts``), so the
     new timestamp is the last revision and covers the entire file, as at conclusion."""
     reader = PdfFileReader(BytesIO(data), strict=False)
-    context = _context(root)
+    context = Trust(root).context()
     last = await async_validate_pdf_timestamp(reader.embedded_timestamp_signatures[-1],
                                               validation_context=context)
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)

@@ -14,8 +14,6 @@ from asn1crypto import x509 as ax509
 from flask import current_app
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -26,6 +24,7 @@ from remote_signing import client as rs
 from remote_signing.sample import _font
 
 from .models import ContractPackage
+from .signing import Trust
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +70,9 @@ def _cert_fields(cert: ax509.Certificate) -> dict[str, str]:
     }
 
 
-def _context(root: ax509.Certificate) -> ValidationContext:
-    return ValidationContext(trust_roots=[root], allow_fetching=True,
-                             fetcher_backend=RequestsFetcherBackend())
-
-
 def _signature_line(sig: Any, root: ax509.Certificate) -> SignatureLine:
     if str(sig.sig_object_type) == "/DocTimeStamp":
-        status = validate_pdf_timestamp(sig, validation_context=_context(root))
+        status = validate_pdf_timestamp(sig, validation_context=Trust(root).context())
         ok = status.intact and status.valid and status.trusted
         return SignatureLine(
             field_name=sig.field_name, kind="ドキュメントタイムスタンプ",
@@ -87,8 +81,8 @@ def _signature_line(sig: Any, root: ax509.Certificate) -> SignatureLine:
             result="有効" if ok else "無効",
             details=[f"完全性：{'OK' if status.intact else 'NG'}",
                      f"信頼性：{'OK' if status.trusted else 'NG'}"])
-    status = validate_pdf_signature(sig, signer_validation_context=_context(root),
-                                    ts_validation_context=_context(root))
+    status = validate_pdf_signature(sig, signer_validation_context=Trust(root).context(),
+                                    ts_validation_context=Trust(root).context())
     ts = status.timestamp_validity
     ok = status.intact and status.valid and status.trusted and not status.revoked
     return SignatureLine(

@@ -61,8 +61,8 @@ LTA_BYTES_RESERVED = 32768  # hex chars: signature + timestamp + the seal's vali
 class SigningRefused(DomainError):
     """A Japanese message for the dialog; ``step`` says where the user goes back to."""
 
-    def __init__(self, message: str, step: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, step: str, values: dict[str, object] | None = None) -> None:
+        super().__init__(message, values=values)
         self.step = step
 
 
@@ -78,21 +78,9 @@ def console_client() -> rs.SigningClient:
                             timeout=float(cfg.get("SIGNING_TIMEOUT", 30)))
 
 
-def _japanese_reason(exc: DomainError) -> str:
-    """The audit log stays Japanese whatever language the signer reads."""
-    from portal.certs import messages as msg
-    from portal.i18n import force_locale
-    from remote_signing.client import SigningError
-
-    if isinstance(exc.__cause__, SigningError):
-        with force_locale("ja"):
-            return str(msg.from_signing_error(exc.__cause__).message)
-    return str(exc.message)
-
-
 def _refused(exc: DomainError) -> SigningRefused:
     """The certificates area's message, and the dialog step the user goes back to."""
-    return SigningRefused(exc.message, "code" if exc.field == "code" else "pin")
+    return SigningRefused(exc.msgid, "code" if exc.field == "code" else "pin", exc.values)
 
 
 def send_code(user: CustomerUser) -> None:
@@ -125,7 +113,7 @@ def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -
     except DomainError as exc:
         db.session.rollback()
         audit.record("contract.sign.refused", actor=user, target=party,
-                     detail={"package": package_id, "reason": _japanese_reason(exc)})
+                     detail={"package": package_id, "reason": exc.message})
         db.session.commit()
         raise _refused(exc) from exc
     cert = current_certificate(user)

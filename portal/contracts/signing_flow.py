@@ -70,7 +70,7 @@ def pin_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
         except ValidationError as exc:
             errors = first_errors(exc.messages)  # type: ignore[arg-type]
         except signing.SigningRefused as exc:
-            errors = {"pin": exc.message}
+            errors = {"pin": exc.shown()}
         else:
             db.session.commit()
             _save(user, package_id, pin=data["pin"])
@@ -113,7 +113,7 @@ def execute_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
             _save(user, package_id, pin=state["pin"])
         key = "otp" if exc.step == "code" else "pin"
         package, _ = services.customer_package(user, package_id)
-        return render_template(template, package=package, errors={key: exc.message}), 400
+        return render_template(template, package=package, errors={key: exc.shown()}), 400
     db.session.commit()
     _clear()
     return redirect(url_for("contracts.sign_done", package_id=package_id))

@@ -13,7 +13,6 @@ from typing import Any
 from flask import current_app
 
 from portal.errors import DomainError
-from portal.i18n import gettext
 from portal.models import CustomerUser
 from remote_signing import client as rs
 from remote_signing.pdf import SignatureOptions, sign_documents
@@ -35,19 +34,7 @@ MSG_SAD = "認証の有効期限が切れました。署名用PINの入力から
 
 
 class SigningRefused(DomainError):
-    """A signing step failed; ``field`` says which input to correct (pin/code).
-
-    ``message`` stays Japanese (it goes into the audit log); ``shown()`` is the
-    text for the screen, in the visitor's language, placeholders filled."""
-
-    def __init__(self, message: str, *, field: str | None = None,
-                 values: dict[str, Any] | None = None) -> None:
-        self.msgid = message
-        self.values = dict(values or {})
-        super().__init__(message % self.values if self.values else message, field=field)
-
-    def shown(self) -> str:
-        return gettext(self.msgid, **self.values)
+    """A signing step failed; ``field`` says which input to correct (pin/code)."""
 
 
 def _certs_function(name: str) -> Any:

@@ -39,7 +39,6 @@ from portal.users.schemas import (
     EditUserSchema,
     NewUserSchema,
 )
-from portal.users.signing import SigningRefused
 from portal.validation import first_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -77,12 +76,6 @@ def _form() -> dict[str, Any]:
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
     return {k: [v] for k, v in first_errors(exc.messages).items()}  # type: ignore[arg-type]
-
-
-def _shown(exc: DomainError) -> str:
-    """The refusal as the screen shows it (a signing refusal with a count is
-    finished in the visitor's language; other messages are translated at display)."""
-    return exc.shown() if isinstance(exc, SigningRefused) else exc.message
 
 
 def _back_to_list() -> str:
@@ -308,7 +301,7 @@ def sign(handle: str):  # type: ignore[no-untyped-def]
                 credential_id = services.send_signing_code(me, draft)
             except DomainError as exc:
                 db.session.rollback()
-                errors = {exc.field or "pin": [_shown(exc)]}
+                errors = {exc.field or "pin": [exc.shown()]}
             else:
                 db.session.commit()
                 _keep_pin(me, handle, pin)
@@ -344,9 +337,9 @@ def sign_code(handle: str):  # type: ignore[no-untyped-def]
                 db.session.rollback()
                 if exc.field == "code":
                     _keep_pin(me, handle, pin)  # another try with the same code mail
-                    errors = {"code": [_shown(exc)]}
+                    errors = {"code": [exc.shown()]}
                 else:
-                    flash(_shown(exc), "error")
+                    flash(exc.shown(), "error")
                     return redirect(url_for("users.sign", handle=handle))
     return render_template("users/sign_code.html", draft=draft, errors=errors,
                            credential_id=session.get(f"poa_cred:{handle}", "")), \

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.i18n import PoSyntaxError, literal_msgids, load_catalogs, parse_po
+from portal.i18n import PoSyntaxError, load_catalogs, parse_po
+from tests.i18n_support import literal_msgids
 
 ROOT = Path(__file__).resolve().parents[3]
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
