@@ -70,19 +70,59 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
 
 
 def page_text(driver: webdriver.Chrome) -> str:
-    from selenium.common.exceptions import StaleElementReferenceException
+    """The visible text of the page, or "" while a navigation replaces it.
+
+    Between finding <body> and reading its text a click may have loaded the
+    next page; Chromium then answers either "stale element" or, since
+    version 15x, an inspector error that the node "does not belong to the
+    document". Both mean "look again", never a failure of the page.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
 
     try:
         return driver.find_element(By.TAG_NAME, "body").text
     except StaleElementReferenceException:
         return ""
+    except WebDriverException as error:
+        if _is_navigation_race(error):
+            return ""
+        raise
+
+
+_NAVIGATION_RACE_MESSAGES = (
+    "does not belong to the document",
+    "No node with given id",
+    "Cannot find context with specified id",
+    "no such element",
+)
+
+
+def _is_navigation_race(error: Exception) -> bool:
+    return any(part in str(error) for part in _NAVIGATION_RACE_MESSAGES)
 
 
 def wait_for_text(driver: webdriver.Chrome, text: str, timeout: float = 15) -> str:
-    """Wait until the page shows ``text`` (pages change after a click)."""
+    """Wait until the page shows ``text`` (pages change after a click).
+
+    On a timeout the failure names the page that was shown instead, so a CI
+    log says what the user would have seen.
+    """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(lambda d: text in page_text(d),
-                                         message=f"page never showed {text!r}")
+    try:
+        WebDriverWait(driver, timeout).until(lambda d: text in page_text(d))
+    except TimeoutException:
+        pytest.fail(f"page never showed {text!r}; {driver.current_url} showed:\n"
+                    f"{_shown_instead(driver)}")
     return page_text(driver)
+
+
+def _shown_instead(driver: webdriver.Chrome) -> str:
+    """Field errors first (they explain a refused form), then the page's start."""
+    from selenium.webdriver.common.by import By
+
+    errors = [f"{e.get_attribute('id')}: {e.text}"
+              for e in driver.find_elements(By.CSS_SELECTOR, ".field-error") if e.text]
+    return "\n".join(errors + [page_text(driver)[:800]])
