@@ -9,8 +9,9 @@ messages in one place.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,6 +131,28 @@ class CredentialInfo:
 
 
 @dataclass(frozen=True)
+class PinProof:
+    """What authorize takes for the PIN once 送信 has mailed the code.
+
+    A service that checks the PIN at sendOTP (PIN first, the embedded one) answers
+    a single-use ``pin_token``; a plain CSC v2 service cannot, and then the PIN
+    itself waits here until authorize checks it. Callers keep it sealed between
+    the dialog's steps; ``dumps``/``loads`` give the text they seal.
+    """
+
+    pin_token: str | None = None
+    pin: str | None = field(default=None, repr=False)
+
+    def dumps(self) -> str:
+        return json.dumps({"t": self.pin_token, "p": self.pin})
+
+    @classmethod
+    def loads(cls, text: str) -> PinProof:
+        data = json.loads(text)
+        return cls(pin_token=data.get("t"), pin=data.get("p"))
+
+
+@dataclass(frozen=True)
 class Authorization:
     credential_id: str
     sad: str
@@ -148,8 +171,10 @@ class SigningClient:
         timeout: float = 10.0,
         connect_timeout: float = 3.0,
         session: requests.Session | None = None,
+        pin_first: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.pin_first = pin_first
         self._auth = (client_id, client_secret)
         self._timeout = (connect_timeout, timeout)
         self._http = session or requests.Session()
@@ -161,6 +186,7 @@ class SigningClient:
             config["SIGNING_CLIENT_ID"],
             config["SIGNING_CLIENT_SECRET"],
             timeout=float(config.get("SIGNING_TIMEOUT", 10)),
+            pin_first=bool(config.get("SIGNING_PIN_FIRST", True)),
         )
 
     def close(self) -> None:
@@ -178,13 +204,28 @@ class SigningClient:
     def send_otp(self, credential_id: str) -> None:
         self._post(f"{API_PREFIX}/credentials/sendOTP", {"credentialID": credential_id})
 
+    def send_otp_after_pin(self, credential_id: str, pin: str) -> PinProof:
+        """送信 with the PIN: a PIN-first service refuses a wrong PIN here
+        (``PinInvalid``, counted) and mails no code; see ``PinProof``."""
+        if not self.pin_first:
+            self.send_otp(credential_id)
+            return PinProof(pin=pin)
+        data = self._post(
+            f"{API_PREFIX}/credentials/sendOTP", {"credentialID": credential_id, "PIN": pin}
+        )
+        token = data.get("pinToken")
+        if not token:
+            raise InvalidRequest("the service did not check the PIN at sendOTP (pin_first)")
+        return PinProof(pin_token=str(token))
+
     def authorize(
         self,
         credential_id: str,
         hashes: Sequence[bytes],
         *,
-        pin: str | None,
+        pin: str | None = None,
         otp: str | None,
+        pin_token: str | None = None,
         hash_algo: str = "sha256",
         description: str | None = None,
     ) -> Authorization:
@@ -198,6 +239,8 @@ class SigningClient:
             body["PIN"] = pin
         if otp is not None:
             body["OTP"] = otp
+        if pin_token is not None:
+            body["pinToken"] = pin_token
         if description:
             body["description"] = description
         data = self._post(f"{API_PREFIX}/credentials/authorize", body)

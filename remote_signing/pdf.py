@@ -23,7 +23,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .client import CredentialInfo, SigningClient, SigningError
+from .client import CredentialInfo, PinProof, SigningClient, SigningError
 
 # Hex characters reserved for the CMS blob: fits B-T with an RSA-2048 signer and
 # a timestamp token (RECIPES: 12288 too small); a fixed size avoids a dry-run signature.
@@ -44,21 +44,24 @@ class ServiceTimeStamper(TimeStamper):
 
 class BatchAuthorizer:
     """Collects the hashes of ``expected`` signatures, then authorizes them together
-    (PIN + OTP) and has them signed with the one activation token."""
+    (PIN or the PIN proof from 送信, + OTP) and has them signed with the one
+    activation token."""
 
     def __init__(
         self,
         client: SigningClient,
         credential_id: str,
         *,
-        pin: str | None,
+        pin: str | None = None,
+        proof: PinProof | None = None,
         otp: str | None,
         expected: int,
         description: str | None = None,
     ) -> None:
         self._client = client
         self._credential_id = credential_id
-        self._pin = pin
+        self._pin = proof.pin if proof is not None else pin
+        self._pin_token = proof.pin_token if proof is not None else None
         self._otp = otp
         self._expected = expected
         self._description = description
@@ -93,6 +96,7 @@ class BatchAuthorizer:
             self._credential_id,
             digests,
             pin=self._pin,
+            pin_token=self._pin_token,
             otp=self._otp,
             hash_algo=self._algo or "sha256",
             description=self._description,
@@ -133,7 +137,8 @@ def sign_documents(
     credential: CredentialInfo,
     documents: Sequence[bytes],
     *,
-    pin: str | None,
+    pin: str | None = None,
+    proof: PinProof | None = None,
     otp: str | None,
     options: SignatureOptions | Sequence[SignatureOptions] = SignatureOptions(),
     description: str | None = None,
@@ -147,6 +152,7 @@ def sign_documents(
         client,
         credential.credential_id,
         pin=pin,
+        proof=proof,
         otp=otp,
         expected=len(documents),
         description=description,

@@ -87,6 +87,9 @@ def service_info():  # type: ignore[no-untyped-def]
             "credentials/authorize",
             "signatures/signHash",
         ],
+        # Beyond CSC v2: sendOTP takes the PIN and answers a pinToken that
+        # authorize takes instead of the PIN (PIN first, as in the guide).
+        extensions=["sendOTP.PIN"],
     )
 
 
@@ -107,8 +110,8 @@ def credentials_info():  # type: ignore[no-untyped-def]
 @csc.post("/credentials/sendOTP")
 def credentials_send_otp():  # type: ignore[no-untyped-def]
     data = _load(schemas.SendOtpSchema)
-    _service().send_otp(_session(), _client(), data["credentialID"])
-    return _done()
+    pin_token = _service().send_otp(_session(), _client(), data["credentialID"], pin=data["PIN"])
+    return _done({"pinToken": pin_token} if pin_token else None)
 
 
 @csc.post("/credentials/authorize")
@@ -123,6 +126,7 @@ def credentials_authorize():  # type: ignore[no-untyped-def]
         num_signatures=d["numSignatures"],
         pin=d["PIN"],
         otp=d["OTP"],
+        pin_token=d["pinToken"],
     )
     return _done({"SAD": sad, "expiresIn": ttl})
 

@@ -64,6 +64,11 @@ class Otp(Base):
     expires_at: Mapped[datetime] = mapped_column()
     # Set when the code is used or superseded by a newer one.
     closed_at: Mapped[datetime | None] = mapped_column()
+    # PIN first (the guide's 1. PIN入力 >>> 2. 認証コード入力): when the PIN was
+    # checked at sendOTP, its key-unwrapping secret waits here encrypted under a
+    # key derived from the PIN token handed to the caller only; wiped when the
+    # code is closed.
+    pin_handle: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Sad(Base):

@@ -29,6 +29,7 @@ class CredentialSchema(_Base):
 
 class SendOtpSchema(_Base):
     credentialID = _ID
+    PIN = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     clientData = fields.String(load_default=None)
 
 
@@ -51,6 +52,7 @@ class AuthorizeSchema(_HashesSchema):
     numSignatures = fields.Integer(required=True, validate=validate.Range(min=1))
     PIN = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     OTP = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
+    pinToken = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     description = fields.String(load_default=None, validate=validate.Length(max=500))
     clientData = fields.String(load_default=None)
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
@@ -253,18 +254,29 @@ class SigningService:
         }
 
     # --- OTP --------------------------------------------------------------
-    def send_otp(self, s: Session, client: Client, cred_id: str) -> None:
+    def send_otp(
+        self, s: Session, client: Client, cred_id: str, *, pin: str | None = None
+    ) -> str | None:
+        """Mail a new code. With ``pin`` (PIN first, as the guide's dialog asks for
+        it before 送信) the PIN is checked now, no code is sent for a wrong one, and
+        the returned PIN token replaces the PIN at authorize."""
         cred = self.get(s, client, cred_id)
         if cred.kind is not CredentialKind.USER:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "credential takes no OTP")
         self._check_usable(cred)
+        pin_token = pin_handle = None
+        if pin is not None:
+            handle = self._check_pin(s, cred, pin)
+            cred.pin_failures = 0
+            pin_token = secrets.token_urlsafe(32)
+            pin_handle = seal(_pin_token_key(pin_token), handle, cred.id.encode())
         now = clock.now()
         digits = self.cfg["OTP_DIGITS"]
         code = f"{secrets.randbelow(10**digits):0{digits}d}"
         s.execute(
             update(Otp)
             .where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
-            .values(closed_at=now)
+            .values(closed_at=now, pin_handle=None)
         )
         ttl = timedelta(seconds=self.cfg["OTP_TTL_SECONDS"])
         s.add(
@@ -273,6 +285,7 @@ class SigningService:
                 code_mac=self._otp_mac(cred.id, code),
                 created_at=now,
                 expires_at=now + ttl,
+                pin_handle=pin_handle,
             )
         )
         s.flush()
@@ -280,7 +293,8 @@ class SigningService:
             self.mailer.send_otp(cred.owner_email, cred.owner_name, code, ttl)
         except MailError as exc:
             raise ServiceError(ErrorCode.OTP_DELIVERY, "could not send the code", 503) from exc
-        log.info("otp sent credential=%s", cred.id)
+        log.info("otp sent credential=%s pin_first=%s", cred.id, pin is not None)
+        return pin_token
 
     def _otp_mac(self, cred_id: str, code: str) -> bytes:
         return hmac.new(self._otp_key, f"{cred_id}:{code}".encode(), hashlib.sha256).digest()
@@ -297,8 +311,11 @@ class SigningService:
         num_signatures: int,
         pin: str | None,
         otp: str | None,
+        pin_token: str | None = None,
     ) -> tuple[str, int]:
         cred = self.get(s, client, cred_id)
+        if pin is not None and pin_token is not None:
+            raise ServiceError(ErrorCode.INVALID_REQUEST, "send either PIN or pinToken")
         self._check_usable(cred)
         hash_algo = HASH_OIDS[hash_oid]
         digests = _decode_hashes(hashes, hash_algo)
@@ -309,8 +326,11 @@ class SigningService:
         if cred.kind is CredentialKind.SEAL:
             handle = self._unlock_seal(cred)
         else:
-            handle = self._check_pin(s, cred, pin)
-            cred.pin_failures = 0
+            if pin_token is not None:
+                handle = self._pin_checked_at_send(s, cred, pin_token)
+            else:
+                handle = self._check_pin(s, cred, pin)
+                cred.pin_failures = 0
             self._check_otp(s, cred, otp)
             cred.otp_failures = 0
         token = secrets.token_urlsafe(32)
@@ -348,22 +368,38 @@ class SigningService:
             self._count_failure(s, cred, "pin")
             raise  # unreachable: _count_failure raises
 
-    def _check_otp(self, s: Session, cred: Credential, otp: str | None) -> None:
-        row = s.scalar(
+    def _pin_checked_at_send(self, s: Session, cred: Credential, pin_token: str) -> bytes:
+        """The secret the PIN unwrapped at sendOTP. A token that does not open the
+        open code's handle (a newer code was sent, or a forged token) means "start
+        again from the PIN"; it is not a wrong PIN and counts nothing."""
+        row = self._open_otp(s, cred)
+        if row is None or row.pin_handle is None:
+            raise ServiceError(ErrorCode.SAD_INVALID, "no PIN was checked for the open code")
+        try:
+            return unseal(_pin_token_key(pin_token), row.pin_handle, cred.id.encode())
+        except InvalidTag as exc:
+            raise ServiceError(ErrorCode.SAD_INVALID, "pinToken does not match the code") from exc
+
+    @staticmethod
+    def _open_otp(s: Session, cred: Credential) -> Otp | None:
+        return s.scalar(
             select(Otp)
             .where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
             .order_by(Otp.id.desc())
             .limit(1)
         )
+
+    def _check_otp(self, s: Session, cred: Credential, otp: str | None) -> None:
+        row = self._open_otp(s, cred)
         if row is None or not otp:
             raise ServiceError(ErrorCode.OTP_INVALID, "no valid code; request a new one")
         if not hmac.compare_digest(row.code_mac, self._otp_mac(cred.id, otp)):
             self._count_failure(s, cred, "otp")
         if clock.now() > row.expires_at:
-            row.closed_at = clock.now()
+            row.closed_at, row.pin_handle = clock.now(), None
             s.commit()
             raise ServiceError(ErrorCode.OTP_EXPIRED, "the code has expired")
-        row.closed_at = clock.now()
+        row.closed_at, row.pin_handle = clock.now(), None
 
     def _count_failure(self, s: Session, cred: Credential, what: str) -> None:
         column = Credential.pin_failures if what == "pin" else Credential.otp_failures
@@ -563,3 +599,7 @@ def _token_hash(token: str) -> str:
 
 def _sad_key(token: str) -> bytes:
     return hashlib.sha256(b"rs-sad-v1" + token.encode()).digest()
+
+
+def _pin_token_key(token: str) -> bytes:
+    return hashlib.sha256(b"rs-pin-token-v1" + token.encode()).digest()

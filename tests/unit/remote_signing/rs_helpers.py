@@ -71,6 +71,13 @@ class Api:
         assert r.status_code == 200, r.json
         return self.smtp.otp_for(email, before)
 
+    def send_otp_with_pin(self, cred: str, pin: str = PIN, email: str = EMAIL) -> Any:
+        """PIN first: returns the response; ``response.otp`` is the mailed code or None."""
+        before = len(self.smtp.messages)
+        r = self.call("/csc/v2/credentials/sendOTP", {"credentialID": cred, "PIN": pin})
+        r.otp = self.smtp.otp_for(email, before) if r.status_code == 200 else None
+        return r
+
     def authorize(
         self,
         cred: str,
@@ -78,6 +85,7 @@ class Api:
         pin: str | None = PIN,
         otp: str | None = None,
         num: int | None = None,
+        pin_token: str | None = None,
     ) -> Any:
         body: dict[str, Any] = {
             "credentialID": cred,
@@ -89,6 +97,8 @@ class Api:
             body["PIN"] = pin
         if otp is not None:
             body["OTP"] = otp
+        if pin_token is not None:
+            body["pinToken"] = pin_token
         return self.call("/csc/v2/credentials/authorize", body)
 
     def sad(self, cred: str, hashes: list[bytes]) -> str:
