@@ -1,20 +1,35 @@
-"""The signing dialog's service side (SIGN-2): 送信 mails the code; the final
-電子署名 step hands PIN + code to the caller's signing function. Every adapter
-error becomes its own Japanese message here; nothing half-signed is stored
-because callers store results only after ``sign_documents`` returned them all."""
+"""The signing dialog's service side (SIGN-2), in the guide's order:
+1. PIN入力 → 送信: the signing service checks the PIN (a wrong one is refused
+   here, counted, and no code is mailed) and mails the code;
+2. 認証コード入力 → 電子署名: the code and the PIN proof from step 1 authorize
+   the hashes of every document at once.
+
+Between the steps only the PIN proof waits, sealed in the user's session and
+bound to the user and the signing purpose (``keep_proof`` / ``kept_proof``);
+the PIN itself is never kept. Every adapter error becomes its own Japanese
+message here; nothing half-signed is stored because callers store results only
+after ``sign_documents`` returned them all."""
 
 from __future__ import annotations
 
+import base64
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
+from flask import session
+
 from portal import audit
+from portal.crypto import seal, unseal
 from portal.models import CustomerUser
 from remote_signing import client as rs
+from remote_signing.client import PinProof
 from remote_signing.pdf import SignatureOptions, sign_documents
 
 from . import messages as msg
 from . import services
+from .messages import CertError
 
 T = TypeVar("T")
 
@@ -31,33 +46,46 @@ def _credential(user: CustomerUser, api: rs.SigningClient) -> rs.CredentialInfo:
     return info
 
 
-def send_code(user: CustomerUser) -> str:
-    """送信: returns the credential ID shown in the dialog (電子証明書ID)."""
+@dataclass(frozen=True)
+class CodeSent:
+    credential_id: str  # shown in the dialog as 電子証明書ID
+    proof: PinProof
+
+
+def send_code(user: CustomerUser, pin: str) -> CodeSent:
+    """送信: checks the PIN and has the service mail the code."""
     try:
         with services.signing_client() as api:
             info = _credential(user, api)
-            api.send_otp(info.credential_id)
+            proof = api.send_otp_after_pin(info.credential_id, pin)
     except rs.SigningError as exc:
         _note(user, exc)
-        raise msg.from_signing_error(exc) from exc
-    audit.record("certs.sign_code_sent", actor=user, detail={"credential": info.credential_id})
+        refusal = msg.from_signing_error(exc)
+        if isinstance(exc, rs.PinInvalid | rs.CredentialLocked):
+            _audit_and_commit("certs.sign_pin_refused", user, {"reason": refusal.message})
+        raise refusal from exc
+    _audit_and_commit("certs.sign_code_sent", user, {"credential": info.credential_id})
+    return CodeSent(info.credential_id, proof)
+
+
+def _audit_and_commit(action: str, user: CustomerUser, detail: dict[str, str]) -> None:
     from portal.extensions import db
 
+    audit.record(action, actor=user, detail=detail)
     db.session.commit()
-    return info.credential_id
 
 
 def sign_pdfs(
     user: CustomerUser,
     documents: Sequence[bytes],
     *,
-    pin: str,
+    proof: PinProof,
     code: str,
     options: SignatureOptions | Sequence[SignatureOptions] | None = None,
     description: str | None = None,
 ) -> list[bytes]:
-    """電子署名: one authorization (PIN + code) for all ``documents``; returns every
-    signed PDF or raises CertError with the message for the dialog."""
+    """電子署名: one authorization (PIN proof + code) for all ``documents``; returns
+    every signed PDF or raises CertError with the message for the dialog."""
     try:
         with services.signing_client() as api:
             info = _credential(user, api)
@@ -65,7 +93,7 @@ def sign_pdfs(
                 api,
                 info,
                 documents,
-                pin=pin,
+                proof=proof,
                 otp=code,
                 options=options or SignatureOptions(),
                 description=description,
@@ -87,3 +115,51 @@ def run_signing(user: CustomerUser, action: Callable[[], T]) -> T:
 def _note(user: CustomerUser, exc: rs.SigningError) -> None:
     if isinstance(exc, rs.CredentialLocked):
         services.note_locked(user)
+
+
+# --- what waits between the steps ----------------------------------------------------
+
+PROOF_TTL_SECONDS = 600  # the code's own lifetime
+
+
+def _proof_key(purpose: str) -> str:
+    return f"pin_proof:{purpose}"
+
+
+def _proof_context(user: CustomerUser, purpose: str) -> bytes:
+    return f"pin-proof:{user.id}:{purpose}".encode()
+
+
+def keep_proof(user: CustomerUser, purpose: str, sent: CodeSent) -> None:
+    """After 送信: the proof waits sealed with the master key in the session,
+    bound to ``user`` and ``purpose`` (e.g. ``contract:12``) and 10 minutes."""
+    sealed = seal(sent.proof.dumps().encode(), context=_proof_context(user, purpose))
+    session[_proof_key(purpose)] = {"v": base64.b64encode(sealed).decode(),
+                                    "c": sent.credential_id, "t": int(time.time())}
+
+
+def kept_proof(user: CustomerUser, purpose: str) -> PinProof | None:
+    """The proof kept by 送信, or None (none, expired, tampered, other user)."""
+    kept = session.get(_proof_key(purpose))
+    if not kept or time.time() - kept.get("t", 0) > PROOF_TTL_SECONDS:
+        return None
+    try:
+        text = unseal(base64.b64decode(kept["v"]), context=_proof_context(user, purpose))
+    except Exception:  # noqa: BLE001  (tampered or another user's cookie: start again)
+        return None
+    return PinProof.loads(text.decode())
+
+
+def kept_credential_id(purpose: str) -> str:
+    kept = session.get(_proof_key(purpose)) or {}
+    return str(kept.get("c", ""))
+
+
+def drop_proof(purpose: str) -> None:
+    session.pop(_proof_key(purpose), None)
+
+
+def keeps_proof_after(error: CertError) -> bool:
+    """A wrong code may be typed again with the same proof; anything else starts
+    again from the PIN."""
+    return error.field == "code" and error.msgid == msg.OTP_WRONG

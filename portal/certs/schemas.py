@@ -103,10 +103,15 @@ class ChangePinSchema(_Form):
             raise ValidationError("現在のPINと異なるPINを入力してください。", "new_pin")
 
 
-class SignDialogSchema(_Form):
-    """The signing dialog's final step: PIN and the mailed code."""
+class SendCodeSchema(_Form):
+    """The signing dialog's 送信: the signing PIN (checked by the service)."""
 
     pin = SecretField(required=True, error_messages={"required": REQUIRED})
+
+
+class SignDialogSchema(_Form):
+    """The signing dialog's final step: the mailed code (the PIN was checked at 送信)."""
+
     code = fields.String(required=True, error_messages={"required": REQUIRED})
 
     @validates_schema

@@ -21,6 +21,7 @@ from .models import CertState
 from .schemas import ChangePinSchema, InitialPinSchema
 
 bp = Blueprint("certs", __name__, url_prefix="/certs")
+DIALOG_PURPOSE = "certs-dialog"  # the PIN proof of the dialog on the certificates pages
 
 
 def _me() -> CustomerUser:
@@ -160,17 +161,25 @@ def unlock(user_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/dialog/send-code")
 @customer_required
 def send_code():  # type: ignore[no-untyped-def]
-    """送信 in the signing dialog: the signing service mails the code itself."""
-    from .dialog import send_code as send
+    """送信 in the signing dialog: the service checks the PIN and mails the code;
+    the PIN proof waits sealed in the session for 電子署名."""
+    from . import dialog
+    from .schemas import SendCodeSchema
 
+    me = _me()
     try:
-        credential_id = send(_me())
+        data = SendCodeSchema().load(_form())
+        sent = dialog.send_code(me, data["pin"])
+    except ValidationError as exc:
+        message = exc.messages.get("pin", [""])[0]  # type: ignore[union-attr]
+        return jsonify(ok=False, message=gettext(message), field="pin"), 400
     except DomainError as exc:
         db.session.rollback()
         return jsonify(ok=False, message=exc.shown(), field=exc.field), exc.status_code
+    dialog.keep_proof(me, DIALOG_PURPOSE, sent)
     return jsonify(
         ok=True,
-        credential_id=credential_id,
+        credential_id=sent.credential_id,
         message=gettext("ご登録のメールアドレスに認証コードを送信しました。"),
     )
 
@@ -183,7 +192,8 @@ def sign_sample():  # type: ignore[no-untyped-def]
     from remote_signing.pdf import SignatureOptions
     from remote_signing.sample import sample_pdf
 
-    from .dialog import sign_pdfs
+    from . import dialog
+    from .messages import SAD_INVALID, CertError
     from .schemas import SignDialogSchema
 
     me = _me()
@@ -191,20 +201,26 @@ def sign_sample():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             data = SignDialogSchema().load(_form())
-            [signed] = sign_pdfs(
+            proof = dialog.kept_proof(me, DIALOG_PURPOSE)
+            if proof is None:
+                raise CertError(SAD_INVALID, field="pin")
+            [signed] = dialog.sign_pdfs(
                 me,
                 [sample_pdf()],
-                pin=data["pin"],
+                proof=proof,
                 code=data["code"],
                 options=SignatureOptions(reason="電子署名のお試し", name=me.display_name),
                 description="サンプル契約書",
             )
         except ValidationError as exc:
             errors = exc.messages  # type: ignore[assignment]
-        except DomainError as exc:
+        except CertError as exc:
             db.session.rollback()
+            if not dialog.keeps_proof_after(exc):
+                dialog.drop_proof(DIALOG_PURPOSE)
             errors = _errors_of(exc, "form")
         else:
+            dialog.drop_proof(DIALOG_PURPOSE)
             from flask import Response
 
             return Response(
@@ -213,7 +229,8 @@ def sign_sample():  # type: ignore[no-untyped-def]
                 headers={"Content-Disposition": "attachment; filename=signed-sample.pdf"},
             )
     return render_template(
-        "certs/sign_sample.html", dialog_errors=errors, status=services.signing_status_enum(me)
+        "certs/sign_sample.html", dialog_errors=errors, status=services.signing_status_enum(me),
+        dialog_credential=dialog.kept_credential_id(DIALOG_PURPOSE),
     ), 400 if errors else 200
 
 

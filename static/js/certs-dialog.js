@@ -21,15 +21,18 @@
       say("");
       var body = new FormData();
       body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      body.append("pin", pin);  // checked by the signing service now; never posted again
       fetch(box.getAttribute("data-send-url"), { method: "POST", body: body, credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (!data.ok) { say(data.message); return; }
           document.getElementById("dialog-credential").textContent = data.credential_id;
+          document.getElementById("dialog-pin").value = "";
           show("code");
         })
         .catch(function () { say(box.dataset.msgUnavailable); });
     });
+    if (box.dataset.startStep === "code") { show("code"); }
     document.getElementById("dialog-back").addEventListener("click", function () { show("pin"); });
     document.getElementById("dialog-auth").addEventListener("click", function () {
       var code = document.getElementById("dialog-code").value;
