@@ -57,13 +57,13 @@ def sign_sample(out: Path, maildir: str | None, timeout: float) -> None:
     rep = _demo_representative()
     box = Path(maildir or current_app.config["DEV_MAILDIR"])
     seen = maildir_keys(box)
-    send_code(rep)
+    sent = send_code(rep, DEMO_SIGNING_PIN)  # 1. PIN入力 → 送信
     try:
         code = wait_for_code(box, rep.email, seen, timeout)
     except TimeoutError as exc:
         raise click.ClickException(str(exc)) from exc
-    [signed] = sign_pdfs(
-        rep, [sample_pdf()], pin=DEMO_SIGNING_PIN, code=code, description="サンプル契約書"
+    [signed] = sign_pdfs(  # 2. 認証コード入力 → 電子署名
+        rep, [sample_pdf()], proof=sent.proof, code=code, description="サンプル契約書"
     )
     out.write_bytes(signed)
     click.echo(f"signed sample written to {out} ({len(signed):,} bytes) as {rep.display_name}")

@@ -77,21 +77,27 @@ def test_register_pin_issue_and_sign_through_the_dialog(
 
     browser.get(live_server.url + "/certs/sample")
     assert not browser.find_element(By.ID, "dialog-sign").is_enabled()
+    # 1. PIN入力: a wrong PIN is refused at 送信, before any code is mailed (PIN-5).
+    before = len(smtp_sink.messages)
     browser.find_element(By.ID, "dialog-pin").send_keys("WrongPin9A")
     browser.find_element(By.ID, "dialog-send").click()
-    wait_for_text(browser, "認証コードを入力し")
-    code = code_from(smtp_sink, user.email)
-    browser.find_element(By.ID, "dialog-code").send_keys(code)
-    browser.find_element(By.ID, "dialog-auth").click()
-    wait_for_text(browser, "証明書の認証が完了しました")
-    browser.find_element(By.ID, "dialog-sign").click()
     wait_for_text(browser, "署名用PINが正しくありません")
+    assert "あと4回" in browser.find_element(By.ID, "dialog-message").text
+    assert browser.find_element(By.ID, "dialog-code").is_displayed() is False
+    assert len(smtp_sink.messages) == before
 
-    before = len(smtp_sink.messages)
+    browser.find_element(By.ID, "dialog-pin").clear()
     browser.find_element(By.ID, "dialog-pin").send_keys(PIN)
     browser.find_element(By.ID, "dialog-send").click()
     wait_for_text(browser, "認証コードを入力し")
     code = code_from(smtp_sink, user.email, before)
+    # 2. 認証コード入力: a mistyped code is typed again without the PIN (SIGN-2).
+    browser.find_element(By.ID, "dialog-code").send_keys("000000" if code != "000000" else "111111")
+    browser.find_element(By.ID, "dialog-auth").click()
+    wait_for_text(browser, "証明書の認証が完了しました")
+    browser.find_element(By.ID, "dialog-sign").click()
+    wait_for_text(browser, "認証コードが正しくありません")
+    assert browser.find_element(By.ID, "dialog-code").is_displayed()
     browser.find_element(By.ID, "dialog-code").send_keys(code)
     browser.find_element(By.ID, "dialog-auth").click()
     assert browser.find_element(By.ID, "dialog-sign").is_enabled()

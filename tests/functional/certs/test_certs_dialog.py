@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from portal.audit import AuditEntry
 from portal.certs import dialog, services
-from portal.certs.messages import CertError
+from portal.certs.messages import SAD_INVALID, CertError
 from portal.extensions import db
+from remote_signing.client import PinProof
 from remote_signing.pdf import SignatureOptions
 from remote_signing.sample import sample_pdf
 from remote_signing.testing import free_port, validate_with_pyhanko
@@ -24,22 +25,35 @@ def _ready_user(app, client, factories):  # type: ignore[no-untyped-def]
     return rep
 
 
-def _send(client):  # type: ignore[no-untyped-def]
-    return client.post("/certs/dialog/send-code", data={"csrf_token": client.csrf_token("/login")})
-
-
-def test_sign2_dialog_send_code_then_sign_two_documents(app, client, factories, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    rep = _ready_user(app, client, factories)
-    r = _send(client)
-    assert r.status_code == 200 and r.get_json()["credential_id"] == services.active_credential_id(
-        rep
+def _send(client, pin: str = PIN):  # type: ignore[no-untyped-def]
+    """送信 in the dialog as the browser's script makes it."""
+    return client.post(
+        "/certs/dialog/send-code", data={"csrf_token": client.csrf_token("/login"), "pin": pin}
     )
+
+
+def _mails_to(sink, email: str) -> int:  # type: ignore[no-untyped-def]
+    return sum(1 for m in sink.messages if email in str(m["To"]))
+
+
+def _session_contents(app, client) -> str:  # type: ignore[no-untyped-def]
+    """Everything the browser holds: raw cookies and the decoded session."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    raw = cookie.value if cookie else ""
+    decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
+    return raw + repr(decoded)
+
+
+def test_sign2_pin_first_then_code_signs_two_documents(app, client, factories, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    rep = _ready_user(app, client, factories)
+    sent = dialog.send_code(rep, PIN)
+    assert sent.credential_id == services.active_credential_id(rep)
     code = code_from(smtp_sink, rep.email)
     docs = [sample_pdf(), sample_pdf()]
     signed = dialog.sign_pdfs(
         rep,
         docs,
-        pin=PIN,
+        proof=sent.proof,
         code=code,
         options=SignatureOptions(reason="契約締結", name=rep.display_name),
     )
@@ -50,51 +64,67 @@ def test_sign2_dialog_send_code_then_sign_two_documents(app, client, factories, 
         report = validate_with_pyhanko(out, root)
         assert report.intact and report.trusted and report.timestamp_valid
     with pytest.raises(CertError) as reused:
-        dialog.sign_pdfs(rep, docs, pin=PIN, code=code)
-    assert reused.value.message == "認証コードが正しくありません。" and reused.value.field == "code"
+        dialog.sign_pdfs(rep, docs, proof=sent.proof, code=code)
+    assert reused.value.msgid == SAD_INVALID and reused.value.field is None
 
 
-def test_sign2_wrong_pin_and_wrong_code_have_their_own_messages(
+def test_pin5_wrong_pin_is_refused_at_send_and_no_code_is_mailed(
     app, client, factories, smtp_sink
 ) -> None:  # type: ignore[no-untyped-def]
     rep = _ready_user(app, client, factories)
-    _send(client)
-    code = code_from(smtp_sink, rep.email)
+    before = _mails_to(smtp_sink, rep.email)
     with pytest.raises(CertError) as wrong_pin:
-        dialog.sign_pdfs(rep, [sample_pdf()], pin="WrongPin9A", code=code)
+        dialog.send_code(rep, "WrongPin9A")
     assert wrong_pin.value.field == "pin"
     assert wrong_pin.value.message.startswith("署名用PINが正しくありません。") and "あと4回" in (
         wrong_pin.value.message
     )
+    import time
+
+    time.sleep(0.3)  # a code would have arrived by now
+    assert _mails_to(smtp_sink, rep.email) == before
+    refused = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "certs.sign_pin_refused")
+    ).all()
+    assert len(refused) == 1 and "WrongPin9A" not in str(refused[0].detail)
+
+
+def test_sign2_wrong_code_can_be_typed_again_with_the_same_pin(
+    app, client, factories, smtp_sink
+) -> None:  # type: ignore[no-untyped-def]
+    rep = _ready_user(app, client, factories)
+    sent = dialog.send_code(rep, PIN)
+    code = code_from(smtp_sink, rep.email)
     bad_code = "000000" if code != "000000" else "111111"
     with pytest.raises(CertError) as wrong_code:
-        dialog.sign_pdfs(rep, [sample_pdf()], pin=PIN, code=bad_code)
+        dialog.sign_pdfs(rep, [sample_pdf()], proof=sent.proof, code=bad_code)
     assert (wrong_code.value.field, wrong_code.value.message) == (
         "code",
         "認証コードが正しくありません。",
     )
+    assert dialog.keeps_proof_after(wrong_code.value)
+    [signed] = dialog.sign_pdfs(rep, [sample_pdf()], proof=sent.proof, code=code)
+    assert signed.startswith(sample_pdf()[:8])
 
 
 def test_pin5_five_wrong_pins_lock_then_only_unlock_helps(
     app, client, factories, smtp_sink
 ) -> None:  # type: ignore[no-untyped-def]
     rep = _ready_user(app, client, factories)
-    signer = factories.customer(rep.company, role="signer")
-    _send(client)
-    code = code_from(smtp_sink, rep.email)
     messages = []
     for _ in range(5):
         with pytest.raises(CertError) as exc:
-            dialog.sign_pdfs(rep, [sample_pdf()], pin="WrongPin9A", code=code)
+            dialog.send_code(rep, "WrongPin9A")
         messages.append(exc.value.message)
+    assert "あと1回" in messages[3]
     assert messages[-1].startswith("PINロック中のため署名はできません")
     assert services.signing_status(rep) == "署名不可"
     with pytest.raises(CertError) as correct:
-        dialog.sign_pdfs(rep, [sample_pdf()], pin=PIN, code=code)
+        dialog.send_code(rep, PIN)
     assert correct.value.message.startswith("PINロック中のため署名はできません")
-    assert signer.id  # a representative/administrator of the company unlocks (PIN-4 test)
     services.set_lock(factories.customer(rep.company, role="administrator"), rep, locked=False)
     assert services.signing_status(rep) == "署名可能"
+    assert dialog.send_code(rep, PIN).credential_id
 
 
 def test_sign2_service_down_gives_a_clear_message_and_changes_nothing(
@@ -108,7 +138,7 @@ def test_sign2_service_down_gives_a_clear_message_and_changes_nothing(
     assert r.status_code == 400
     assert r.get_json()["message"].startswith("電子署名サービスに接続できませんでした")
     with pytest.raises(CertError) as exc:
-        dialog.sign_pdfs(rep, [sample_pdf()], pin=PIN, code="123456")
+        dialog.sign_pdfs(rep, [sample_pdf()], proof=PinProof(pin_token="t" * 43), code="123456")
     assert exc.value.message.startswith("電子署名サービスに接続できませんでした")
     assert services.signing_status(rep) == "署名可能"
     after = db.session.scalar(select(db.func.count(AuditEntry.id)))
@@ -120,7 +150,7 @@ def test_sign2_codes_follow_a_changed_email(app, client, factories, smtp_sink) -
     rep.email = "new-address@example.jp"
     db.session.commit()
     services.sync_email(rep)
-    _send(client)
+    assert _send(client).status_code == 200
     assert code_from(smtp_sink, "new-address@example.jp")
 
 
@@ -132,18 +162,34 @@ def test_sign2_dialog_page_signs_the_sample_and_stores_nothing(
     rep = _ready_user(app, client, factories)
     page = client.get("/certs/sample").get_data(as_text=True)
     assert 'id="dialog-send"' in page and "電子証明書ID" in page and 'name="csrf_token"' in page
+    assert 'name="pin"' not in page  # the PIN goes to 送信 only, never with the form
     rows_before = db.session.scalar(select(db.func.count(SigningCertificate.id)))
-    assert _send(client).status_code == 200
+
+    wrong = _send(client, pin="WrongPin9A")
+    assert wrong.status_code == 400 and wrong.get_json()["field"] == "pin"
+    assert "署名用PINが正しくありません" in wrong.get_json()["message"]
+    assert "あと4回" in wrong.get_json()["message"]
+    empty = _send(client, pin="")
+    assert empty.status_code == 400 and empty.get_json()["field"] == "pin"
+
+    sent = _send(client)
+    assert sent.status_code == 200
+    assert sent.get_json()["credential_id"] == services.active_credential_id(rep)
     code = code_from(smtp_sink, rep.email)
-    r = client.post_form(
-        "/certs/sample", {"pin": "WrongPin9A", "code": code}, token_page="/certs/sample"
-    )
-    assert r.status_code == 400 and "署名用PINが正しくありません" in r.get_data(as_text=True)
-    r = client.post_form("/certs/sample", {"pin": PIN, "code": "12ab"}, token_page="/certs/sample")
+    assert PIN not in _session_contents(app, client)
+    r = client.post_form("/certs/sample", {"code": "12ab"}, token_page="/certs/sample")
     assert r.status_code == 400 and "半角数字" in r.get_data(as_text=True)
-    r = client.post_form("/certs/sample", {"pin": PIN, "code": code}, token_page="/certs/sample")
+    bad_code = "000000" if code != "000000" else "111111"
+    r = client.post_form("/certs/sample", {"code": bad_code}, token_page="/certs/sample")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "認証コードが正しくありません" in page
+    assert 'data-start-step="code"' in page and sent.get_json()["credential_id"] in page
+    r = client.post_form("/certs/sample", {"code": code}, token_page="/certs/sample")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     with services.signing_client() as api:
         report = validate_with_pyhanko(r.data, api.root_certificate())
     assert report.intact and report.trusted and report.timestamp_valid
     assert db.session.scalar(select(db.func.count(SigningCertificate.id))) == rows_before
+    again = client.post_form("/certs/sample", {"code": code}, token_page="/certs/sample")
+    assert again.status_code == 400
+    assert "署名用PINの入力からやり直してください" in again.get_data(as_text=True)

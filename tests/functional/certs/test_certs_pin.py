@@ -148,7 +148,8 @@ def test_pin4_representative_locks_and_unlocks_another_user(app, client, factori
     with services.signing_client() as api:
         assert api.credential_info(cert.credential_id).status == "locked"
     r = signer_client.post(
-        "/certs/dialog/send-code", data={"csrf_token": signer_client.csrf_token("/login")}
+        "/certs/dialog/send-code",
+        data={"csrf_token": signer_client.csrf_token("/login"), "pin": PIN},
     )
     assert r.status_code == 400 and "PINロック中のため署名はできません" in r.get_json()["message"]
 

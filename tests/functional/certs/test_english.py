@@ -118,22 +118,29 @@ def test_initial_pin_registration_issue_and_sample_signing_in_english(
     page = _english(client.get("/certs/sample"), *data)
     assert "Try an electronic signature" in page and "Verification code" in page
     assert 'data-msg-pin-required="Please enter your signing PIN."' in page
-    r = client.post_form("/certs/sample", {"pin": PIN, "code": "abc"}, token_page="/certs/sample")
+    r = client.post_form("/certs/sample", {"code": "abc"}, token_page="/certs/sample")
     assert r.status_code == 400
     assert "Please enter the verification code in half-width digits." in _english(r, *data)
 
+    def send(pin: str):  # type: ignore[no-untyped-def]
+        return client.post("/certs/dialog/send-code",
+                           data={"csrf_token": client.csrf_token("/login"), "pin": pin})
+
+    wrong = send("WrongPin9A")
+    note = " (After 4 more wrong attempt(s) the PIN will be locked.)"
+    assert wrong.status_code == 400
+    assert wrong.get_json()["message"] == "The signing PIN is incorrect." + note
+    assert send("").get_json()["message"] == "This item is required. Please fill it in."
     before = len(smtp_sink.messages)
-    sent = client.post("/certs/dialog/send-code", data={"csrf_token": client.csrf_token("/login")})
+    sent = send(PIN)
     assert sent.status_code == 200
     assert sent.get_json()["message"] == (
         "We have sent a verification code to your registered email address."
     )
     code = code_from(smtp_sink, rep.email, before)
-    r = client.post_form(
-        "/certs/sample", {"pin": "WrongPin9A", "code": code}, token_page="/certs/sample"
-    )
-    note = " (After 4 more wrong attempt(s) the PIN will be locked.)"
-    assert "The signing PIN is incorrect." + note in _english(r, *data)
+    bad_code = "000000" if code != "000000" else "111111"
+    r = client.post_form("/certs/sample", {"code": bad_code}, token_page="/certs/sample")
+    assert "The verification code is incorrect." in _english(r, *data)
 
 
 def test_pin_change_messages_in_english(app, client, factories) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +209,8 @@ def test_pin_lock_unlock_and_user_cards_in_english(app, client, factories) -> No
     assert leftover_japanese(card, *data) == [] and "Cannot sign" in card and "PIN unlock" in card
 
     refused = signer_client.post(
-        "/certs/dialog/send-code", data={"csrf_token": signer_client.csrf_token("/login")}
+        "/certs/dialog/send-code",
+        data={"csrf_token": signer_client.csrf_token("/login"), "pin": PIN},
     )
     assert refused.status_code == 400
     assert refused.get_json()["message"].startswith("You cannot sign because your PIN is locked.")

@@ -89,10 +89,10 @@ def _ocsp(credential_id: str) -> ocsp.OCSPResponse:
 def _sign_sample(client: Any, user: Any, sink: Any) -> bytes:
     before = len(sink.messages)
     sent = client.post("/certs/dialog/send-code",
-                       data={"csrf_token": client.csrf_token("/certs/sample")})
+                       data={"csrf_token": client.csrf_token("/certs/sample"), "pin": NEW_PIN})
     assert sent.status_code == 200, sent.get_data(as_text=True)
     code = code_from(sink, user.email, before)
-    signed = client.post_form("/certs/sample", {"pin": NEW_PIN, "code": code},
+    signed = client.post_form("/certs/sample", {"code": code},
                               token_page="/certs/sample")
     assert signed.status_code == 200 and signed.mimetype == "application/pdf", \
         signed.get_data(as_text=True)[:1000]
