@@ -3,7 +3,8 @@ SIGN-4), certificate issuance requests (CERT-2) and company info (CO-1, CO-2).
 
 Functions take explicit arguments and work in the caller's transaction; the
 views commit. Every change is audited; every certificate effect goes through
-``portal.users.signing`` (the remote-signing adapter).
+``portal.users.signing`` (the remote-signing adapter) and the PoA is signed
+with the certificates area's signing dialog (``portal.certs.dialog``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.auth import sessions
 from portal.auth.services import new_mypage_id, set_password
+from portal.certs import dialog
+from portal.certs import messages as cert_messages
 from portal.clock import as_utc, now, to_jst
 from portal.crypto import generate_temporary_password, seal, unseal
 from portal.errors import DomainError, Forbidden, IllegalTransition, NotFound
@@ -51,8 +54,11 @@ from portal.users.models import (
     PowerOfAttorney,
     UserDraft,
 )
+from remote_signing.client import PinProof
+from remote_signing.pdf import SignatureOptions
 
 MAX_USERS = 10  # USR-1, including the representative
+POA_SIGNING_REASON = "委任状への電子署名"
 DRAFT_TTL = timedelta(minutes=30)
 R = CustomerRole
 
@@ -419,27 +425,44 @@ def poa_pdf(draft: UserDraft, actor: CustomerUser) -> bytes:
     return poa_document.render(poa_content(draft, actor))
 
 
-def send_signing_code(actor: CustomerUser, draft: UserDraft) -> str:
-    """送信 on the PIN screen: the signing service mails the code."""
+def send_signing_code(actor: CustomerUser, draft: UserDraft, pin: str) -> dialog.CodeSent:
+    """送信 on the PIN screen (SIGN-4 with the SIGN-2 dialog): the signing service
+    checks the PIN (a wrong one is refused here, counted toward the PIN-5 lock and
+    no code is mailed) and mails the code. Only the returned proof may wait for
+    the code; the PIN is not kept."""
     if draft.poa_kind != PoaKind.SYSTEM:
         raise NotFound()
-    credential_id = signing.send_code(actor)
+    try:
+        sent = dialog.send_code(actor, pin)
+    except DomainError as exc:
+        _signing_failed(actor, draft, exc, step="pin")
+        raise
     audit.record("poa.signing_code_sent", actor=actor, target=draft)
-    return credential_id
+    return sent
 
 
-def sign_poa(actor: CustomerUser, draft: UserDraft, *, pin: str, code: str) -> bytes:
-    """Sign the PoA; on any failure nothing is created (the caller stops)."""
+def sign_poa(actor: CustomerUser, draft: UserDraft, *, proof: PinProof, code: str) -> bytes:
+    """電子署名: the code and the PIN proof of 送信 sign the PoA (PAdES B-T); on any
+    failure nothing is created (the caller stops)."""
     pdf = poa_pdf(draft, actor)
     try:
-        signed = signing.sign_pdf(actor, pdf, pin=pin, code=code, reason="委任状への電子署名")
-    except signing.SigningRefused as exc:
-        audit.record("poa.signing_failed", actor=actor, target=draft,
-                     detail={"reason": exc.message})
-        db.session.commit()  # the failure stays in the log even though nothing is created
+        [signed] = dialog.sign_pdfs(
+            actor, [pdf], proof=proof, code=code,
+            options=SignatureOptions(field_name="PoASignature", reason=POA_SIGNING_REASON,
+                                     name=actor.display_name),
+            description=POA_SIGNING_REASON)
+    except DomainError as exc:
+        _signing_failed(actor, draft, exc, step="code")
         raise
     audit.record("poa.signed", actor=actor, target=draft)
     return signed
+
+
+def _signing_failed(actor: CustomerUser, draft: UserDraft, exc: DomainError, *,
+                    step: str) -> None:
+    audit.record("poa.signing_failed", actor=actor, target=draft,
+                 detail={"step": step, "reason": exc.message})
+    db.session.commit()  # the failure stays in the log even though nothing is created
 
 
 # --- new user (USR-1, USR-3, USR-4, USR-7) -------------------------------------------
@@ -710,7 +733,7 @@ def certificate_issued(user: CustomerUser, new_credential_id: str) -> int:
                 api.revoke(cred_id, "superseded")
                 revoked += 1
     except signing.rs.SigningError as exc:
-        raise signing.japanese_message(exc) from exc
+        raise cert_messages.from_signing_error(exc) from exc
     finally:
         api.close()
     transition_cert_request(request, CertRequestState.ISSUED)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import time
 from typing import Any
 
 from flask import (
@@ -15,14 +13,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
-from portal.crypto import seal, unseal
+from portal.certs import dialog
+from portal.certs.messages import CertError
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CompanyKind, CustomerRole, CustomerUser
@@ -43,9 +41,11 @@ from portal.validation import first_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
-PIN_TTL_SECONDS = 600
+PIN_MAX_LENGTH = 64  # the signing service checks the PIN itself (PIN-1 rules at registration)
 MSG_PIN_REQUIRED = "署名用PINを入力してください。"
 MSG_CODE_REQUIRED = "認証コードを入力してください。"
+MSG_TOO_LONG = "入力が長すぎます。"
+MSG_START_AGAIN = "署名用PINの入力からやり直してください。"
 
 
 @bp.before_request
@@ -262,31 +262,17 @@ def poa_pdf(handle: str):  # type: ignore[no-untyped-def]
         "Cache-Control": "no-store"})
 
 
-def _pin_key(handle: str) -> str:
-    return f"poa_pin:{handle}"
-
-
-def _keep_pin(me: CustomerUser, handle: str, pin: str) -> None:
-    """The PIN waits for the code sealed with the master key (never in clear)."""
-    sealed = seal(pin.encode(), context=f"{_pin_key(handle)}:{me.id}".encode())
-    session[_pin_key(handle)] = {"v": base64.b64encode(sealed).decode(), "t": int(time.time())}
-
-
-def _take_pin(me: CustomerUser, handle: str) -> str | None:
-    kept = session.pop(_pin_key(handle), None)
-    if not kept or time.time() - kept.get("t", 0) > PIN_TTL_SECONDS:
-        return None
-    try:
-        return unseal(base64.b64decode(kept["v"]),
-                      context=f"{_pin_key(handle)}:{me.id}".encode()).decode()
-    except Exception:  # noqa: BLE001 - a tampered cookie is simply "start again"
-        return None
+def _purpose(handle: str) -> str:
+    """What the signing dialog's PIN proof is bound to (with the user)."""
+    return f"poa:{handle}"
 
 
 @bp.route("/drafts/<handle>/sign", methods=["GET", "POST"])
 @customer_required
 def sign(handle: str):  # type: ignore[no-untyped-def]
-    """電子署名 step 1: 署名用PIN → 送信 (the code is mailed)."""
+    """電子署名 step 1 (SIGN-4): 署名用PIN → 送信. The signing service checks the PIN
+    (a wrong one is refused here with the attempts left, PIN-5, and no code is
+    mailed) and mails the code; only its PIN proof waits, sealed in the session."""
     me = _me()
     draft = _draft_any(me, handle)
     if draft.poa_kind != PoaKind.SYSTEM:
@@ -296,54 +282,73 @@ def sign(handle: str):  # type: ignore[no-untyped-def]
         pin = request.form.get("pin", "")
         if not pin:
             errors = {"pin": [MSG_PIN_REQUIRED]}
+        elif len(pin) > PIN_MAX_LENGTH:
+            errors = {"pin": [MSG_TOO_LONG]}
         else:
+            dialog.drop_proof(_purpose(handle))  # a new 送信 replaces an earlier proof
             try:
-                credential_id = services.send_signing_code(me, draft)
+                sent = services.send_signing_code(me, draft, pin)
             except DomainError as exc:
                 db.session.rollback()
                 errors = {exc.field or "pin": [exc.shown()]}
             else:
                 db.session.commit()
-                _keep_pin(me, handle, pin)
-                session[f"poa_cred:{handle}"] = credential_id
+                dialog.keep_proof(me, _purpose(handle), sent)
                 return redirect(url_for("users.sign_code", handle=handle))
     return render_template("users/sign_pin.html", draft=draft, errors=errors,
-                           credential_id=session.get(f"poa_cred:{handle}", "")), \
+                           credential_id=dialog.kept_credential_id(_purpose(handle))), \
         400 if errors else 200
 
 
 @bp.route("/drafts/<handle>/code", methods=["GET", "POST"])
 @customer_required
 def sign_code(handle: str):  # type: ignore[no-untyped-def]
-    """電子署名 step 2: 認証コード → 認証・電子署名. A wrong PIN or code creates nothing."""
+    """電子署名 step 2: 認証コード → 認証・電子署名 with the PIN proof of step 1.
+    A wrong code may be typed again; any other refusal starts again from the PIN.
+    A refusal creates nothing."""
     me = _me()
     draft = _draft_any(me, handle)
     if draft.poa_kind != PoaKind.SYSTEM:
         abort(404)
+    purpose = _purpose(handle)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         code = request.form.get("code", "").strip()
         if not code:
             errors = {"code": [MSG_CODE_REQUIRED]}
         else:
-            pin = _take_pin(me, handle)
-            if pin is None:
-                flash("署名用PINの入力からやり直してください。", "error")
+            proof = dialog.kept_proof(me, purpose)
+            if proof is None:
+                dialog.drop_proof(purpose)
+                flash(MSG_START_AGAIN, "error")
                 return redirect(url_for("users.sign", handle=handle))
             try:
-                signed = services.sign_poa(me, draft, pin=pin, code=code)
-                return _finish(me, draft, signed=signed)
-            except DomainError as exc:
+                signed = services.sign_poa(me, draft, proof=proof, code=code)
+            except CertError as exc:
                 db.session.rollback()
-                if exc.field == "code":
-                    _keep_pin(me, handle, pin)  # another try with the same code mail
+                if dialog.keeps_proof_after(exc):  # the same code mail, another try
                     errors = {"code": [exc.shown()]}
                 else:
-                    flash(exc.shown(), "error")
-                    return redirect(url_for("users.sign", handle=handle))
+                    return _back_to_pin(handle, exc)
+            except DomainError as exc:
+                db.session.rollback()
+                return _back_to_pin(handle, exc)
+            else:
+                dialog.drop_proof(purpose)  # used: the service takes it only once
+                try:
+                    return _finish(me, draft, signed=signed)
+                except DomainError as exc:
+                    db.session.rollback()
+                    return _back_to_pin(handle, exc)
     return render_template("users/sign_code.html", draft=draft, errors=errors,
-                           credential_id=session.get(f"poa_cred:{handle}", "")), \
+                           credential_id=dialog.kept_credential_id(purpose)), \
         400 if errors else 200
+
+
+def _back_to_pin(handle: str, exc: DomainError) -> Any:
+    dialog.drop_proof(_purpose(handle))
+    flash(exc.shown(), "error")
+    return redirect(url_for("users.sign", handle=handle))
 
 
 # --- edit (USR-5) ------------------------------------------------------------------------

@@ -114,13 +114,10 @@ def test_new_user_with_a_system_poa_signed_by_pin_and_code_is_english(
     assert empty.status_code == 400 and "Please enter your signing PIN." in _page(empty)
     assert leftover_japanese(_page(empty), *data) == []
 
-    # A wrong PIN is found when signing: the refusal names the attempts left, in English.
-    assert _send_pin(client, handle, "Wrong-Pin-1").status_code == 302
-    code_page = _page(client.get(f"/users/drafts/{handle}/code"))
-    assert "Verification code" in code_page and leftover_japanese(code_page, *data) == []
-    refused = _send_code(client, handle, _otp(smtp_sink, rep.email))
-    assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign")
-    page = _page(client.get(refused.headers["Location"]))
+    # SIGN-4/PIN-5: a wrong PIN is refused at 送信, naming the attempts left, in English.
+    refused = _send_pin(client, handle, "Wrong-Pin-1")
+    assert refused.status_code == 400
+    page = _page(refused)
     assert "The signing PIN is incorrect." in page
     assert re.search(r"After \d+ more wrong attempt", page), page
     assert leftover_japanese(page, *data) == []
@@ -128,6 +125,8 @@ def test_new_user_with_a_system_poa_signed_by_pin_and_code_is_english(
 
     smtp_sink.clear()  # the next code mail is the one to use
     assert _send_pin(client, handle, PIN).status_code == 302
+    code_page = _page(client.get(f"/users/drafts/{handle}/code"))
+    assert "Verification code" in code_page and leftover_japanese(code_page, *data) == []
     empty_code = _send_code(client, handle, "")
     assert empty_code.status_code == 400
     assert "Please enter the verification code." in _page(empty_code)

@@ -1,6 +1,9 @@
-"""USR-3, SIGN-4: the system-created power of attorney, signed with PIN + the
-emailed code through the remote-signing service, stored and linked to the new
-user; a wrong PIN or code creates nothing."""
+"""USR-3, SIGN-4: the system-created power of attorney, signed with the
+certificates area's signing dialog (SIGN-2) in the guide's order: 1. PIN入力 →
+送信 (the service checks the PIN; a wrong one is refused there with the attempts
+left, PIN-5, and no code is mailed) → 2. 認証コード入力 → 電子署名 (the code and
+the PIN proof). The signed PoA is stored and linked to the new user; a refusal
+creates nothing, and the PIN is kept nowhere between the steps."""
 
 from __future__ import annotations
 
@@ -14,10 +17,18 @@ from sqlalchemy import select
 from portal.clock import now, to_jst
 from portal.extensions import db
 from portal.filestore import get_file_store
+from portal.models import AuditEntry
 from portal.users.models import PoaKind, PowerOfAttorney, UserDraft
 from remote_signing.testing import OTP_RE, pdfsig, qpdf_check, validate_with_pyhanko
 from tests.functional.users.conftest import PIN, login
-from tests.functional.users.helpers import actions, handle_of, person, start_new_user, user_by_email
+from tests.functional.users.helpers import (
+    actions,
+    handle_of,
+    person,
+    session_contents,
+    start_new_user,
+    user_by_email,
+)
 
 
 def _otp(sink, address: str, timeout: float = 10) -> str:
@@ -39,6 +50,10 @@ def _start_signer_with_system_poa(client, email="signer@example.jp"):
     confirm = client.get(f"/users/drafts/{handle}/confirm").get_data(as_text=True)
     assert "署名が必要な書類" in confirm and "署名画面へ" in confirm and "システム作成" in confirm
     return handle
+
+
+def _otp_mails(sink, address: str) -> int:
+    return sum(1 for msg in sink.to(address) if OTP_RE.search(sink.body(msg)))
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -101,38 +116,78 @@ def test_sign4_system_poa_is_signed_and_validates_in_pyhanko_and_pdfsig(
     assert {"poa.signed", "poa.stored", "user.created"} <= set(actions())
 
 
-def test_sign4_wrong_pin_creates_nothing(client, people, company, smtp_sink):
+def test_sign4_pin5_wrong_pin_is_refused_at_the_pin_step_and_no_code_is_mailed(
+        client, people, company, smtp_sink):
     rep = people.with_certificate(company)
     login(client, rep)
     handle = _start_signer_with_system_poa(client, "wrongpin@example.jp")
-    assert _send_pin(client, handle, pin="WrongPin123").status_code == 302
-    code = _otp(smtp_sink, rep.email)
-    refused = _send_code(client, handle, code)
-    assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign")
-    page = client.get(refused.headers["Location"]).get_data(as_text=True)
-    assert "署名用PINが正しくありません" in page
+    refused = _send_pin(client, handle, pin="WrongPin123")
+    assert refused.status_code == 400  # refused at 送信, still on the PIN step
+    page = refused.get_data(as_text=True)
+    assert "署名用PINが正しくありません" in page and "あと4回" in page  # PIN-5 counts it
+    again = _send_pin(client, handle, pin="WrongPin456")
+    assert again.status_code == 400 and "あと3回" in again.get_data(as_text=True)
+    time.sleep(0.3)  # a code mail, if one were sent, would have arrived
+    assert _otp_mails(smtp_sink, rep.email) == 0
+    # no proof waits: the code step sends the user back to the PIN
+    back = _send_code(client, handle, "123456")
+    assert back.status_code == 302 and back.headers["Location"].endswith("/sign")
+    assert "署名用PINの入力からやり直してください" in client.get(
+        back.headers["Location"]).get_data(as_text=True)
     assert user_by_email("wrongpin@example.jp") is None
     assert db.session.execute(select(PowerOfAttorney)).first() is None
-    assert "poa.signing_failed" in actions()
+    assert {"poa.signing_failed", "certs.sign_pin_refused"} <= set(actions())
+    assert "poa.signing_code_sent" not in actions()
     draft = db.session.execute(select(UserDraft).where(UserDraft.handle == handle)).scalar_one()
     assert draft.consumed_at is None  # the creator may try again
 
+    # the right PIN then mails one code, and the PoA is signed
+    assert _send_pin(client, handle).status_code == 302
+    done = _send_code(client, handle, _otp(smtp_sink, rep.email))
+    assert done.status_code == 302 and "/users/created/" in done.headers["Location"]
+    assert _otp_mails(smtp_sink, rep.email) == 1
 
-def test_sign4_wrong_code_creates_nothing_and_a_retry_succeeds(client, people, company,
-                                                                smtp_sink):
+
+def test_sign4_wrong_code_creates_nothing_and_the_code_can_be_typed_again(
+        client, people, company, smtp_sink):
     rep = people.with_certificate(company)
     login(client, rep)
     handle = _start_signer_with_system_poa(client, "wrongcode@example.jp")
-    _send_pin(client, handle)
+    assert _send_pin(client, handle).status_code == 302
     code = _otp(smtp_sink, rep.email)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     refused = _send_code(client, handle, wrong)
-    assert refused.status_code == 400
-    assert "認証コードが正しくありません" in refused.get_data(as_text=True)
+    assert refused.status_code == 400  # still on the code step: the PIN proof is kept
+    page = refused.get_data(as_text=True)
+    assert "認証コードが正しくありません" in page and 'name="code"' in page
     assert user_by_email("wrongcode@example.jp") is None
     assert db.session.execute(select(PowerOfAttorney)).first() is None
-    ok = _send_code(client, handle, code)
+    assert "poa.signing_failed" in actions()
+    ok = _send_code(client, handle, code)  # no new PIN, no new mail
     assert ok.status_code == 302 and user_by_email("wrongcode@example.jp") is not None
+    assert _otp_mails(smtp_sink, rep.email) == 1
+    # the proof was used: it is gone from the session
+    assert "pin_proof" not in session_contents(client)
+
+
+def test_sign4_another_refusal_at_the_code_step_starts_again_from_the_pin(
+        client, people, company, smtp_sink, rs_client):
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "revoked@example.jp")
+    assert _send_pin(client, handle).status_code == 302
+    code = _otp(smtp_sink, rep.email)
+    for cred_id in rs_client.list_credentials(user_id=rep.mypage_id):
+        rs_client.revoke(cred_id, "keyCompromise")  # revoked in the service meanwhile
+    refused = _send_code(client, handle, code)
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign")
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "電子証明書が失効しているため署名できません" in page
+    assert "pin_proof" not in session_contents(client)  # dropped: start again from the PIN
+    again = _send_code(client, handle, code)
+    assert again.status_code == 302 and again.headers["Location"].endswith("/sign")
+    assert user_by_email("revoked@example.jp") is None
+    assert db.session.execute(select(PowerOfAttorney)).first() is None
 
 
 def test_sign4_creator_without_certificate_gets_a_clear_message(client, people, company):
@@ -156,22 +211,30 @@ def test_sign4_registering_a_system_poa_draft_without_signature_is_refused(clien
     assert user_by_email("skip@example.jp") is None
 
 
-def test_no_pin_or_code_in_the_database_or_session_cookie(client, people, company, smtp_sink,
-                                                          app):
+def test_sign2_no_pin_in_the_session_cookie_database_or_audit(client, people, company,
+                                                             smtp_sink, app):
     rep = people.with_certificate(company)
     login(client, rep)
     handle = _start_signer_with_system_poa(client, "secret@example.jp")
-    _send_pin(client, handle)
-    cookie = client.get_cookie("portal_session")
-    assert cookie is not None and PIN not in cookie.value
+    assert _send_pin(client, handle, pin="WrongPin123").status_code == 400
+    assert "WrongPin123" not in session_contents(client)
+    assert _send_pin(client, handle).status_code == 302
+    between = session_contents(client)  # the decoded session while the code is awaited
+    assert "pin_proof:poa:" in between  # only the sealed PIN proof waits
+    assert PIN not in between and "poa_pin" not in between
     code = _otp(smtp_sink, rep.email)
-    _send_code(client, handle, code)
+    assert _send_code(client, handle, code).status_code == 302
+    assert PIN not in session_contents(client) and code not in session_contents(client)
+    for table in db.metadata.sorted_tables:
+        rows = repr(db.session.execute(select(table)).all())
+        assert PIN not in rows and "WrongPin123" not in rows, table.name
+    audit = repr([(e.action, e.detail) for e in db.session.execute(select(AuditEntry)).scalars()])
+    assert PIN not in audit and "WrongPin123" not in audit and code not in audit
     db_path = Path(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
     if db_path.exists():
         raw = db_path.read_bytes() + (db_path.with_suffix(".sqlite3-wal").read_bytes()
                                       if db_path.with_suffix(".sqlite3-wal").exists() else b"")
         assert PIN.encode() not in raw and code.encode() not in raw
-    assert not re.search(PIN, "".join(actions()))
 
 
 def test_aud4_a_draft_of_another_company_looks_like_not_found(client, other_client, people,
