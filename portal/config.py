@@ -25,7 +25,8 @@ INT_KEYS = {
     "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS",
 }
 FLOAT_KEYS = {"CLAMD_TIMEOUT", "SIGNING_TIMEOUT"}
-BOOL_KEYS = {"SMTP_TLS", "SMTP_STARTTLS", "MAINTENANCE_RECURRING_ENABLED", "DEV_MAILBOX"}
+BOOL_KEYS = {"SMTP_TLS", "SMTP_STARTTLS", "MAINTENANCE_RECURRING_ENABLED", "DEV_MAILBOX",
+             "SIGNING_PIN_FIRST"}
 
 
 class ConfigError(RuntimeError):
@@ -60,6 +61,9 @@ def defaults(root: Path) -> dict[str, Any]:
         "SIGNING_CONSOLE_CLIENT_ID": "console",
         "SIGNING_CONSOLE_CLIENT_SECRET": DEMO_SIGNING_CONSOLE_SECRET,
         "SIGNING_TIMEOUT": 30.0,
+        # The service checks the PIN at 送信 (sendOTP + PIN → PIN token). False for a
+        # plain CSC v2 service: the PIN then waits sealed in the session until 電子署名.
+        "SIGNING_PIN_FIRST": True,
         # SIGN-6: add an archive timestamp once the newest one's TSA certificate
         # expires within this many days.
         "LONGTERM_RENEW_DAYS": 365,

@@ -193,3 +193,25 @@ def test_sign2_dialog_page_signs_the_sample_and_stores_nothing(
     again = client.post_form("/certs/sample", {"code": code}, token_page="/certs/sample")
     assert again.status_code == 400
     assert "署名用PINの入力からやり直してください" in again.get_data(as_text=True)
+
+
+def test_sign2_plain_csc_service_checks_the_pin_at_authorize(
+    app, client, factories, smtp_sink
+) -> None:  # type: ignore[no-untyped-def]
+    """SIGNING_PIN_FIRST=false (an external CSC v2 service without the PIN-first
+    extension): 送信 only mails the code, the PIN is checked at 電子署名, and the
+    user still gets the PIN message with the attempts left."""
+    rep = _ready_user(app, client, factories)
+    app.config["SIGNING_PIN_FIRST"] = False
+    wrong = dialog.send_code(rep, "WrongPin9A")
+    assert wrong.proof.pin_token is None
+    code = code_from(smtp_sink, rep.email)
+    with pytest.raises(CertError) as refused:
+        dialog.sign_pdfs(rep, [sample_pdf()], proof=wrong.proof, code=code)
+    assert refused.value.field == "pin" and "あと4回" in refused.value.message
+    before = len(smtp_sink.messages)
+    right = dialog.send_code(rep, PIN)
+    code = code_from(smtp_sink, rep.email, before)
+    [signed] = dialog.sign_pdfs(rep, [sample_pdf()], proof=right.proof, code=code)
+    with services.signing_client() as api:
+        assert validate_with_pyhanko(signed, api.root_certificate()).intact
