@@ -3,8 +3,9 @@
 ``seed_contracts`` adds, once, to the demo company of ``portal.demo.seed``:
 one package waiting for the representative's signature, and one concluded
 package. The concluded one is really signed: the representative's signing
-credential (the certificates area's demo certificate, PIN ``pin``) signs with a
-code read by ``read_code`` (the demo mailbox in the embedded profile), then the
+credential (the certificates area's demo certificate) is asked for the code with
+PIN ``pin`` (checked at 送信) and signs with the PIN proof and the code read by
+``read_code`` (the demo mailbox in the embedded profile), then the
 demo staff member concludes with the bank's seal. Without a usable credential
 the second package is skipped and the returned lines say why.
 """
@@ -88,11 +89,11 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
         started = time.time() - 1
         box = Path(current_app.config["DEV_MAILDIR"])
         seen = maildir_keys(box)
-        signing.send_code(rep)
+        sent = signing.send_code(rep, pin)  # 送信: the service checks the PIN first
         db.session.commit()
         code = (read_code(rep.email, started) if read_code
                 else wait_for_code(box, rep.email, seen, timeout=20))
-        signing.sign_for_party(rep, concluded.id, pin=pin, otp=code)
+        signing.sign_for_party(rep, concluded.id, proof=sent.proof, otp=code)
         db.session.commit()
         signing.conclude(staff, concluded.id, staff_password)
         db.session.commit()

@@ -3,9 +3,12 @@
 Two operations; the customer's side goes through the certificates area's
 signing dialog (``portal.certs.dialog``: certificate state, PIN lock, messages):
 
-* ``sign_for_party``: the user's PIN + one code authorize the hashes of every
-  contract document of the package at once; each document gets a new
-  incremental revision with a signature timestamp (PAdES B-T).
+* ``send_code`` (送信) has the signing service check the user's PIN (a wrong
+  one is refused here, counted toward the PIN lock, and no code is mailed) and
+  mail the code; it answers the PIN proof that waits for the next step.
+* ``sign_for_party`` (電子署名): that PIN proof + the mailed code authorize the
+  hashes of every contract document of the package at once; each document
+  gets a new incremental revision with a signature timestamp (PAdES B-T).
 * ``conclude``: the bank's seal (console client only) adds validation data for
   every earlier signature, the bank's signature with its own validation data,
   and a document timestamp (PAdES B-LTA).
@@ -21,7 +24,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import x509 as ax509
 from flask import current_app
@@ -41,6 +44,7 @@ from portal.filestore import get_file_store
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from remote_signing import client as rs
+from remote_signing.client import PinProof
 from remote_signing.pdf import (
     BatchAuthorizer,
     RemoteSigner,
@@ -49,8 +53,11 @@ from remote_signing.pdf import (
 )
 
 from . import services
-from .models import ContractPackage, ContractSignature, SignatureKind
+from .models import ContractPackage, ContractParty, ContractSignature, SignatureKind
 from .states import PackageState, PartyState, transition
+
+if TYPE_CHECKING:
+    from portal.certs.dialog import CodeSent
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +86,46 @@ def console_client() -> rs.SigningClient:
 
 
 def _refused(exc: DomainError) -> SigningRefused:
-    """The certificates area's message, and the dialog step the user goes back to."""
-    return SigningRefused(exc.msgid, "code" if exc.field == "code" else "pin", exc.values)
+    """The certificates area's message, and the dialog step the user goes back to:
+    only a wrong code may be typed again (the PIN proof still holds); anything
+    else starts again from the PIN."""
+    from portal.certs import dialog
+    from portal.certs.messages import CertError
+
+    again = isinstance(exc, CertError) and dialog.keeps_proof_after(exc)
+    return SigningRefused(exc.msgid, "code" if again else "pin", exc.values)
 
 
-def send_code(user: CustomerUser) -> None:
-    """送信: the certificates area's dialog checks the certificate and mails the code."""
+def _audit_refusal(user: CustomerUser, party: ContractParty | None, package_id: int | None,
+                   step: str, exc: DomainError) -> None:
+    db.session.rollback()
+    detail: dict[str, object] = {"step": step, "reason": exc.message}
+    if package_id is not None:
+        detail["package"] = package_id
+    audit.record("contract.sign.refused", actor=user, target=party, detail=detail)
+    db.session.commit()
+
+
+def send_code(user: CustomerUser, pin: str, *, party: ContractParty | None = None) -> CodeSent:
+    """送信: the signing service checks ``pin`` and mails the code; returns the
+    PIN proof for 電子署名. A refusal (wrong PIN with the attempts left, PIN lock,
+    no usable certificate, service down) raises SigningRefused with step "pin"
+    and is audited for ``party``; the PIN itself is neither kept nor logged."""
     from portal.certs import dialog
 
     try:
-        dialog.send_code(user)
+        return dialog.send_code(user, pin)
     except DomainError as exc:
-        raise _refused(exc) from exc
+        _audit_refusal(user, party, party.package_id if party else None, "pin", exc)
+        raise SigningRefused(exc.msgid, "pin", exc.values) from exc
 
 
 # --- party signatures (CON-4) ------------------------------------------------------------
 
-def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -> ContractPackage:
+def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof,
+                   otp: str) -> ContractPackage:
+    """電子署名: ``proof`` (from ``send_code``) + the mailed code sign every contract
+    document of the package for the user's party, or nothing (SigningRefused)."""
     package = services.lock_package(package_id)
     party = services.check_ready_to_sign(user, package)
     documents = package.contract_documents
@@ -105,17 +135,15 @@ def sign_for_party(user: CustomerUser, package_id: int, *, pin: str, otp: str) -
 
     try:
         signed = dialog.sign_pdfs(
-            user, [store.get(d.current_key) for d in documents], pin=pin, code=otp,
+            user, [store.get(d.current_key) for d in documents], proof=proof, code=otp,
             options=[SignatureOptions(field_name=party.signature_field, reason="契約締結",
                                       name=user.display_name) for _ in documents],
             description=f"契約案件 {package.id}",
         )
     except DomainError as exc:
-        db.session.rollback()
-        audit.record("contract.sign.refused", actor=user, target=party,
-                     detail={"package": package_id, "reason": exc.message})
-        db.session.commit()
-        raise _refused(exc) from exc
+        refused = _refused(exc)
+        _audit_refusal(user, party, package_id, refused.step, exc)
+        raise refused from exc
     cert = current_certificate(user)
     serial, subject = (cert.serial_hex, cert.subject) if cert is not None else ("", "")
     for document, data in zip(documents, signed, strict=True):

@@ -1,9 +1,18 @@
-"""The signing dialog of CON-4: PIN (送信) → emailed code (認証) → 電子署名.
+"""The signing dialog of CON-4, in the guide's order (SIGN-2):
+1. PIN入力 → 送信: the signing service checks the PIN (a wrong one is refused
+   here with the attempts left, counted toward the PIN lock of PIN-5, and no
+   code is mailed) and mails the code;
+2. 認証コード入力 → 認証 → 電子署名: the mailed code and the PIN proof from
+   step 1 sign every contract document of the package at once.
 
-The PIN and the code wait between the steps in the user's session cookie,
-sealed with the master key and bound to the user, the package and a 10-minute
-expiry: they are never stored in the database or logged. The server checks
-the confirmation steps again at every step and at the signature.
+The PIN is never kept: between the steps only the PIN proof waits
+(``portal.certs.dialog.keep_proof``, purpose ``contract:<package id>``) and the
+typed code, both sealed with the master key in the user's session cookie and
+bound to the user, the package and a 10-minute expiry; neither is stored in the
+database or logged. A wrong code keeps the proof (the user types the code
+again); any other refusal, or a missing or expired proof, starts again from
+the PIN. The server checks the confirmation steps again at every step and at
+the signature.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any
 from flask import redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
+from portal.certs import dialog
 from portal.crypto import seal, unseal
 from portal.extensions import db
 from portal.validation import first_errors
@@ -25,6 +35,11 @@ from .schemas import OtpSchema, PinSchema
 
 KEY = "contract_sign"
 TTL_SECONDS = 600
+
+
+def purpose(package_id: int) -> str:
+    """What the PIN proof of this package's dialog is kept under."""
+    return f"contract:{package_id}"
 
 
 def _context(user: Any, package_id: int) -> bytes:
@@ -54,35 +69,43 @@ def _clear() -> None:
     session.pop(KEY, None)
 
 
+def _start_again(package_id: int) -> None:
+    """Nothing of the dialog waits any more: the next step is the PIN."""
+    _clear()
+    dialog.drop_proof(purpose(package_id))
+
+
 def _gate(user: Any, package_id: int):  # type: ignore[no-untyped-def]
     package, _ = services.customer_package(user, package_id)
-    services.check_ready_to_sign(user, package)
-    return package
+    party = services.check_ready_to_sign(user, package)
+    return package, party
 
 
 def pin_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
-    package = _gate(user, package_id)
+    package, party = _gate(user, package_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             data = PinSchema().load(request.form)
-            signing.send_code(user)
+            sent = signing.send_code(user, data["pin"], party=party)
         except ValidationError as exc:
             errors = first_errors(exc.messages)  # type: ignore[arg-type]
         except signing.SigningRefused as exc:
+            _start_again(package_id)
             errors = {"pin": exc.shown()}
         else:
             db.session.commit()
-            _save(user, package_id, pin=data["pin"])
+            _clear()
+            dialog.keep_proof(user, purpose(package_id), sent)
             return redirect(url_for("contracts.sign_code", package_id=package_id))
     return render_template("contracts/sign_pin.html", package=package,
                            errors=errors), 400 if errors else 200
 
 
 def code_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
-    package = _gate(user, package_id)
-    state = _load(user, package_id)
-    if not state or "pin" not in state:
+    package, _ = _gate(user, package_id)
+    if dialog.kept_proof(user, purpose(package_id)) is None:
+        _start_again(package_id)
         return redirect(url_for("contracts.sign_pin", package_id=package_id))
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -98,22 +121,27 @@ def code_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
 
 
 def execute_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
-    package = _gate(user, package_id)
-    state = _load(user, package_id)
-    if not state or "pin" not in state or "otp" not in state:
+    package, _ = _gate(user, package_id)
+    proof = dialog.kept_proof(user, purpose(package_id))
+    if proof is None:
+        _start_again(package_id)
         return redirect(url_for("contracts.sign_pin", package_id=package_id))
+    state = _load(user, package_id)
+    if not state or "otp" not in state:
+        return redirect(url_for("contracts.sign_code", package_id=package_id))
     if request.method == "GET":
         return render_template("contracts/sign_execute.html", package=package, error=None)
     try:
-        signing.sign_for_party(user, package_id, pin=state["pin"], otp=state["otp"])
+        signing.sign_for_party(user, package_id, proof=proof, otp=state["otp"])
     except signing.SigningRefused as exc:
-        _clear()
-        template = "contracts/sign_code.html" if exc.step == "code" else "contracts/sign_pin.html"
-        if exc.step == "code":
-            _save(user, package_id, pin=state["pin"])
-        key = "otp" if exc.step == "code" else "pin"
         package, _ = services.customer_package(user, package_id)
-        return render_template(template, package=package, errors={key: exc.shown()}), 400
+        if exc.step == "code":  # a wrong code: type it again, the PIN proof still holds
+            _clear()
+            return render_template("contracts/sign_code.html", package=package,
+                                   errors={"otp": exc.shown()}), 400
+        _start_again(package_id)
+        return render_template("contracts/sign_pin.html", package=package,
+                               errors={"pin": exc.shown()}), 400
     db.session.commit()
-    _clear()
+    _start_again(package_id)
     return redirect(url_for("contracts.sign_done", package_id=package_id))

@@ -170,14 +170,41 @@ def open_and_confirm(client, package) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
+def send_pin(client, package_id: int, pin: str = PIN) -> Any:
+    """1. PIN入力 → 送信 (SIGN-2): the service checks the PIN and mails the code."""
+    page = f"/contracts/{package_id}/sign/pin"
+    return client.post_form(page, {"pin": pin}, token_page=page)
+
+
+def enter_code(client, package_id: int, code: str) -> Any:
+    """2. 認証コード入力 → 認証."""
+    page = f"/contracts/{package_id}/sign/code"
+    return client.post_form(page, {"otp": code}, token_page=page)
+
+
+def execute_signature(client, package_id: int) -> Any:
+    """電子署名."""
+    page = f"/contracts/{package_id}/sign/execute"
+    return client.post_form(page, {}, token_page=page)
+
+
+def mails_to(sink, email: str) -> int:
+    return sum(1 for m in sink.messages if email in str(m["To"]))
+
+
+def session_contents(app, client) -> str:
+    """Everything the browser holds: the raw session cookie and its decoded content."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    raw = cookie.value if cookie else ""
+    decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
+    return raw + repr(decoded)
+
+
 def sign_via_dialog(client, package_id: int, user, rs_mail, pin: str = PIN) -> Any:
     """PIN (送信) → code from the mail (認証) → 電子署名."""
-    page = f"/contracts/{package_id}/sign/pin"
     before = len(rs_mail.messages)
-    sent = client.post_form(page, {"pin": pin}, token_page=page)
+    sent = send_pin(client, package_id, pin)
     assert sent.status_code == 302, sent.get_data(as_text=True)
     code = rs_mail.otp_for(user.email, before)
-    code_page = f"/contracts/{package_id}/sign/code"
-    assert client.post_form(code_page, {"otp": code}, token_page=code_page).status_code == 302
-    execute = f"/contracts/{package_id}/sign/execute"
-    return client.post_form(execute, {}, token_page=execute)
+    assert enter_code(client, package_id, code).status_code == 302
+    return execute_signature(client, package_id)

@@ -1,9 +1,11 @@
-"""CON-4, CON-6, SIGN-1, SIGN-2: signing through the dialog against the real
-signing service, conclusion with the bank's seal, endings."""
+"""CON-4, CON-6, SIGN-1, SIGN-2, PIN-5: signing through the dialog against the real
+signing service (1. PIN入力 → 送信 checks the PIN, 2. 認証コード入力 → 電子署名),
+conclusion with the bank's seal, endings."""
 
 from __future__ import annotations
 
 import threading
+import time
 from io import BytesIO
 
 import pytest
@@ -21,8 +23,13 @@ from tests.functional.contracts.conftest import (
     PIN,
     create_package,
     customer_client,
+    enter_code,
+    execute_signature,
     issue_credential,
+    mails_to,
     open_and_confirm,
+    send_pin,
+    session_contents,
     sign_via_dialog,
     staff_client,
 )
@@ -137,16 +144,141 @@ def test_signing_twice_is_refused(signing_app, world, sent, rs_mail):
     assert other.get(f"/contracts/{sent.id}/confirm").status_code == 400
 
 
-def test_wrong_pin_signs_nothing_and_says_so(signing_app, world, sent, rs_mail):
+def test_sign2_pin5_a_wrong_pin_is_refused_at_send_mails_no_code_and_signs_nothing(
+        signing_app, world, sent, rs_mail):
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, sent)
-    response = sign_via_dialog(rep, sent.id, world.rep, rs_mail, pin="Wrong-Pin-2026")
+    mails = mails_to(rs_mail, world.rep.email)
+    response = send_pin(rep, sent.id, "Wrong-Pin-2026")
+    html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "署名用PINが正しくありません" in response.get_data(as_text=True)
+    assert "署名用PINが正しくありません" in html and "あと4回" in html
+    assert "<strong>1. PIN入力</strong>" in html  # still the PIN step
+    with pytest.raises(TimeoutError):  # SIGN-2: no code is mailed for a wrong PIN
+        rs_mail.wait_for(world.rep.email, len(rs_mail.messages), timeout=1)
+    assert mails_to(rs_mail, world.rep.email) == mails
+    # nothing waits for a code: the next steps send the user back to the PIN
+    code_page = rep.get(f"/contracts/{sent.id}/sign/code")
+    assert code_page.status_code == 302 and code_page.headers["Location"].endswith("/sign/pin")
     db.session.expire_all()
     package = db.session.get(ContractPackage, sent.id)
     assert package.parties[0].state == PartyState.UNSIGNED
     assert _signatures(_doc_bytes(package)) == []
+    entry = db.session.query(AuditEntry).filter_by(action="contract.sign.refused").one()
+    assert '"step": "pin"' in entry.detail and f'"package": {sent.id}' in entry.detail
+
+
+def test_pin5_five_wrong_pins_at_send_lock_the_certificate(signing_app, world, sent, rs_mail):
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    mails = mails_to(rs_mail, world.rep.email)
+    for left in (4, 3, 2, 1):
+        refused = send_pin(rep, sent.id, "Wrong-Pin-2026").get_data(as_text=True)
+        assert f"あと{left}回" in refused
+    locked = send_pin(rep, sent.id, "Wrong-Pin-2026")
+    assert locked.status_code == 400
+    assert "PINロック中のため署名はできません" in locked.get_data(as_text=True)
+    # the right PIN no longer helps, and no code was ever mailed
+    assert "PINロック中" in send_pin(rep, sent.id, PIN).get_data(as_text=True)
+    assert mails_to(rs_mail, world.rep.email) == mails
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
+
+
+def test_sign2_a_wrong_code_is_retyped_without_the_pin(signing_app, world, sent, rs_mail):
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    before = len(rs_mail.messages)
+    assert send_pin(rep, sent.id).status_code == 302
+    code = rs_mail.otp_for(world.rep.email, before)
+    wrong = "000000" if code != "000000" else "111111"
+    assert enter_code(rep, sent.id, wrong).status_code == 302
+    refused = execute_signature(rep, sent.id)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "認証コードが正しくありません" in html
+    assert "<strong>2. メールベースの認証コード入力</strong>" in html  # back at the code step
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
+    entry = db.session.query(AuditEntry).filter_by(action="contract.sign.refused").one()
+    assert "認証コードが正しくありません" in entry.detail and '"step": "code"' in entry.detail
+    # the same mailed code, no PIN again, no new mail
+    mails = mails_to(rs_mail, world.rep.email)
+    assert rep.get(f"/contracts/{sent.id}/sign/code").status_code == 200
+    assert enter_code(rep, sent.id, code).status_code == 302
+    done = execute_signature(rep, sent.id)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/sign/done")
+    assert mails_to(rs_mail, world.rep.email) == mails
+    db.session.expire_all()
+    package = db.session.get(ContractPackage, sent.id)
+    assert package.parties[0].state == PartyState.SIGNED
+    assert _signatures(_doc_bytes(package)) == ["Party1"]
+
+
+def _database_text() -> str:
+    """Every row of every portal table, as text."""
+    rows = []
+    for table in db.metadata.sorted_tables:
+        rows += [repr(tuple(row)) for row in db.session.execute(table.select())]
+    return "\n".join(rows)
+
+
+def test_sign2_the_pin_is_kept_nowhere_between_the_steps(signing_app, world, sent, rs_mail):
+    from portal.certs import dialog
+    from portal.contracts.signing_flow import purpose
+
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    send_pin(rep, sent.id, "Wrong-Pin-2026")  # a refused PIN is not kept either
+    before = len(rs_mail.messages)
+    assert send_pin(rep, sent.id).status_code == 302
+    held = session_contents(signing_app, rep)
+    assert PIN not in held and "Wrong-Pin-2026" not in held
+    # only the PIN proof waits (a service token, not the PIN), sealed in the cookie
+    cookie = rep.get_cookie(signing_app.config["SESSION_COOKIE_NAME"]).value
+    cookie_header = f"{signing_app.config['SESSION_COOKIE_NAME']}={cookie}"
+    with signing_app.test_request_context(headers={"Cookie": cookie_header}):
+        proof = dialog.kept_proof(world.rep, purpose(sent.id))
+        assert proof is not None and proof.pin is None and proof.pin_token
+        assert PIN not in proof.dumps()
+        assert dialog.kept_proof(world.guarantor, purpose(sent.id)) is None  # bound to the user
+    code = rs_mail.otp_for(world.rep.email, before)
+    assert enter_code(rep, sent.id, code).status_code == 302
+    assert PIN not in session_contents(signing_app, rep)
+    assert execute_signature(rep, sent.id).status_code == 302
+    held = session_contents(signing_app, rep)
+    assert PIN not in held and "pin_proof" not in held  # a signature leaves nothing behind
+    db.session.expire_all()
+    stored = _database_text()
+    assert PIN not in stored and "Wrong-Pin-2026" not in stored and code not in stored
+    actions = {e.action for e in db.session.query(AuditEntry)}
+    assert {"contract.sign.refused", "contract.signed"} <= actions
+
+
+def test_sign2_an_expired_pin_proof_sends_the_user_back_to_the_pin(signing_app, world, sent,
+                                                                    rs_mail):
+    import time_machine
+
+    from portal.certs.dialog import PROOF_TTL_SECONDS
+
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    # without 送信 there is no proof: neither the code step nor the signature
+    first = rep.get(f"/contracts/{sent.id}/sign/code")
+    assert first.status_code == 302 and first.headers["Location"].endswith("/sign/pin")
+    before = len(rs_mail.messages)
+    assert send_pin(rep, sent.id).status_code == 302
+    code = rs_mail.otp_for(world.rep.email, before)
+    assert enter_code(rep, sent.id, code).status_code == 302
+    with time_machine.travel(time.time() + PROOF_TTL_SECONDS + 5):
+        execute = f"/contracts/{sent.id}/sign/execute"
+        token = rep.csrf_token(f"/contracts/{sent.id}/confirm")
+        late = rep.post(execute, data={"csrf_token": token})
+        assert late.status_code == 302 and late.headers["Location"].endswith("/sign/pin")
+        code_page = rep.get(f"/contracts/{sent.id}/sign/code")
+        assert code_page.status_code == 302 and code_page.headers["Location"].endswith(
+            "/sign/pin")
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
 
 
 def test_a_refused_signature_is_audited_in_japanese_for_an_english_signer(
@@ -155,7 +287,8 @@ def test_a_refused_signature_is_audited_in_japanese_for_an_english_signer(
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, sent)
     rep.use_english()
-    response = sign_via_dialog(rep, sent.id, world.rep, rs_mail, pin="Wrong-Pin-2026")
+    response = send_pin(rep, sent.id, "Wrong-Pin-2026")
+    assert response.status_code == 400
     assert "The signing PIN is incorrect" in response.get_data(as_text=True)
     entry = db.session.query(AuditEntry).filter_by(action="contract.sign.refused").one()
     assert "署名用PINが正しくありません" in entry.detail and "あと4回" in entry.detail
@@ -184,9 +317,9 @@ def test_two_parties_signing_at_the_same_moment_both_succeed(signing_app, world,
     for user in (world.rep, world.guarantor):
         before = len(rs_mail.messages)
         with signing_app.app_context():
-            signing.send_code(db.session.get(type(user), user.id))
+            code_sent = signing.send_code(db.session.get(type(user), user.id), PIN)
             db.session.commit()
-        codes[user.id] = rs_mail.otp_for(user.email, before)
+        codes[user.id] = (code_sent.proof, rs_mail.otp_for(user.email, before))
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
@@ -195,7 +328,8 @@ def test_two_parties_signing_at_the_same_moment_both_succeed(signing_app, world,
             with signing_app.app_context():
                 user = db.session.get(type(world.rep), user_id)
                 barrier.wait()
-                signing.sign_for_party(user, sent.id, pin=PIN, otp=codes[user_id])
+                proof, code = codes[user_id]
+                signing.sign_for_party(user, sent.id, proof=proof, otp=code)
                 db.session.commit()
                 db.session.remove()
         except BaseException as exc:  # noqa: BLE001
@@ -232,7 +366,7 @@ def test_a_pin_locked_signer_cannot_sign(signing_app, world, sent, rs_mail):
     assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
 
 
-def test_the_signature_step_cannot_be_posted_without_pin_and_code(signing_app, world, sent):
+def test_sign2_the_signature_step_cannot_be_posted_without_pin_and_code(signing_app, world, sent):
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, sent)
     execute = f"/contracts/{sent.id}/sign/execute"
