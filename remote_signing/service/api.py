@@ -248,6 +248,8 @@ def ocsp_get(encoded: str):  # type: ignore[no-untyped-def]
 def _ocsp(der: bytes) -> Response:
     svc = _service()
     s = _session()
+    if svc.pki.renew_responder_if_due(s):
+        s.commit()
     body = svc.pki.ocsp(der, lambda auth, serial: svc.cert_status(s, auth, serial))
     return Response(body, mimetype="application/ocsp-response")
 

@@ -109,12 +109,22 @@ class Pki:
             pki = cls._create(cfg)
             for label in ("root", "issuing", "tsa"):
                 _store(session, wrap_key, label, getattr(pki, label))
-        responder = _load_authority(stored["ocsp"], wrap_key) if "ocsp" in stored else None
-        if responder is None or _expires_soon(responder.cert):
-            responder = pki._issue_responder()
-            _store(session, wrap_key, "ocsp", responder)
-        pki.responder = responder
+        if "ocsp" in stored:
+            pki.responder = _load_authority(stored["ocsp"], wrap_key)
+        pki.renew_responder_if_due(session)
         return pki
+
+    def renew_responder_if_due(self, session: Session) -> bool:
+        """A new delegated OCSP responder certificate within 30 days of the old
+        one's expiry: at start and before every OCSP answer, so a service that
+        runs for a year without restart never signs with an expired one."""
+        if self.responder is not self.issuing and not _expires_soon(self.responder.cert):
+            return False
+        wrap_key = derive_key(self.cfg["MASTER_KEY_BYTES"], "rs-service-keys-v1")
+        self.responder = self._issue_responder()
+        _store(session, wrap_key, "ocsp", self.responder)
+        session.flush()
+        return True
 
     @classmethod
     def _create(cls, cfg: dict[str, Any]) -> Pki:

@@ -197,3 +197,27 @@ def test_rs2_tsa_refuses_calls_without_client_credential(rs_app: Flask) -> None:
         "/tsa", data=_ts_request(bytes(32)), content_type="application/timestamp-query"
     )
     assert r.status_code == 401
+
+
+def test_cert4_ocsp_responder_is_renewed_while_the_service_runs(api: Api) -> None:
+    """A service running for a year without restart never answers with an expired
+    responder certificate: within 30 days of its expiry the next OCSP request gets
+    a new one (and the new one is kept for the next start)."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    cred = api.create()
+    user, issuing, _ = _chain(api, cred)
+    [first] = _ocsp_status(api, user, issuing).certificates
+    assert [c.serial_number for c in _ocsp_status(api, user, issuing).certificates] == [
+        first.serial_number
+    ]
+    later = first.not_valid_after_utc - timedelta(days=29)
+    with time_machine.travel(later, tick=False):
+        resp = _ocsp_status(api, user, issuing)
+        [renewed] = resp.certificates
+        assert renewed.serial_number != first.serial_number
+        assert renewed.not_valid_before_utc <= datetime.now(UTC) < renewed.not_valid_after_utc
+        assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+        _assert_signed_by_delegated_responder(resp, issuing)
