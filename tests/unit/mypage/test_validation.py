@@ -39,6 +39,7 @@ from portal.validation import (
     RomanText,
     first_errors,
 )
+from tests.application_forms import CORPORATION_FORM, INDIVIDUAL_FORM
 
 TODAY = date(2026, 11, 23)  # frozen "today" (JST) for the date rules
 
@@ -239,51 +240,10 @@ def test_required_field_missing_says_so() -> None:
 
 # --- whole application schemas ------------------------------------------------
 
-CORPORATION = {
-    "kind": "corporation",
-    "company_name": "株式会社法人１",
-    "company_name_kana": "ホウジンイチ",
-    "company_name_en": "Houjin1",
-    "postal_code": "1040028",
-    "address": "東京都中央区仮1-1-1",
-    "established_on": "19991103",
-    "phone": "0308955034",
-    "last_name": "法人",
-    "first_name": "太郎",
-    "last_name_kana": "ホウジン",
-    "first_name_kana": "タロウ",
-    "last_name_en": "Houjin",
-    "first_name_en": "Taro",
-    "birth_date": "1975-03-14",
-    "mobile": "08032842680",
-    "email": "taro@example.jp",
-    "email_confirm": "taro@example.jp",
-    "department": "",
-    "title": "代表取締役社長",
-    "personal_signing": "on",
-    "identity_method": "documents",
-    "branch_id": "1",
-    "csrf_token": "ignored",
-}
-
-INDIVIDUAL = {
-    "kind": "individual",
-    "last_name": "個人",
-    "first_name": "花子",
-    "last_name_kana": "コジン",
-    "first_name_kana": "ハナコ",
-    "last_name_en": "Kojin",
-    "first_name_en": "Hanako",
-    "postal_code": "1040028",
-    "address": "東京都中央区仮2-2-2",
-    "birth_date": "19800101",
-    "mobile": "09012345678",
-    "email": "hanako@example.jp",
-    "email_confirm": "hanako@example.jp",
-    "phone": "",
-    "identity_method": "documents",
-    "branch_id": "2",
-}
+CORPORATION = dict(CORPORATION_FORM, email="taro@example.jp", email_confirm="taro@example.jp",
+                   branch_id="1", csrf_token="ignored")
+INDIVIDUAL = dict(INDIVIDUAL_FORM, email="hanako@example.jp", email_confirm="hanako@example.jp",
+                  branch_id="2")
 
 
 def test_corporation_application_loads() -> None:
