@@ -57,11 +57,16 @@ def register(bp: Blueprint) -> None:
     @bp.cli.command("revalidate")
     @click.option("--dry-run", is_flag=True,
                   help="check and report only: no renewal, no alert, no mail")
-    def revalidate(dry_run: bool) -> None:
+    @click.option("--unchecked-days", type=click.IntRange(min=1), default=None,
+                  help="open only documents not found sound within this many days "
+                       "(a daily run with 30 covers the archive every 30 days)")
+    def revalidate(dry_run: bool, unchecked_days: int | None) -> None:
         """SIGN-6: re-validate every stored signed contract; renew timestamps; alert.
 
         Exit status 1 when a document does not validate (or a renewal failed),
         2 when the signing service cannot be reached."""
+        from datetime import timedelta
+
         from . import longterm
 
         def show(result: longterm.DocumentResult) -> None:
@@ -71,7 +76,9 @@ def register(bp: Blueprint) -> None:
                 click.echo(f"    {line}")
 
         try:
-            summary = longterm.revalidate(dry_run=dry_run, on_result=show)
+            summary = longterm.revalidate(
+                dry_run=dry_run, on_result=show,
+                unchecked_for=timedelta(days=unchecked_days) if unchecked_days else None)
         except longterm.ServiceUnreachable as exc:
             click.echo(exc.message, err=True)
             sys.exit(2)

@@ -55,7 +55,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from portal import audit
 from portal.clock import now
@@ -116,6 +116,7 @@ class RunSummary:
     dry_run: bool
     results: list[DocumentResult] = field(default_factory=list)
     alerts_raised: int = 0
+    skipped_recent: int = 0  # found sound within ``unchecked_for``: not opened this run
 
     def count(self, *outcomes: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
@@ -147,7 +148,8 @@ class RunSummary:
     def totals(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "checked": self.checked, "ok": self.ok,
                 "renewed": self.renewed, "renewal_due": self.renewal_due,
-                "renewal_failed": self.renewal_failed, "mismatches": self.mismatches}
+                "renewal_failed": self.renewal_failed, "mismatches": self.mismatches,
+                "skipped_recent": self.skipped_recent}
 
 
 # --- pyHanko checks ----------------------------------------------------------------------
@@ -350,13 +352,27 @@ def _switch_revision(document_id: int, renewed: bytes, old_sha256: str, field_na
 
 # --- the run -----------------------------------------------------------------------------
 
-def _document_ids() -> list[int]:
-    return list(db.session.execute(
-        select(ContractDocument.id).join(ContractPackage)
-        .where(ContractPackage.concluded_at.is_not(None),
-               ContractDocument.kind == DocumentKind.CONTRACT)
-        .order_by(ContractDocument.package_id, ContractDocument.position, ContractDocument.id)
+def _document_ids(checked_before: datetime | None) -> tuple[list[int], int]:
+    """The concluded contract documents to open, and how many are skipped because
+    they were found sound after ``checked_before`` (None: open every one)."""
+    base = (select(ContractDocument.id).join(ContractPackage)
+            .where(ContractPackage.concluded_at.is_not(None),
+                   ContractDocument.kind == DocumentKind.CONTRACT))
+    due = base
+    if checked_before is not None:
+        due = base.where(or_(ContractDocument.longterm_checked_at.is_(None),
+                             ContractDocument.longterm_checked_at < checked_before))
+    ids = list(db.session.execute(
+        due.order_by(ContractDocument.package_id, ContractDocument.position, ContractDocument.id)
     ).scalars())
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    return ids, total - len(ids)
+
+
+def _mark_checked(document_id: int, at: datetime) -> None:
+    db.session.execute(update(ContractDocument).where(ContractDocument.id == document_id)
+                       .values(longterm_checked_at=at))
+    db.session.commit()
 
 
 def _expected_fields(document_id: int) -> list[str]:
@@ -466,25 +482,33 @@ def _root(client: rs.SigningClient) -> ax509.Certificate:
 
 
 def revalidate(*, dry_run: bool = False,
-               on_result: Callable[[DocumentResult], None] | None = None) -> RunSummary:
+               on_result: Callable[[DocumentResult], None] | None = None,
+               unchecked_for: timedelta | None = None) -> RunSummary:
     """Check every stored signed contract document; renew and alert unless ``dry_run``.
 
     ``on_result`` (optional) is called with each ``DocumentResult`` as it is done.
+    ``unchecked_for`` (optional) opens only documents not found sound within that
+    time, so a daily run can spread a large archive over a cycle; a document with
+    a mismatch is never marked sound and is opened by every run.
     """
     started = now()
     window = timedelta(days=int(current_app.config["LONGTERM_RENEW_DAYS"]))
     summary = RunSummary(dry_run=dry_run)
     new_alerts: list[LongtermAlert] = []
+    checked_before = started - unchecked_for if unchecked_for is not None else None
+    document_ids, summary.skipped_recent = _document_ids(checked_before)
     client = rs.SigningClient.from_config(current_app.config)
     try:
         root = _root(client)
-        for result in _each_result(root, client, window, dry_run):
+        for result in _each_result(document_ids, root, client, window, dry_run):
             if result.outcome is Outcome.MISMATCH and not dry_run:
                 alert = _record_mismatch(result)
                 if alert is not None:
                     new_alerts.append(alert)
             elif result.outcome is Outcome.RENEWAL_FAILED:
                 _record_renewal_failure(result)
+            elif not dry_run:
+                _mark_checked(result.document_id, started)
             summary.results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -499,9 +523,9 @@ def revalidate(*, dry_run: bool = False,
     return summary
 
 
-def _each_result(root: ax509.Certificate, client: rs.SigningClient, window: timedelta,
-                 dry_run: bool) -> Iterator[DocumentResult]:
-    for document_id in _document_ids():
+def _each_result(document_ids: list[int], root: ax509.Certificate, client: rs.SigningClient,
+                 window: timedelta, dry_run: bool) -> Iterator[DocumentResult]:
+    for document_id in document_ids:
         result = _process(document_id, root, client, window, dry_run)
         db.session.rollback()  # end the read transaction; nothing is pending here
         yield result

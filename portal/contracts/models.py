@@ -155,6 +155,9 @@ class ContractDocument(db.Model):
     current_sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     revisions: Mapped[int] = mapped_column(Integer, default=0)  # signatures added so far
+    # SIGN-6: when the long-term check last found the file sound (None: never).
+    longterm_checked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True,
+                                                                 index=True)
 
     package: Mapped[ContractPackage] = relationship(back_populates="documents")
 

@@ -346,3 +346,42 @@ def test_sign6_the_alert_page_reads_english_and_keeps_the_recorded_findings(app,
                              token_page="/console/contracts/longterm-alerts")
     assert "The alert has been acknowledged." in console.get(
         done.headers["Location"]).get_data(as_text=True)
+
+
+def test_sign6_incremental_run_opens_only_documents_not_found_sound_recently(
+        signing_app, concluded, admins):
+    """A daily ``--unchecked-days 30`` run spreads a large archive over 30 days: a
+    document found sound is skipped until its check is 30 days old; a document
+    with a mismatch is never marked sound, so every run opens it again."""
+    from datetime import timedelta
+
+    first, second = documents(concluded)
+    dry = revalidate(signing_app, "--dry-run", "--unchecked-days", "30")
+    assert dry.exit_code == 0 and "checked=2" in dry.output
+    assert [d.longterm_checked_at for d in documents(concluded)] == [None, None]  # dry: no mark
+
+    full = revalidate(signing_app, "--unchecked-days", "30")
+    assert full.exit_code == 0 and "checked=2 ok=2" in full.output
+    assert "skipped_recent=0" in full.output
+    assert all(d.longterm_checked_at is not None for d in documents(concluded))
+
+    quiet = revalidate(signing_app, "--unchecked-days", "30")
+    assert quiet.exit_code == 0 and "checked=0" in quiet.output
+    assert "skipped_recent=2" in quiet.output
+    assert json.loads(actions("contract.longterm.run")[-1].detail)["skipped_recent"] == 2
+
+    # 31 days on for the first document only (its recorded check is older), and
+    # its recorded hash no longer matches: it is opened, found, alerted.
+    first.longterm_checked_at -= timedelta(days=31)
+    first.current_sha256 = hashlib.sha256(b"something else").hexdigest()
+    db.session.commit()
+    due = revalidate(signing_app, "--unchecked-days", "30")
+    assert due.exit_code == 1 and "checked=1" in due.output and "mismatches=1" in due.output
+    assert f"document {first.id}\tmismatch" in due.output
+    assert f"document {second.id}" not in due.output
+    again = revalidate(signing_app, "--unchecked-days", "30")
+    assert again.exit_code == 1 and "checked=1" in again.output
+    assert "skipped_recent=1" in again.output
+
+    everything = revalidate(signing_app)  # without the option every document is opened
+    assert "checked=2" in everything.output
