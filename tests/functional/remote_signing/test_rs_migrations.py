@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -41,7 +42,9 @@ def test_a_new_sqlite_database_is_migrated_to_the_models(tmp_path: Path) -> None
 
 def test_a_database_from_before_migrations_is_adopted_with_its_rows(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
-    Base.metadata.create_all(engine)
+    with engine.begin() as conn:  # the tables create_all made then (= rs0001), no version row
+        command.upgrade(alembic_config(conn), "rs0001")
+        conn.execute(text(f"DROP TABLE {VERSION_TABLE}"))
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE rs_schema (name VARCHAR(32) PRIMARY KEY, version INTEGER)"))
         conn.execute(text("INSERT INTO rs_schema VALUES ('signing', 1)"))
