@@ -234,6 +234,14 @@ class PortalClient(FlaskClient):
         """The visitor picked English (the header's language link sets this cookie)."""
         self.set_cookie("portal_lang", "en")
 
+    def session_contents(self) -> str:
+        """Everything the browser holds: the raw session cookie and its decoded content."""
+        app = self.application
+        cookie = self.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        raw = cookie.value if cookie else ""
+        decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
+        return raw + repr(decoded)
+
     def post_form(self, url: str, data: dict[str, Any] | None = None, *, token_page: str = "/login",
                   **kwargs: Any) -> Any:
         payload = dict(data or {})

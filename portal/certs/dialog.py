@@ -4,8 +4,9 @@
 2. 認証コード入力 → 電子署名: the code and the PIN proof from step 1 authorize
    the hashes of every document at once.
 
-Between the steps only the PIN proof waits, sealed in the user's session and
-bound to the user and the signing purpose (``keep_proof`` / ``kept_proof``);
+Between the steps only the PIN proof (and, where 認証 and 電子署名 are two
+screens, the typed code) waits, sealed in the user's session and bound to the
+user and the signing purpose (``keep_proof`` / ``kept_proof``, ``keep_code``);
 the PIN itself is never kept. Every adapter error becomes its own Japanese
 message here; nothing half-signed is stored because callers store results only
 after ``sign_documents`` returned them all."""
@@ -13,10 +14,11 @@ after ``sign_documents`` returned them all."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import session
 
@@ -133,13 +135,38 @@ def _proof_context(user: CustomerUser, purpose: str) -> bytes:
 def keep_proof(user: CustomerUser, purpose: str, sent: CodeSent) -> None:
     """After 送信: the proof waits sealed with the master key in the session,
     bound to ``user`` and ``purpose`` (e.g. ``contract:12``) and 10 minutes."""
-    sealed = seal(sent.proof.dumps().encode(), context=_proof_context(user, purpose))
-    session[_proof_key(purpose)] = {"v": base64.b64encode(sealed).decode(),
-                                    "c": sent.credential_id, "t": int(time.time())}
+    _write(user, purpose, {"proof": sent.proof.dumps()}, sent.credential_id, int(time.time()))
+
+
+def keep_code(user: CustomerUser, purpose: str, code: str | None) -> None:
+    """認証: the typed code waits beside the proof for 電子署名 (None forgets it)."""
+    payload = _kept(user, purpose)
+    if payload is None:
+        return
+    payload["code"] = code
+    kept = session[_proof_key(purpose)]
+    _write(user, purpose, payload, kept.get("c", ""), kept["t"])
 
 
 def kept_proof(user: CustomerUser, purpose: str) -> PinProof | None:
     """The proof kept by 送信, or None (none, expired, tampered, other user)."""
+    payload = _kept(user, purpose)
+    return PinProof.loads(payload["proof"]) if payload is not None else None
+
+
+def kept_code(user: CustomerUser, purpose: str) -> str | None:
+    payload = _kept(user, purpose)
+    return payload.get("code") if payload is not None else None
+
+
+def _write(user: CustomerUser, purpose: str, payload: dict[str, Any], credential_id: str,
+           kept_at: int) -> None:
+    sealed = seal(json.dumps(payload).encode(), context=_proof_context(user, purpose))
+    session[_proof_key(purpose)] = {"v": base64.b64encode(sealed).decode(),
+                                    "c": credential_id, "t": kept_at}
+
+
+def _kept(user: CustomerUser, purpose: str) -> dict[str, Any] | None:
     kept = session.get(_proof_key(purpose))
     if not kept or time.time() - kept.get("t", 0) > PROOF_TTL_SECONDS:
         return None
@@ -147,7 +174,7 @@ def kept_proof(user: CustomerUser, purpose: str) -> PinProof | None:
         text = unseal(base64.b64decode(kept["v"]), context=_proof_context(user, purpose))
     except Exception:  # noqa: BLE001  (tampered or another user's cookie: start again)
         return None
-    return PinProof.loads(text.decode())
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def kept_credential_id(purpose: str) -> str:

@@ -5,36 +5,29 @@
 2. 認証コード入力 → 認証 → 電子署名: the mailed code and the PIN proof from
    step 1 sign every contract document of the package at once.
 
-The PIN is never kept: between the steps only the PIN proof waits
-(``portal.certs.dialog.keep_proof``, purpose ``contract:<package id>``) and the
-typed code, both sealed with the master key in the user's session cookie and
-bound to the user, the package and a 10-minute expiry; neither is stored in the
-database or logged. A wrong code keeps the proof (the user types the code
-again); any other refusal, or a missing or expired proof, starts again from
-the PIN. The server checks the confirmation steps again at every step and at
+The PIN is never kept: between the steps only the PIN proof and the typed code
+wait (``portal.certs.dialog.keep_proof`` / ``keep_code``, purpose
+``contract:<package id>``), sealed with the master key in the user's session
+cookie and bound to the user, the package and the code's 10-minute lifetime;
+neither is stored in the database or logged. A wrong code keeps the proof
+(the user types the code again); any other refusal, or a missing or expired
+proof, starts again from the PIN. The server checks the confirmation steps again at every step and at
 the signature.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from portal.certs import dialog
-from portal.crypto import seal, unseal
 from portal.extensions import db
 from portal.validation import first_errors
 
 from . import services, signing
 from .schemas import OtpSchema, PinSchema
-
-KEY = "contract_sign"
-TTL_SECONDS = 600
 
 
 def purpose(package_id: int) -> str:
@@ -42,36 +35,8 @@ def purpose(package_id: int) -> str:
     return f"contract:{package_id}"
 
 
-def _context(user: Any, package_id: int) -> bytes:
-    return f"contract-sign:{user.id}:{package_id}".encode()
-
-
-def _save(user: Any, package_id: int, **values: str) -> None:
-    state = _load(user, package_id) or {}
-    state.update(values, exp=time.time() + TTL_SECONDS)
-    sealed = seal(json.dumps(state).encode(), context=_context(user, package_id))
-    session[KEY] = {"p": package_id, "v": base64.b64encode(sealed).decode()}
-
-
-def _load(user: Any, package_id: int) -> dict[str, Any] | None:
-    stored = session.get(KEY)
-    if not stored or stored.get("p") != package_id:
-        return None
-    try:
-        sealed = base64.b64decode(stored["v"])
-        state = json.loads(unseal(sealed, context=_context(user, package_id)))
-    except Exception:  # noqa: BLE001  (tampered or from another user: start again)
-        return None
-    return state if state.get("exp", 0) > time.time() else None
-
-
-def _clear() -> None:
-    session.pop(KEY, None)
-
-
 def _start_again(package_id: int) -> None:
     """Nothing of the dialog waits any more: the next step is the PIN."""
-    _clear()
     dialog.drop_proof(purpose(package_id))
 
 
@@ -95,7 +60,6 @@ def pin_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
             errors = {"pin": exc.shown()}
         else:
             db.session.commit()
-            _clear()
             dialog.keep_proof(user, purpose(package_id), sent)
             return redirect(url_for("contracts.sign_code", package_id=package_id))
     return render_template("contracts/sign_pin.html", package=package,
@@ -114,7 +78,7 @@ def code_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
         except ValidationError as exc:
             errors = first_errors(exc.messages)  # type: ignore[arg-type]
         else:
-            _save(user, package_id, otp=data["otp"])
+            dialog.keep_code(user, purpose(package_id), data["otp"])
             return redirect(url_for("contracts.sign_execute", package_id=package_id))
     return render_template("contracts/sign_code.html", package=package,
                            errors=errors), 400 if errors else 200
@@ -126,17 +90,17 @@ def execute_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
     if proof is None:
         _start_again(package_id)
         return redirect(url_for("contracts.sign_pin", package_id=package_id))
-    state = _load(user, package_id)
-    if not state or "otp" not in state:
+    code = dialog.kept_code(user, purpose(package_id))
+    if code is None:
         return redirect(url_for("contracts.sign_code", package_id=package_id))
     if request.method == "GET":
         return render_template("contracts/sign_execute.html", package=package, error=None)
     try:
-        signing.sign_for_party(user, package_id, proof=proof, otp=state["otp"])
+        signing.sign_for_party(user, package_id, proof=proof, otp=code)
     except signing.SigningRefused as exc:
         package, _ = services.customer_package(user, package_id)
         if exc.step == "code":  # a wrong code: type it again, the PIN proof still holds
-            _clear()
+            dialog.keep_code(user, purpose(package_id), None)
             return render_template("contracts/sign_code.html", package=package,
                                    errors={"otp": exc.shown()}), 400
         _start_again(package_id)

@@ -13,31 +13,16 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from portal.mail import deliver_pending
+from tests.application_forms import CORPORATION_FORM
 from tests.conftest import DEFAULT_PASSWORD
 from tests.e2e.conftest import screenshot, wait_for_text
 
 pytestmark = pytest.mark.e2e
 
-APPLICANT = {
-    "company_name": "株式会社法人１",
-    "company_name_kana": "ホウジンイチ",
-    "company_name_en": "Houjin1",
-    "postal_code": "1040028",
-    "address": "東京都中央区仮1-1-1",
-    "established_on": "19991103",
-    "phone": "0308955034",
-    "last_name": "法人",
-    "first_name": "太郎",
-    "last_name_kana": "ホウジン",
-    "first_name_kana": "タロウ",
-    "last_name_en": "Houjin",
-    "first_name_en": "Taro",
-    "birth_date": "19750314",
-    "mobile": "08032842680",
-    "email": "houjin.taro@example.jp",
-    "email_confirm": "houjin.taro@example.jp",
-    "title": "代表取締役社長",
-}
+# The typed fields of the corporation form (the rest are radio buttons and boxes).
+APPLICANT = {k: v for k, v in CORPORATION_FORM.items()
+             if k not in ("kind", "department", "personal_signing", "identity_method")}
+APPLICANT["birth_date"] = "19750314"  # typed as the guide shows it
 NEW_PASSWORD = "Sakura1985Tokyo"
 
 

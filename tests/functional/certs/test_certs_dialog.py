@@ -32,18 +32,6 @@ def _send(client, pin: str = PIN):  # type: ignore[no-untyped-def]
     )
 
 
-def _mails_to(sink, email: str) -> int:  # type: ignore[no-untyped-def]
-    return sum(1 for m in sink.messages if email in str(m["To"]))
-
-
-def _session_contents(app, client) -> str:  # type: ignore[no-untyped-def]
-    """Everything the browser holds: raw cookies and the decoded session."""
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    raw = cookie.value if cookie else ""
-    decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
-    return raw + repr(decoded)
-
-
 def test_sign2_pin_first_then_code_signs_two_documents(app, client, factories, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     rep = _ready_user(app, client, factories)
     sent = dialog.send_code(rep, PIN)
@@ -72,7 +60,7 @@ def test_pin5_wrong_pin_is_refused_at_send_and_no_code_is_mailed(
     app, client, factories, smtp_sink
 ) -> None:  # type: ignore[no-untyped-def]
     rep = _ready_user(app, client, factories)
-    before = _mails_to(smtp_sink, rep.email)
+    before = len(smtp_sink.to(rep.email))
     with pytest.raises(CertError) as wrong_pin:
         dialog.send_code(rep, "WrongPin9A")
     assert wrong_pin.value.field == "pin"
@@ -82,7 +70,7 @@ def test_pin5_wrong_pin_is_refused_at_send_and_no_code_is_mailed(
     import time
 
     time.sleep(0.3)  # a code would have arrived by now
-    assert _mails_to(smtp_sink, rep.email) == before
+    assert len(smtp_sink.to(rep.email)) == before
     refused = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "certs.sign_pin_refused")
     ).all()
@@ -176,7 +164,7 @@ def test_sign2_dialog_page_signs_the_sample_and_stores_nothing(
     assert sent.status_code == 200
     assert sent.get_json()["credential_id"] == services.active_credential_id(rep)
     code = code_from(smtp_sink, rep.email)
-    assert PIN not in _session_contents(app, client)
+    assert PIN not in client.session_contents()
     r = client.post_form("/certs/sample", {"code": "12ab"}, token_page="/certs/sample")
     assert r.status_code == 400 and "半角数字" in r.get_data(as_text=True)
     bad_code = "000000" if code != "000000" else "111111"

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy import select
 
-from kyc import devtools
 from portal.certs import services
 from portal.certs.models import CertState, SigningCertificate
 from portal.extensions import db
@@ -28,8 +27,6 @@ from tests.functional.kyc.conftest import KycDriver, StaffDriver
 from tests.functional.users.helpers import handle_of
 
 NEW_PIN = "Saihakko2026B!"
-JPEG = devtools.sample_image("JPEG")
-PDF = devtools.sample_pdf()
 
 
 @pytest.fixture
@@ -59,14 +56,7 @@ def _request(client: Any, subject: Any, reason: str) -> None:
 
 
 def _upload_kyc(kyc: KycDriver) -> int:
-    sid = kyc.agree()
-    kyc.choose(sid, "identity", "drivers_license")
-    kyc.choose(sid, "employment", "business_card")
-    assert kyc.upload(sid, "identity", "front", "front.jpg", JPEG).status_code == 302
-    assert kyc.upload(sid, "identity", "back", "back.pdf", PDF).status_code == 302
-    assert kyc.upload(sid, "employment", "card", "card.jpg", JPEG).status_code == 302
-    assert kyc.post(f"/mypage/kyc/{sid}/submit").status_code == 302
-    return sid
+    return kyc.submit_complete()
 
 
 def _ocsp(credential_id: str) -> ocsp.OCSPResponse:

@@ -84,6 +84,15 @@ def staff_client(app, staff) -> Any:
     return client
 
 
+def conclude_as_staff(app, world, package_id: int) -> None:
+    """The branch staff concludes with the bank's seal (password re-entered)."""
+    staff = staff_client(app, world.staff)
+    detail = f"/console/contracts/{package_id}"
+    assert staff.post_form(f"{detail}/conclude", {"password": DEFAULT_PASSWORD},
+                           token_page=detail).status_code == 302
+    db.session.expire_all()
+
+
 def customer_client(app, user) -> Any:
     client = app.test_client()
     assert login_customer(client, user.email, DEFAULT_PASSWORD).status_code == 302
@@ -190,14 +199,6 @@ def execute_signature(client, package_id: int) -> Any:
 
 def mails_to(sink, email: str) -> int:
     return sum(1 for m in sink.messages if email in str(m["To"]))
-
-
-def session_contents(app, client) -> str:
-    """Everything the browser holds: the raw session cookie and its decoded content."""
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    raw = cookie.value if cookie else ""
-    decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
-    return raw + repr(decoded)
 
 
 def sign_via_dialog(client, package_id: int, user, rs_mail, pin: str = PIN) -> Any:

@@ -7,8 +7,8 @@ import pytest
 from portal.contracts.models import ContractPackage
 from portal.contracts.states import PackageState, PartyState, transition
 from portal.extensions import db
-from tests.conftest import DEFAULT_PASSWORD
 from tests.functional.contracts.conftest import (
+    conclude_as_staff,
     create_package,
     customer_client,
     issue_credential,
@@ -77,11 +77,7 @@ def test_a_concluded_cancellation_agreement_finishes_itself_and_the_package_it_c
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, cancel)
     assert sign_via_dialog(rep, cancel_id, world.rep, rs_mail).status_code == 302
-    staff = staff_client(signing_app, world.staff)
-    detail = f"/console/contracts/{cancel_id}"
-    assert staff.post_form(f"{detail}/conclude", {"password": DEFAULT_PASSWORD},
-                           token_page=detail).status_code == 302
-    db.session.expire_all()
+    conclude_as_staff(signing_app, world, cancel_id)
     assert db.session.get(ContractPackage, cancel_id).state == PackageState.CANCELLED
     assert db.session.get(ContractPackage, original_id).state == PackageState.CANCELLED
     finished = rep.get("/contracts/finished").get_data(as_text=True)

@@ -36,8 +36,8 @@ from portal.filestore import FileMissing, get_file_store
 from portal.mail import deliver_pending
 from portal.models import AuditEntry, MailOutbox
 from remote_signing.client import SigningClient
-from tests.conftest import DEFAULT_PASSWORD
 from tests.functional.contracts.conftest import (
+    conclude_as_staff,
     create_package,
     customer_client,
     issue_credential,
@@ -60,11 +60,7 @@ def concluded(signing_app, world, contract_pdf, rs_mail) -> int:
     client = customer_client(signing_app, world.rep)
     open_and_confirm(client, package)
     assert sign_via_dialog(client, package_id, world.rep, rs_mail).status_code == 302
-    staff = staff_client(signing_app, world.staff)
-    detail = f"/console/contracts/{package_id}"
-    assert staff.post_form(f"{detail}/conclude", {"password": DEFAULT_PASSWORD},
-                           token_page=detail).status_code == 302
-    db.session.expire_all()
+    conclude_as_staff(signing_app, world, package_id)
     return package_id
 
 

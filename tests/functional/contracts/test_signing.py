@@ -29,7 +29,6 @@ from tests.functional.contracts.conftest import (
     mails_to,
     open_and_confirm,
     send_pin,
-    session_contents,
     sign_via_dialog,
     staff_client,
 )
@@ -231,7 +230,7 @@ def test_sign2_the_pin_is_kept_nowhere_between_the_steps(signing_app, world, sen
     send_pin(rep, sent.id, "Wrong-Pin-2026")  # a refused PIN is not kept either
     before = len(rs_mail.messages)
     assert send_pin(rep, sent.id).status_code == 302
-    held = session_contents(signing_app, rep)
+    held = rep.session_contents()
     assert PIN not in held and "Wrong-Pin-2026" not in held
     # only the PIN proof waits (a service token, not the PIN), sealed in the cookie
     cookie = rep.get_cookie(signing_app.config["SESSION_COOKIE_NAME"]).value
@@ -243,9 +242,9 @@ def test_sign2_the_pin_is_kept_nowhere_between_the_steps(signing_app, world, sen
         assert dialog.kept_proof(world.guarantor, purpose(sent.id)) is None  # bound to the user
     code = rs_mail.otp_for(world.rep.email, before)
     assert enter_code(rep, sent.id, code).status_code == 302
-    assert PIN not in session_contents(signing_app, rep)
+    assert PIN not in rep.session_contents()
     assert execute_signature(rep, sent.id).status_code == 302
-    held = session_contents(signing_app, rep)
+    held = rep.session_contents()
     assert PIN not in held and "pin_proof" not in held  # a signature leaves nothing behind
     db.session.expire_all()
     stored = _database_text()

@@ -30,14 +30,13 @@ from portal.extensions import db
 from portal.filestore import get_file_store
 from remote_signing.client import SigningClient
 from remote_signing.testing import pdfsig, qpdf_check
-from tests.conftest import DEFAULT_PASSWORD
 from tests.functional.contracts.conftest import (
+    conclude_as_staff,
     create_package,
     customer_client,
     issue_credential,
     open_and_confirm,
     sign_via_dialog,
-    staff_client,
 )
 
 pytestmark = pytest.mark.slow
@@ -53,11 +52,7 @@ def concluded_pdf(signing_app, world, contract_pdf, rs_mail) -> tuple[bytes, byt
         client = customer_client(signing_app, user)
         open_and_confirm(client, package)
         assert sign_via_dialog(client, package_id, user, rs_mail).status_code == 302
-    staff = staff_client(signing_app, world.staff)
-    detail = f"/console/contracts/{package_id}"
-    assert staff.post_form(f"{detail}/conclude", {"password": DEFAULT_PASSWORD},
-                           token_page=detail).status_code == 302
-    db.session.expire_all()
+    conclude_as_staff(signing_app, world, package_id)
     package = db.session.get(ContractPackage, package_id)
     data = get_file_store().get(package.contract_documents[0].current_key)
     client = SigningClient.from_config(signing_app.config)

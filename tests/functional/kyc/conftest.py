@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from kyc import devtools
 from kyc.devtools import ClamdProcess
 
 DEFAULT_PASSWORD = "Passw0rdTest1"
@@ -59,6 +60,10 @@ def world(factories: Any) -> World:
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+JPEG = devtools.sample_image("JPEG")  # the files ``submit_complete`` uploads
+PDF = devtools.sample_pdf()
+
+
 class KycDriver:
     """Drives the MyPage KYC screens for one logged-in customer."""
 
@@ -97,6 +102,18 @@ class KycDriver:
 
     def post(self, url: str, **data: Any) -> Any:
         return self.client.post(url, data={"csrf_token": self.token(), **data})
+
+    def submit_complete(self) -> int:
+        """Consent, a driver's licence (front JPEG, back PDF) and a business card:
+        a complete submission sent for review; returns its id."""
+        sid = self.agree()
+        self.choose(sid, "identity", "drivers_license")
+        self.choose(sid, "employment", "business_card")
+        assert self.upload(sid, "identity", "front", "front.jpg", JPEG).status_code == 302
+        assert self.upload(sid, "identity", "back", "back.pdf", PDF).status_code == 302
+        assert self.upload(sid, "employment", "card", "card.jpg", JPEG).status_code == 302
+        assert self.post(f"/mypage/kyc/{sid}/submit").status_code == 302
+        return sid
 
 
 class StaffDriver:

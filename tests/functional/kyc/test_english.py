@@ -12,11 +12,9 @@ from kyc import devtools
 from kyc.devtools import free_port
 from tests.i18n_support import leftover_japanese
 
-from .conftest import KycDriver, StaffDriver, World
+from .conftest import JPEG, PDF, KycDriver, StaffDriver, World
 
-JPEG = devtools.sample_image("JPEG")
 PNG = devtools.sample_image("PNG")
-PDF = devtools.sample_pdf()
 REASON = "運転免許証の裏面が読み取れません。鮮明な画像で再度アップロードしてください。"
 
 
@@ -40,14 +38,7 @@ def english_customer(kyc: KycDriver, world: World) -> tuple[str, ...]:
 
 
 def submitted(kyc: KycDriver, world: World) -> int:
-    sid = kyc.agree()
-    kyc.choose(sid, "identity", "drivers_license")
-    kyc.choose(sid, "employment", "business_card")
-    assert kyc.upload(sid, "identity", "front", "front.jpg", JPEG).status_code == 302
-    assert kyc.upload(sid, "identity", "back", "back.pdf", PDF).status_code == 302
-    assert kyc.upload(sid, "employment", "card", "card.jpg", JPEG).status_code == 302
-    assert kyc.post(f"/mypage/kyc/{sid}/submit").status_code == 302
-    return sid
+    return kyc.submit_complete()
 
 
 def test_consent_screen_and_its_errors_are_english(kyc: KycDriver, world: World) -> None:

@@ -7,29 +7,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kyc import devtools
 from kyc.models import KycFile, KycState, KycSubmission
 from kyc.services import kyc_status
 from portal.extensions import db
 from portal.mail import deliver_pending
 from portal.mypage.status import status_line
 
-from .conftest import KycDriver, StaffDriver, World
-
-JPEG = devtools.sample_image("JPEG")
-PDF = devtools.sample_pdf()
+from .conftest import JPEG, PDF, KycDriver, StaffDriver, World
 
 
 def submitted(kyc: KycDriver, world: World) -> int:
     kyc.login(world.user)
-    sid = kyc.agree()
-    kyc.choose(sid, "identity", "drivers_license")
-    kyc.choose(sid, "employment", "business_card")
-    assert kyc.upload(sid, "identity", "front", "front.jpg", JPEG).status_code == 302
-    assert kyc.upload(sid, "identity", "back", "back.pdf", PDF).status_code == 302
-    assert kyc.upload(sid, "employment", "card", "card.jpg", JPEG).status_code == 302
-    assert kyc.post(f"/mypage/kyc/{sid}/submit").status_code == 302
-    return sid
+    return kyc.submit_complete()
 
 
 def files_of(sid: int) -> list[KycFile]:

@@ -63,12 +63,3 @@ def temporary_password(sink: Any, address: str) -> str:
     found = TEMP_RE.search(sink.body(sink.last_to(address, "仮パスワード")))
     assert found
     return found.group(1)
-
-
-def session_contents(client: Any) -> str:
-    """Everything the browser holds: the raw session cookie and its decoded content."""
-    app = client.application
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    raw = cookie.value if cookie else ""
-    decoded = app.session_interface.get_signing_serializer(app).loads(raw) if raw else {}
-    return raw + repr(decoded)

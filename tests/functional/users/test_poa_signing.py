@@ -25,7 +25,6 @@ from tests.functional.users.helpers import (
     actions,
     handle_of,
     person,
-    session_contents,
     start_new_user,
     user_by_email,
 )
@@ -167,7 +166,7 @@ def test_sign4_wrong_code_creates_nothing_and_the_code_can_be_typed_again(
     assert ok.status_code == 302 and user_by_email("wrongcode@example.jp") is not None
     assert _otp_mails(smtp_sink, rep.email) == 1
     # the proof was used: it is gone from the session
-    assert "pin_proof" not in session_contents(client)
+    assert "pin_proof" not in client.session_contents()
 
 
 def test_sign4_another_refusal_at_the_code_step_starts_again_from_the_pin(
@@ -183,7 +182,7 @@ def test_sign4_another_refusal_at_the_code_step_starts_again_from_the_pin(
     assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign")
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
     assert "電子証明書が失効しているため署名できません" in page
-    assert "pin_proof" not in session_contents(client)  # dropped: start again from the PIN
+    assert "pin_proof" not in client.session_contents()  # dropped: start again from the PIN
     again = _send_code(client, handle, code)
     assert again.status_code == 302 and again.headers["Location"].endswith("/sign")
     assert user_by_email("revoked@example.jp") is None
@@ -217,14 +216,14 @@ def test_sign2_no_pin_in_the_session_cookie_database_or_audit(client, people, co
     login(client, rep)
     handle = _start_signer_with_system_poa(client, "secret@example.jp")
     assert _send_pin(client, handle, pin="WrongPin123").status_code == 400
-    assert "WrongPin123" not in session_contents(client)
+    assert "WrongPin123" not in client.session_contents()
     assert _send_pin(client, handle).status_code == 302
-    between = session_contents(client)  # the decoded session while the code is awaited
+    between = client.session_contents()  # the decoded session while the code is awaited
     assert "pin_proof:poa:" in between  # only the sealed PIN proof waits
     assert PIN not in between and "poa_pin" not in between
     code = _otp(smtp_sink, rep.email)
     assert _send_code(client, handle, code).status_code == 302
-    assert PIN not in session_contents(client) and code not in session_contents(client)
+    assert PIN not in client.session_contents() and code not in client.session_contents()
     for table in db.metadata.sorted_tables:
         rows = repr(db.session.execute(select(table)).all())
         assert PIN not in rows and "WrongPin123" not in rows, table.name
