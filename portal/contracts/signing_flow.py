@@ -11,8 +11,8 @@ wait (``portal.certs.dialog.keep_proof`` / ``keep_code``, purpose
 cookie and bound to the user, the package and the code's 10-minute lifetime;
 neither is stored in the database or logged. A wrong code keeps the proof
 (the user types the code again); any other refusal, or a missing or expired
-proof, starts again from the PIN. The server checks the confirmation steps again at every step and at
-the signature.
+proof, starts again from the PIN. The server checks the confirmation steps
+again at every step and at the signature.
 """
 
 from __future__ import annotations
