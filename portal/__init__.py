@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from portal.config import load_config
+from portal.sqlite_tx import sqlite_begin_immediate, sqlite_immediate_transactions_on_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +60,8 @@ def _configure_flask(app: Flask) -> None:
     if cfg["DATABASE_URL"].startswith("sqlite"):
         sqlite_path = Path(cfg["DATABASE_URL"].removeprefix("sqlite:///"))
         sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                       {"connect_args": {"timeout": float(cfg["SQLITE_BUSY_TIMEOUT_S"])}})
     else:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     cfg.update(
@@ -78,14 +80,18 @@ def _configure_flask(app: Flask) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+    sqlite_immediate_transactions_on_connect(dbapi_connection)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _serialize_sqlite_writers(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", sqlite_begin_immediate)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -93,6 +99,8 @@ def _init_extensions(app: Flask) -> None:
     from portal.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        _serialize_sqlite_writers(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

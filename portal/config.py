@@ -38,6 +38,8 @@ def defaults(root: Path) -> dict[str, Any]:
     return {
         "PROFILE": "embedded",
         "DATABASE_URL": f"sqlite:///{instance / 'portal.sqlite3'}",
+        # How long a SQLite transaction waits for the write lock (BEGIN IMMEDIATE).
+        "SQLITE_BUSY_TIMEOUT_S": 30.0,
         "SECRET_KEY": DEMO_SECRET_KEY,
         "MASTER_KEY": DEMO_MASTER_KEY,
         "FILESTORE_BACKEND": "portal.filestore.LocalEncryptedFileStore",

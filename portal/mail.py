@@ -141,8 +141,12 @@ def deliver_pending(limit: int = 100) -> dict[str, int]:
             if row is None or row.body_encrypted is None:
                 continue
             body = unseal(row.body_encrypted, context=row.message_id.encode()).decode("utf-8")
+            message = build_message(row, body)
+            # The claim protects the row; no transaction (on SQLite: no write
+            # lock) is held while the SMTP server answers.
+            db.session.commit()
             try:
-                conn.send_message(build_message(row, body))
+                conn.send_message(message)
             except (OSError, smtplib.SMTPException) as exc:
                 _defer(row_id, f"send: {type(exc).__name__}", counts)
             else:

@@ -13,7 +13,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -24,9 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db, str_enum
+from portal.extensions import UTCDateTime, db, str_enum
 
-TZDateTime = DateTime(timezone=True)
+TZDateTime = UTCDateTime()
 
 
 class StaffRole(StrEnum):

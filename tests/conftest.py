@@ -125,6 +125,8 @@ def base_config(tmp_path: Path, database_url: str, smtp_port: int) -> dict[str, 
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
+        # A test that leaves a transaction open while the app writes fails fast.
+        "SQLITE_BUSY_TIMEOUT_S": 5.0,
         "MASTER_KEY": TEST_MASTER_KEY,
         "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
         "FILESTORE_PATH": str(tmp_path / "files"),
@@ -219,6 +221,9 @@ class PortalClient(FlaskClient):
     request, call ``db.session.expire_all()`` before reading changed rows."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # End the test's own transaction first, as a finished request would:
+        # on SQLite every transaction holds the write lock (BEGIN IMMEDIATE).
+        db.session.commit()
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()

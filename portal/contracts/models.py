@@ -9,7 +9,6 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,11 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.clock import now
 from portal.extensions import db
-from portal.models import Branch, Company, CustomerUser, StaffUser
+from portal.models import Branch, Company, CustomerUser, StaffUser, TZDateTime
 
 from .states import PackageState, PartyState, assignment_permitted
-
-TZDateTime = DateTime(timezone=True)
 
 
 class SummaryType(StrEnum):

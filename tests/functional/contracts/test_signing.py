@@ -315,20 +315,27 @@ def test_two_parties_signing_at_the_same_moment_both_succeed(signing_app, world,
     codes = {}
     for user in (world.rep, world.guarantor):
         before = len(rs_mail.messages)
+        user_id = user.id
+        db.session.commit()  # the test's own read transaction ends first (SQLite write lock)
         with signing_app.app_context():
-            code_sent = signing.send_code(db.session.get(type(user), user.id), PIN)
+            code_sent = signing.send_code(db.session.get(type(user), user_id), PIN)
             db.session.commit()
-        codes[user.id] = (code_sent.proof, rs_mail.otp_for(user.email, before))
+        codes[user_id] = (code_sent.proof, rs_mail.otp_for(user.email, before))
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
+    package_id = sent.id
+    db.session.commit()
 
     def sign(user_id: int) -> None:
         try:
             with signing_app.app_context():
                 user = db.session.get(type(world.rep), user_id)
+                # Two requests, not one transaction waiting on the other
+                # (on SQLite an open transaction holds the write lock).
+                db.session.commit()
                 barrier.wait()
                 proof, code = codes[user_id]
-                signing.sign_for_party(user, sent.id, proof=proof, otp=code)
+                signing.sign_for_party(user, package_id, proof=proof, otp=code)
                 db.session.commit()
                 db.session.remove()
         except BaseException as exc:  # noqa: BLE001

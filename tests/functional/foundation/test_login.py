@@ -36,8 +36,9 @@ def test_wrong_password_gives_a_message_that_does_not_reveal_the_account(client,
 def test_five_failures_lock_the_account_and_the_lock_survives_a_restart(app, app_config, client,
                                                                        factories):
     user = factories.customer()
+    email = user.email
     for attempt in range(5):
-        response = login_customer(client, user.email, f"WrongPass12{attempt}")
+        response = login_customer(client, email, f"WrongPass12{attempt}")
     assert response.status_code == 401
     assert "アカウントをロックしました" in response.get_data(as_text=True)
 
@@ -48,7 +49,7 @@ def test_five_failures_lock_the_account_and_the_lock_survives_a_restart(app, app
     restarted.test_client_class = type(client)
     with restarted.app_context():
         other = restarted.test_client()
-        still = login_customer(other, user.email, DEFAULT_PASSWORD)
+        still = login_customer(other, email, DEFAULT_PASSWORD)
         assert still.status_code == 401 and "ロック" in still.get_data(as_text=True)
         db.session.remove()
 
