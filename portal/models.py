@@ -18,7 +18,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -306,10 +305,17 @@ class MaintenanceWindow(db.Model):
     """Ad-hoc maintenance (AUTH-8); the recurring window is configuration."""
 
     __tablename__ = "maintenance_windows"
-    __table_args__ = (UniqueConstraint("starts_at", "ends_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     starts_at: Mapped[datetime] = mapped_column(TZDateTime)
-    ends_at: Mapped[datetime] = mapped_column(TZDateTime)
+    ends_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
     message: Mapped[str] = mapped_column(String(500), default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True, default=now)
+    updated_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    # Cancelled windows keep their row (shown as 取消済) for the audit trail.
+    cancelled_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    cancelled_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), nullable=True
+    )
