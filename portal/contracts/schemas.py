@@ -52,6 +52,8 @@ class Yen(fields.Field):
             raise ValidationError("融資金額に負の値は入力できません。")
         if not text.isascii() or not text.isdigit():
             raise ValidationError("融資金額は数字（円単位）で入力してください。")
+        if len(text.lstrip("0")) > len(str(MAX_AMOUNT)):  # int() refuses >4300 digits
+            raise ValidationError("融資金額が大きすぎます。金額（円単位）をご確認ください。")
         amount = int(text)
         if amount == 0:
             raise ValidationError("融資金額は1円以上で入力してください。")
@@ -63,8 +65,7 @@ class Yen(fields.Field):
 class PartySchema(FormSchema):
     company_id = IntegerChoice(required=True)
     position = Choice([p.value for p in SigningPosition], required=True)
-    user_id = fields.Integer(load_default=None, allow_none=True,
-                             error_messages={"invalid": "選択してください。"})
+    user_id = IntegerChoice(load_default=None, allow_none=True)  # bounded: a database id
 
 
 def _date(**kwargs: Any) -> CalendarDate:
@@ -77,8 +78,7 @@ class PackageSchema(FormSchema):
     loan_amount = Yen(load_default=None, allow_none=True)
     planned_loan_date = _date(required=True)
     staff_in_charge_id = IntegerChoice(required=True)
-    cancels_package_id = fields.Integer(load_default=None, allow_none=True,
-                                        error_messages={"invalid": "選択してください。"})
+    cancels_package_id = IntegerChoice(load_default=None, allow_none=True)
     parties = fields.List(fields.Nested(PartySchema), required=True,
                           error_messages={"required": PARTIES_REQUIRED})
 

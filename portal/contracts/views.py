@@ -114,10 +114,12 @@ def confirm(package_id: int):  # type: ignore[no-untyped-def]
     pkg, _ = services.customer_package(_me(), package_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        data = ConfirmSchema().load(request.form)
         try:
+            data = ConfirmSchema().load(request.form)
             services.confirm(_me(), pkg, important=data["important_confirmed"],
                              documents=data["documents_confirmed"])
+        except ValidationError as exc:
+            errors = first_errors(exc.messages)  # type: ignore[arg-type]
         except DomainError as exc:
             if exc.field is None:
                 raise
