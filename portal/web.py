@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -22,10 +22,15 @@ ERROR_MESSAGES = {
     405: "この操作はできません。",
     409: "他の操作と競合しました。画面を開き直してから再度操作してください。",
     413: "ファイルのサイズが大きすぎます。",
+    414: "URLが長すぎます。入力内容を短くしてから再度お試しください。",
+    431: "リクエストのヘッダーが大きすぎます。ブラウザを開き直してから再度お試しください。",
     429: "しばらく時間をおいてから再度お試しください。",
     500: "システムエラーが発生しました。しばらく時間をおいてから再度お試しください。",
     503: "ただいまサービスを停止しています。",
 }
+
+# gunicorn's default request-line limit is 4094 bytes; the portal refuses a little earlier.
+MAX_URL_BYTES = 4000
 
 # Endpoints of these blueprints are the customer side and close during maintenance.
 MYPAGE_BLUEPRINTS = {"auth", "mypage", "apply", "kyc", "certs", "users", "contracts"}
@@ -69,6 +74,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(is_customer=_is_customer, is_staff=_is_staff)
 
     @app.before_request
+    def url_length_gate():  # type: ignore[no-untyped-def]
+        # The portal's own 414 page for what reaches Flask (the WSGI server may cut earlier).
+        if len(request.path.encode()) + len(request.query_string) > MAX_URL_BYTES:
+            abort(414)
+        return None
+
+    @app.before_request
     def maintenance_gate():  # type: ignore[no-untyped-def]
         if request.blueprint not in MYPAGE_BLUEPRINTS:
             return None
@@ -103,8 +115,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = exc.code or 500
+        # never Werkzeug's English description: an unlisted code gets the generic text
+        fallback = ERROR_MESSAGES[500 if code >= 500 else 400]
         return render_template("error.html", code=code,
-                               message=ERROR_MESSAGES.get(code, exc.description)), code
+                               message=ERROR_MESSAGES.get(code, fallback)), code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # type: ignore[no-untyped-def]

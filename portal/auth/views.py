@@ -24,6 +24,10 @@ def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths are followed after login."""
     if not target:
         return default
+    # A control character (CR/LF splits the Location header; browsers drop
+    # tabs, turning "/\t/host" into "//host") or a space is never a real path.
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) < 0xA0 for c in target):
+        return default
     parts = urlsplit(target)
     if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
             or "\\" in target):  # browsers read "/\host" as "//host"
