@@ -35,6 +35,15 @@ def company_values(company: Company) -> dict[str, Any]:
     }
 
 
+def form_version(raw: str | None) -> int | None:
+    """The hidden ``version`` the form was rendered with; a tampered one is stale."""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise DomainError(services.MSG_STALE)
+    return int(raw)
+
+
 def edit_company_flow(actor: Any, company: Company, *, template_prefix: str,
                       base: str) -> Any:
     """Shared by MyPage and the console: the same steps and schema."""
@@ -55,9 +64,8 @@ def edit_company_flow(actor: Any, company: Company, *, template_prefix: str,
         try:
             data = schema().load(values)
             if step == "register":
-                result = services.update_company(
-                    actor, company, data,
-                    version=int(version) if version and version.isdigit() else None)
+                result = services.update_company(actor, company, data,
+                                                 version=form_version(version))
                 db.session.commit()
                 return render_template("users/company_done.html", result=result, base=base)
         except ValidationError as exc:
