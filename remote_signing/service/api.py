@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from ..protocol import ADMIN_PREFIX, API_PREFIX, ErrorCode
 from . import schemas
@@ -54,10 +55,27 @@ csc.before_request(_require_client)
 admin.before_request(_require_client)
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """JSON may escape a lone surrogate (``"\\ud800"``); no database or PDF can hold it."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
 def _load(schema: type[Schema]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+        unusable = _has_lone_surrogate(data)
+    except RecursionError:  # absurdly deep nesting
+        data, unusable = None, False
     if not isinstance(data, dict):
         raise ServiceError(ErrorCode.INVALID_REQUEST, "JSON object expected")
+    if unusable:
+        raise ServiceError(ErrorCode.INVALID_REQUEST, "invalid unicode text (lone surrogate)")
     try:
         return schema().load(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
@@ -280,6 +298,13 @@ def register_errors(app) -> None:  # type: ignore[no-untyped-def]
     @app.errorhandler(405)
     def _method(_exc):  # type: ignore[no-untyped-def]
         return jsonify(error="method_not_allowed"), 405
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        # e.g. 413 or a malformed request: JSON like every other answer, never HTML
+        code = exc.code or 400
+        error = "server_error" if code >= 500 else ErrorCode.INVALID_REQUEST.value
+        return jsonify(error=error, error_description=exc.name), code
 
     @app.errorhandler(500)
     def _internal(_exc):  # type: ignore[no-untyped-def]
