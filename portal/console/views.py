@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import select
 
 from portal import audit
+from portal import maintenance as windows
 from portal.auth import services, sessions
 from portal.auth.decorators import staff_required
 from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form, safe_next
-from portal.clock import JST
+from portal.clock import JST, now, to_jst
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.models import MaintenanceWindow
 from portal.permissions import Permission, require
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -53,20 +55,56 @@ def logout():  # type: ignore[no-untyped-def]
     return redirect(url_for("console.login"))
 
 
+BAD_DATETIME = "日時を正しく入力してください。"
+YEAR_OUT_OF_RANGE = "日時は前年から5年後までの範囲で入力してください。"
+LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+class JstDateTime(fields.Field):
+    """A ``datetime-local`` value typed in 日本時間, loaded as aware UTC. The
+    year is checked before any zone arithmetic, so year 1 or 9999 ends as a
+    field error, never as an overflow."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 32:
+            raise ValidationError(BAD_DATETIME)
+        for fmt in LOCAL_FORMATS:
+            try:
+                typed = datetime.strptime(value.strip(), fmt)
+            except ValueError:
+                continue
+            this_year = to_jst(now()).year
+            if not this_year - 1 <= typed.year <= this_year + 5:
+                raise ValidationError(YEAR_OUT_OF_RANGE)
+            return typed.replace(tzinfo=JST).astimezone(UTC)
+        raise ValidationError(BAD_DATETIME)
+
+
 class MaintenanceSchema(Schema):
-    starts_at = fields.DateTime(required=True, format="%Y-%m-%dT%H:%M",
-                                error_messages={"required": "入力してください。",
-                                                "invalid": "日時を正しく入力してください。"})
-    ends_at = fields.DateTime(required=True, format="%Y-%m-%dT%H:%M",
-                              error_messages={"required": "入力してください。",
-                                              "invalid": "日時を正しく入力してください。"})
+    starts_at = JstDateTime(required=True, error_messages={"required": "入力してください。",
+                                                           "null": "入力してください。"})
+    ends_at = JstDateTime(required=True, error_messages={"required": "入力してください。",
+                                                         "null": "入力してください。"})
     message = fields.String(load_default="", validate=validate.Length(
         max=500, error="500文字以内で入力してください。"))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=True)
     def check_order(self, data: dict[str, datetime], **_: object) -> None:
         if data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("終了日時は開始日時より後にしてください。", "ends_at")
+            raise ValidationError(windows.END_BEFORE_START, "ends_at")
+
+
+def _maintenance_form() -> tuple[dict[str, Any], dict[str, list[str]]]:
+    form = {k: v for k, v in request.form.items() if k in MaintenanceSchema().fields}
+    try:
+        return MaintenanceSchema().load(form), {}
+    except ValidationError as exc:
+        return {}, exc.messages  # type: ignore[return-value]
+
+
+def _domain_errors(exc: DomainError) -> dict[str, list[str]]:
+    return {exc.field or "_form": [exc.msgid]}
 
 
 @bp.route("/maintenance", methods=["GET", "POST"])
@@ -75,30 +113,62 @@ class MaintenanceSchema(Schema):
 def maintenance():  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        try:
-            form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-            data = MaintenanceSchema().load(form)
-        except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
-        else:
-            window = MaintenanceWindow(
-                starts_at=data["starts_at"].replace(tzinfo=JST),
-                ends_at=data["ends_at"].replace(tzinfo=JST),
-                message=data["message"],
-                created_by=current_user.id,
-            )
-            db.session.add(window)
-            db.session.flush()
-            audit.record("maintenance.scheduled", actor=current_user._get_current_object(),
-                         target=window)
-            db.session.commit()
-            flash("臨時メンテナンスを登録しました。", "info")
-            return redirect(url_for("console.maintenance"))
-    windows = db.session.execute(
-        select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at.desc()).limit(50)
-    ).scalars().all()
-    return render_template("console/maintenance.html", windows=windows, errors=errors,
-                           values=request.form), 400 if errors else 200
+        data, errors = _maintenance_form()
+        if not errors:
+            try:
+                windows.schedule(current_user._get_current_object(), **data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = _domain_errors(exc)
+            else:
+                db.session.commit()
+                flash("臨時メンテナンスを登録しました。", "info")
+                return redirect(url_for("console.maintenance"))
+    return render_template("console/maintenance.html", windows=windows.listing(),
+                           errors=errors, values=request.form), 400 if errors else 200
+
+
+@bp.route("/maintenance/<int:window_id>", methods=["GET", "POST"])
+@staff_required
+@require(Permission.CONSOLE_MAINTENANCE)
+def maintenance_edit(window_id: int):  # type: ignore[no-untyped-def]
+    window = windows.get_window(window_id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data, errors = _maintenance_form()
+        if not errors:
+            try:
+                windows.edit(current_user._get_current_object(), window_id, **data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = _domain_errors(exc)
+            else:
+                db.session.commit()
+                flash("臨時メンテナンスを変更しました。", "info")
+                return redirect(url_for("console.maintenance"))
+        values: Mapping[str, Any] = request.form
+    else:
+        values = {"starts_at": windows.typed_value(window.starts_at),
+                  "ends_at": windows.typed_value(window.ends_at), "message": window.message}
+    return render_template("console/maintenance_edit.html", window=windows.row_for(window),
+                           errors=errors, values=values), 400 if errors else 200
+
+
+@bp.route("/maintenance/<int:window_id>/cancel", methods=["POST"])
+@staff_required
+@require(Permission.CONSOLE_MAINTENANCE)
+def maintenance_cancel(window_id: int):  # type: ignore[no-untyped-def]
+    try:
+        windows.cancel(current_user._get_current_object(), window_id)
+    except NotFound:
+        raise
+    except DomainError as exc:  # ended or already cancelled
+        db.session.rollback()
+        flash(exc.msgid, "error")
+        return redirect(url_for("console.maintenance"))
+    db.session.commit()
+    flash("臨時メンテナンスを取り消しました。", "info")
+    return redirect(url_for("console.maintenance"))
 
 
 from portal.console import audit_views  # noqa: E402,F401  (registers the AUD-2 routes)
