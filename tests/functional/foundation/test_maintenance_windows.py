@@ -231,3 +231,13 @@ def test_the_console_lists_bad_rows_without_failing(client, admin, clock):
     assert page.status_code == 200
     assert "逆転" in page.get_data(as_text=True) and "遠い未来" in page.get_data(as_text=True)
     assert mypage_status(client) == 503  # the far-future row is active, and shown
+
+
+def test_the_recurring_window_closes_mypage_on_the_jst_second_saturday(app, client):
+    app.config["MAINTENANCE_RECURRING_ENABLED"] = True
+    for moment, status in [(datetime(2026, 12, 12, 13, 59, 59, tzinfo=UTC), 200),
+                           (datetime(2026, 12, 12, 14, 0, tzinfo=UTC), 503),  # 23:00 JST
+                           (datetime(2026, 12, 12, 21, 59, 59, tzinfo=UTC), 503),
+                           (datetime(2026, 12, 12, 22, 0, tzinfo=UTC), 200)]:  # 07:00 JST
+        with time_machine.travel(moment, tick=False):
+            assert mypage_status(client) == status, moment
