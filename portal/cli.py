@@ -20,8 +20,10 @@ demo_cli = AppGroup("demo", help="Demo data for the embedded profile.")
 def audit_verify() -> None:
     """Exit 0 on an intact chain; non-zero naming the first bad entry."""
     from portal.audit import verify_chain
+    from portal.sqlite_tx import deferred_transactions
 
-    report = verify_chain()
+    with deferred_transactions():  # one snapshot, no writer blocked meanwhile
+        report = verify_chain()
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} entries")
         return

@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 
 from portal import create_app
 from portal.extensions import db
+from portal.sqlite_tx import deferred_transactions
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
@@ -202,7 +203,11 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application.test_client_class = PortalClient
     ctx = application.app_context()
     ctx.push()
-    yield application
+    # The test's own reads and setup never hold SQLite's write lock while the
+    # app serves a request (test client, live server or threads): requests
+    # themselves run with BEGIN IMMEDIATE, as in production.
+    with deferred_transactions():
+        yield application
     db.session.remove()
     if USE_PG:
         truncate_all(application)
@@ -224,7 +229,7 @@ class PortalClient(FlaskClient):
         # End the test's own transaction first, as a finished request would:
         # on SQLite every transaction holds the write lock (BEGIN IMMEDIATE).
         db.session.commit()
-        with self.application.app_context():
+        with self.application.app_context(), deferred_transactions(False):
             response = super().open(*args, **kwargs)
         db.session.expire_all()
         return response
