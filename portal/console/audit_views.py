@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import Response, render_template, request
 from flask_login import current_user
@@ -18,24 +18,32 @@ from portal.console.views import bp
 from portal.extensions import db
 from portal.models import AuditEntry
 from portal.permissions import Permission, require
+from portal.validation import Text
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 DATE_ERRORS = {"invalid": "日付を正しく入力してください（例：2026-04-01）。"}
+# Checked before any time arithmetic: year 1 or 9999 would overflow at the JST
+# day boundary, and the log holds nothing outside these years.
+DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31),
+                            error="日付が範囲外です。正しい日付を入力してください。")
+BAD_COMPANY_ID = "お客さまIDが正しくありません。"
+BAD_PAGE = "ページ番号が正しくありません。"
 
 
 class AuditSearchSchema(Schema):
-    date_from = fields.Date(load_default=None, error_messages=DATE_ERRORS)
-    date_to = fields.Date(load_default=None, error_messages=DATE_ERRORS)
-    action = fields.String(
-        load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。")
-    )
-    actor = fields.String(
-        load_default="", validate=validate.Length(max=64, error="64文字以内で入力してください。")
-    )
+    date_from = fields.Date(load_default=None, error_messages=DATE_ERRORS, validate=DATE_RANGE)
+    date_to = fields.Date(load_default=None, error_messages=DATE_ERRORS, validate=DATE_RANGE)
+    action = Text(max_length=64, load_default="")
+    actor = Text(max_length=64, load_default="")
+    # A database id (INTEGER): anything else would overflow the driver, not match.
     company_id = fields.Integer(load_default=None, strict=False,
+                                validate=validate.Range(min=1, max=2**31 - 1,
+                                                        error=BAD_COMPANY_ID),
                                 error_messages={"invalid": "半角数字で入力してください。"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000,
+                                                                  error=BAD_PAGE),
+                          error_messages={"invalid": BAD_PAGE})
 
     @validates_schema
     def check_range(self, data: dict, **_: object) -> None:
@@ -43,12 +51,17 @@ class AuditSearchSchema(Schema):
             raise ValidationError("終了日は開始日以降にしてください。", "date_to")
 
 
+def jst_day_start(day: date) -> datetime:
+    """00:00 JST of ``day``: a date filter takes whole days in 日本時間."""
+    return datetime.combine(day, time(), JST)
+
+
 def _query(criteria: dict) -> Select:
     query = select(AuditEntry)
     if criteria["date_from"]:
-        query = query.where(AuditEntry.at >= datetime.combine(criteria["date_from"], time(), JST))
+        query = query.where(AuditEntry.at >= jst_day_start(criteria["date_from"]))
     if criteria["date_to"]:
-        end = datetime.combine(criteria["date_to"], time(), JST) + timedelta(days=1)
+        end = jst_day_start(criteria["date_to"] + timedelta(days=1))
         query = query.where(AuditEntry.at < end)
     if criteria["action"]:
         query = query.where(AuditEntry.action.startswith(criteria["action"]))
