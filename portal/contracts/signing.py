@@ -50,6 +50,7 @@ from remote_signing.pdf import (
     RemoteSigner,
     ServiceTimeStamper,
     SignatureOptions,
+    _first_signing_error,
 )
 
 from . import services
@@ -201,8 +202,8 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
         info = client.credential_info(seal_id)
         trust = Trust(ax509.Certificate.load(client.root_certificate()))
         documents = package.contract_documents
-        sealed = asyncio.run(_seal_all(client, info, trust,
-                                       [store.get(d.current_key) for d in documents]))
+        sealed = _run_seal_all(client, info, trust,
+                               [store.get(d.current_key) for d in documents])
     except (rs.SigningError, IndexError) as exc:
         db.session.rollback()
         log.warning("conclusion failed: %s", type(exc).__name__)
@@ -221,6 +222,16 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
                  detail={"documents": [d.current_sha256 for d in documents]})
     services.after_conclusion(staff, package)
     return package
+
+
+def _run_seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
+                  documents: list[bytes]) -> list[bytes]:
+    """The service failing under the TaskGroup (e.g. killed before signHash)
+    arrives as the adapter's own error, which the caller turns into the message."""
+    try:
+        return asyncio.run(_seal_all(client, info, trust, documents))
+    except ExceptionGroup as group:
+        raise _first_signing_error(group) from group
 
 
 async def _seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
