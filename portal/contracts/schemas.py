@@ -176,6 +176,7 @@ class ConcludeSchema(FormSchema):
 
 
 BAD_PAGE = "ページ番号が正しくありません。"
+SEARCH_LATEST = date(2100, 12, 31)
 
 
 class SearchSchema(FormSchema):
@@ -191,6 +192,11 @@ class SearchSchema(FormSchema):
 
     @validates_schema(skip_on_field_errors=True)
     def check_ranges(self, data: dict[str, Any], **_: Any) -> None:
+        # 申込日 is a JST calendar date: date_to includes its whole day. Far years
+        # (9999) match nothing and are a typing error, as on the package form.
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not EARLIEST <= data[name] <= SEARCH_LATEST:
+                raise ValidationError("日付が範囲外です。正しい日付を入力してください。", name)
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("終了日は開始日以降の日付を入力してください。", "date_to")
         low, high = data.get("amount_min"), data.get("amount_max")
