@@ -49,22 +49,66 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "begin", _postgres_durability)
+    return engine
+
+
+# Execution option naming a transaction that only moves short-lived, single-use
+# state (the code's use, the activation token's creation and use): see
+# ``short_lived_state``.
+SHORT_LIVED = "rs_short_lived_state"
+
+
+def short_lived_state(s: Session) -> None:
+    """Mark the session's next transaction as holding only short-lived, single-use
+    state, committed without waiting for the disk (WAL fsync / PostgreSQL's
+    commit flush). Call it before the transaction's first query.
+
+    Why that is safe: such a commit is atomic and visible to every later
+    request at once, so single use holds while the machine runs; only a power
+    loss or OS crash can roll back its last commits, and then the activation
+    token (held only in the portal's memory on the same deployment) and the
+    code's 10 minutes are gone with them. Everything that must outlive a crash
+    (keys, certificates, revocation, locks, PIN/OTP failure counts) commits
+    durably: ``count_durably`` ends this transaction first."""
+    s.connection(execution_options={SHORT_LIVED: True})
+
+
+def durable_from_here(s: Session) -> None:
+    """Commit a short-lived transaction now, so what the session writes next
+    (a failure count, a lock) starts a new transaction that is durable."""
+    if s.in_transaction() and s.connection().get_execution_options().get(SHORT_LIVED):
+        s.commit()
 
 
 def _begin_immediate(connection: Connection) -> None:
     """SQLite ignores FOR UPDATE: PIN and OTP counters, SAD use and issuance
     are read-modify-writes, so each transaction holds the write lock from its
     first read (the next one waits for it, busy timeout)."""
+    # The safety level cannot change inside a transaction: set it before BEGIN,
+    # and only when it differs from the connection's last one.
+    level = "NORMAL" if connection.get_execution_options().get(SHORT_LIVED) else "FULL"
+    info = connection.connection.info
+    if info.get("rs_synchronous") != level:
+        connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+        info["rs_synchronous"] = level
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _postgres_durability(connection: Connection) -> None:
+    if connection.get_execution_options().get(SHORT_LIVED):
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+def _sqlite_pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
     # Every transaction takes SQLite's write lock first (see _begin_immediate).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=FULL")  # every commit durable unless short_lived_state
+    record.info["rs_synchronous"] = "FULL"
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()

@@ -34,6 +34,7 @@ from ..protocol import (
     ErrorCode,
 )
 from . import clock
+from .db import durable_from_here, short_lived_state
 from .keystore import KeyStore, WrappedKey, WrongSecret, derive_key, seal, unseal
 from .mailer import MailError, OtpMailer
 from .models import Credential, Otp, Sad
@@ -313,6 +314,7 @@ class SigningService:
         otp: str | None,
         pin_token: str | None = None,
     ) -> tuple[str, int]:
+        short_lived_state(s)  # the code's use and a new activation token
         cred = self.get(s, client, cred_id)
         if pin is not None and pin_token is not None:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "send either PIN or pinToken")
@@ -402,6 +404,7 @@ class SigningService:
         row.closed_at, row.pin_handle = clock.now(), None
 
     def _count_failure(self, s: Session, cred: Credential, what: str) -> None:
+        durable_from_here(s)  # counts and locks survive a crash
         column = Credential.pin_failures if what == "pin" else Credential.otp_failures
         s.execute(update(Credential).where(Credential.id == cred.id).values({column: column + 1}))
         s.refresh(cred)
@@ -429,6 +432,7 @@ class SigningService:
         hash_oid: str,
         sign_algo: str,
     ) -> list[str]:
+        short_lived_state(s)  # the activation token's single use
         cred = self.get(s, client, cred_id)
         row = s.get(Sad, _token_hash(sad))
         if row is None or row.credential_id != cred.id:
