@@ -6,14 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from portal.contracts.models import ContractPackage
+from portal.extensions import db
 from remote_signing.testing import SmtpCapture
-from tests.functional.contracts.conftest import contract_pdf, world  # noqa: F401  (fixtures)
+from tests.functional.contracts import conftest as contracts
+from tests.functional.contracts.conftest import (
+    create_package,
+    customer_client,
+    issue_credential,
+    open_and_confirm,
+)
 
 from .support import HookProxy, SigningService
+
+world = contracts.world  # the contract fixtures' people and sample PDF
+contract_pdf = contracts.contract_pdf
 
 
 @pytest.fixture
@@ -51,3 +63,28 @@ def signing_app(app: Any, rs_proxy: HookProxy) -> Any:
                       SIGNING_CONSOLE_CLIENT_ID="console",
                       SIGNING_CONSOLE_CLIENT_SECRET=DEV_CONSOLE_SECRET)
     return app
+
+
+# --- a package waiting for signatures (the contract faults) ---------------------------
+
+@pytest.fixture
+def package_id(signing_app: Any, world: Any, contract_pdf: bytes) -> int:
+    issue_credential(signing_app, world.rep)
+    issue_credential(signing_app, world.guarantor)
+    return create_package(signing_app, world, contract_pdf, send=True)
+
+
+@pytest.fixture
+def people(world: Any, package_id: int) -> Any:
+    """The logins as plain values: the audit check detaches the session's objects."""
+    return SimpleNamespace(**{
+        name: SimpleNamespace(email=getattr(world, name).email,
+                              login_id=getattr(getattr(world, name), "login_id", ""))
+        for name in ("rep", "guarantor", "staff")})
+
+
+@pytest.fixture
+def rep(signing_app: Any, people: Any, package_id: int) -> Any:
+    client = customer_client(signing_app, people.rep)
+    open_and_confirm(client, db.session.get(ContractPackage, package_id))
+    return client

@@ -9,7 +9,6 @@ The service restarts on its own database, as an operator would restart it."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,11 +21,9 @@ from remote_signing.protocol import API_PREFIX
 from remote_signing.testing import SmtpCapture
 from tests.conftest import DEFAULT_PASSWORD
 from tests.functional.contracts.conftest import (
-    create_package,
     customer_client,
     enter_code,
     execute_signature,
-    issue_credential,
     open_and_confirm,
     send_pin,
     sign_via_dialog,
@@ -41,29 +38,6 @@ pytestmark = pytest.mark.slow
 SIGN_HASH = f"{API_PREFIX}/signatures/signHash"
 AUTHORIZE = f"{API_PREFIX}/credentials/authorize"
 SEAL_FAILED = "銀行の電子署名を付与できませんでした。"
-
-
-@pytest.fixture
-def package_id(signing_app: Any, world: Any, contract_pdf: bytes) -> int:
-    issue_credential(signing_app, world.rep)
-    issue_credential(signing_app, world.guarantor)
-    return create_package(signing_app, world, contract_pdf, send=True)
-
-
-@pytest.fixture
-def people(world: Any, package_id: int) -> Any:
-    """The logins as plain values: the audit check detaches the session's objects."""
-    return SimpleNamespace(**{
-        name: SimpleNamespace(email=getattr(world, name).email,
-                              login_id=getattr(getattr(world, name), "login_id", ""))
-        for name in ("rep", "guarantor", "staff")})
-
-
-@pytest.fixture
-def rep(signing_app: Any, people: Any, package_id: int) -> Any:
-    client = customer_client(signing_app, people.rep)
-    open_and_confirm(client, db.session.get(ContractPackage, package_id))
-    return client
 
 
 def party_states(package_id: int) -> list[PartyState]:
