@@ -52,8 +52,8 @@ def fill(db, packages: int) -> None:  # type: ignore[no-untyped-def]
         "INSERT INTO branches (id, code, name) SELECT g, 'B' || g, '支店' || g "
         "FROM generate_series(1, 10) g",
         "INSERT INTO staff_users (id, login_id, name, email, role, branch_id, active, "
-        "password_hash, failed_logins) SELECT g, 'bench' || g, '担当 ' || g, "
-        "'bench' || g || '@bank.example.jp', 'branch_staff', g, true, 'x', 0 "
+        "password_hash) SELECT g, 'bench' || g, '担当 ' || g, "
+        "'bench' || g || '@bank.example.jp', 'branch_staff', g, true, 'x' "
         "FROM generate_series(1, 10) g",
         "INSERT INTO companies (id, kind, name, name_kana, name_en, postal_code, address, phone, "
         "application_branch_id, is_debtor, created_at, version) SELECT g, 'corporation', "

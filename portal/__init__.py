@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 from portal.sqlite_tx import sqlite_begin_immediate, sqlite_immediate_transactions_on_connect
@@ -44,13 +45,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from portal import cli, i18n, security, web
+    from portal import cli, gate, i18n, security, web
 
     security.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    gate.init_app(app)  # after the maintenance gate: a closed MyPage answers 503 first
     cli.init_app(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """AUTH-11: behind TRUSTED_PROXY_HOPS reverse proxies the client's address
+    (for throttles, sessions and the audit log) is the one they appended to
+    X-Forwarded-For; with 0 (the default) that header is ignored."""
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _configure_flask(app: Flask) -> None:

@@ -22,7 +22,9 @@ INT_KEYS = {
     "SMTP_PORT", "CLAMD_PORT", "UPLOAD_MAX_BYTES", "LOGIN_MAX_FAILURES",
     "LOGIN_LOCK_MINUTES", "IP_THROTTLE_MAX", "IP_THROTTLE_WINDOW_SECONDS",
     "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
-    "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS",
+    "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS",
+    "CODE_ISSUE_MAX_PER_ACCOUNT", "CODE_ISSUE_MAX_PER_ADDRESS", "CODE_ISSUE_MAX_PER_CLIENT",
+    "CODE_ISSUE_WINDOW_MINUTES", "CODE_CHECK_MAX_FAILURES", "CODE_CHECK_WINDOW_MINUTES",
 }
 FLOAT_KEYS = {"CLAMD_TIMEOUT", "SIGNING_TIMEOUT"}
 BOOL_KEYS = {"SMTP_TLS", "SMTP_STARTTLS", "MAINTENANCE_RECURRING_ENABLED", "DEV_MAILBOX",
@@ -74,6 +76,17 @@ def defaults(root: Path) -> dict[str, Any]:
         "LOGIN_LOCK_MINUTES": 30,
         "IP_THROTTLE_MAX": 50,
         "IP_THROTTLE_WINDOW_SECONDS": 900,
+        # AUTH-9 (portal.ratelimit): codes mailed per account and purpose, per target
+        # address and per client address in a window; wrong codes per account across
+        # codes before the flow stops for a window.
+        "CODE_ISSUE_MAX_PER_ACCOUNT": 5,
+        "CODE_ISSUE_MAX_PER_ADDRESS": 5,
+        "CODE_ISSUE_MAX_PER_CLIENT": 20,
+        "CODE_ISSUE_WINDOW_MINUTES": 15,
+        "CODE_CHECK_MAX_FAILURES": 10,
+        "CODE_CHECK_WINDOW_MINUTES": 60,
+        # Reverse proxies in front of the portal that append X-Forwarded-For (AUTH-11).
+        "TRUSTED_PROXY_HOPS": 0,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
         "TEMP_PASSWORD_DAYS": 7,

@@ -135,7 +135,10 @@ def init_app(app: Flask) -> None:
     app.extensions["portal_i18n"] = load_catalogs()
     app.jinja_env.globals.update(_=gettext, current_locale=get_locale, locales=LOCALES)
 
+    from portal.gate import public
+
     @app.get("/lang/<locale>")
+    @public
     def set_language(locale: str) -> Response:
         from portal.auth.views import safe_next
 

@@ -1,5 +1,5 @@
 """Core models: branches, staff, customer companies and users, notices,
-audit log, mail outbox, sessions, throttling, maintenance windows.
+audit log, mail outbox, sessions, rate-limit counters, maintenance windows.
 
 Areas keep their own models in their ``models.py``; ``portal.model_registry``
 imports them all for Alembic.
@@ -91,11 +91,10 @@ class Branch(db.Model):
 
 
 class LoginSecurityMixin:
-    """Password hash and the database-backed lockout (AUTH-4)."""
+    """Password hash and last login; the lockout (AUTH-4) is the
+    ``login.account`` policy of ``portal.ratelimit``."""
 
     password_hash: Mapped[str] = mapped_column(String(255))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
@@ -291,14 +290,19 @@ class UserSession(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 
-class LoginThrottle(db.Model):
-    """Failed logins per client IP in a fixed window (AUTH-4)."""
+class RateLimitCounter(db.Model):
+    """One key's count under one rate-limit policy (AUTH-4, AUTH-9): the
+    account lockout, the per-address login throttle and the code limits all
+    live here (``portal.ratelimit`` holds the policy table). ``key`` is a keyed
+    digest, never the address or identifier itself."""
 
-    __tablename__ = "login_throttle"
+    __tablename__ = "rate_limits"
 
-    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(TZDateTime)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    policy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
 class MaintenanceWindow(db.Model):

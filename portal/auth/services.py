@@ -1,5 +1,7 @@
-"""Login rules (AUTH-1, AUTH-4): lockout in the database, per-IP throttling,
-answers that never reveal whether an account exists."""
+"""Login rules (AUTH-1, AUTH-4, AUTH-9): the account lockout and the
+per-address throttle are policies of ``portal.ratelimit``; answers never
+reveal whether an account exists (an unknown identifier is counted and locked
+exactly like an account)."""
 
 from __future__ import annotations
 
@@ -9,19 +11,18 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal import audit
+from portal import audit, ratelimit
 from portal.clock import as_utc, now
 from portal.crypto import hash_secret, verify_secret
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.i18n import gettext
-from portal.models import CustomerUser, LoginThrottle, StaffUser, UserState
+from portal.models import CustomerUser, StaffUser, UserState
+from portal.ratelimit import LOGIN_ACCOUNT, LOGIN_ADDRESS
 
 BAD_CREDENTIALS = "メールアドレス（またはMyPageID）またはパスワードが正しくありません。"
 STAFF_BAD_CREDENTIALS = "ログインIDまたはパスワードが正しくありません。"
-LOCKED = ("連続してパスワードを間違えたため、アカウントをロックしました。"
-          "一定時間（%(minutes)s分）経過後に再度ログインしてください。")
-THROTTLED = "ログインの試行回数が多すぎます。しばらく時間をおいてから再度お試しください。"
+LOCKED = ratelimit.MSG_LOGIN_LOCKED
+THROTTLED = ratelimit.MSG_LOGIN_THROTTLED
 TEMP_EXPIRED = ("仮パスワードの有効期限が切れています。代表者・管理者の方に仮パスワードの再発行を"
                 "依頼するか、お取引店担当者までお問い合わせください。")
 
@@ -53,46 +54,34 @@ def find_customer(identifier: str) -> CustomerUser | None:
     return db.session.execute(query).scalars().first()
 
 
-def _throttle_key(kind: str, value: str) -> str:
-    return f"{kind}:{value}"[:64]
+def account_key(user: CustomerUser | StaffUser | None, identifier: str) -> str:
+    """The ``login.account`` key: the account, or the typed identifier when
+    it names no usable account (counted the same way)."""
+    return user.get_id() if user is not None else ratelimit.unknown_key(identifier)
 
 
-def _throttled(key: str) -> bool:
-    row = db.session.get(LoginThrottle, key)
-    window = timedelta(seconds=current_app.config["IP_THROTTLE_WINDOW_SECONDS"])
-    if row is None or now() - as_utc(row.window_start) > window:
-        return False
-    return row.failures >= current_app.config["IP_THROTTLE_MAX"]
+def is_locked(user: CustomerUser | StaffUser, *, hold: bool = False) -> bool:
+    return ratelimit.blocked(LOGIN_ACCOUNT, user.get_id(), hold=hold)
 
 
-def _count_failure(key: str) -> None:
-    row = db.session.get(LoginThrottle, key)
-    window = timedelta(seconds=current_app.config["IP_THROTTLE_WINDOW_SECONDS"])
-    if row is None:
-        db.session.add(LoginThrottle(ip=key, window_start=now(), failures=1))
-    elif now() - as_utc(row.window_start) > window:
-        row.window_start, row.failures = now(), 1
-    else:
-        row.failures += 1
+def unlock(user: CustomerUser | StaffUser) -> None:
+    """Forget wrong passwords and any lock (再発行, password reset)."""
+    ratelimit.clear(LOGIN_ACCOUNT, user.get_id())
 
 
-def _locked_message() -> str:
-    return gettext(LOCKED, minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+def count_wrong_password(user: CustomerUser | StaffUser, *, ip: str | None = None,
+                         context: str = "login") -> bool:
+    """One wrong password toward the account lockout (login, and the staff
+    password at 締結); returns True when it locks the account (audited)."""
+    outcome = ratelimit.hit(LOGIN_ACCOUNT, user.get_id())
+    if outcome.locked_now:
+        audit.record("account.locked", actor=user, target=user, ip=ip,
+                     detail={"context": context, "policy": LOGIN_ACCOUNT.name})
+    return outcome.locked_now
 
 
-def _is_locked(user: CustomerUser | StaffUser) -> bool:
-    return user.locked_until is not None and as_utc(user.locked_until) > now()
-
-
-def _register_failure(user: CustomerUser | StaffUser) -> bool:
-    """Returns True when this failure locks the account."""
-    cfg = current_app.config
-    user.failed_logins += 1
-    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-        user.locked_until = now() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-        user.failed_logins = 0
-        return True
-    return False
+def locked_message() -> str:
+    return LOGIN_ACCOUNT.refusal()
 
 
 def authenticate_customer(identifier: str, password: str, *, ip: str) -> CustomerUser:
@@ -104,10 +93,16 @@ def authenticate_staff(login_id: str, password: str, *, ip: str) -> StaffUser:
     return _authenticate(login_id, password, ip=ip, staff=True)
 
 
+def _usable(user: CustomerUser | StaffUser | None) -> bool:
+    if isinstance(user, CustomerUser):
+        return user.state == UserState.ACTIVE
+    return user is not None and user.active
+
+
 def _authenticate(identifier: str, password: str, *, ip: str, staff: bool):  # type: ignore[no-untyped-def]
-    ip_key = _throttle_key("ip", ip)
-    if _throttled(ip_key):
-        audit.record("login.throttled", detail={"staff": staff}, ip=ip)
+    if ratelimit.blocked(LOGIN_ADDRESS, ip):
+        audit.record("login.throttled", detail={"staff": staff, "policy": LOGIN_ADDRESS.name},
+                     ip=ip)
         db.session.commit()
         raise LoginRefused(THROTTLED)
     user: CustomerUser | StaffUser | None
@@ -119,61 +114,41 @@ def _authenticate(identifier: str, password: str, *, ip: str, staff: bool):  # t
     else:
         user = find_customer(identifier)
         bad = BAD_CREDENTIALS
-    if user is None or (isinstance(user, CustomerUser) and user.state != UserState.ACTIVE) or (
-        isinstance(user, StaffUser) and not user.active
-    ):
-        return _refuse_unknown(identifier, password, ip=ip, ip_key=ip_key, bad=bad)
-    if _is_locked(user):
+    known = user if _usable(user) else None
+    key = account_key(known, identifier)
+    # The account's row stays locked until the commit: parallel guesses count one by one.
+    if ratelimit.blocked(LOGIN_ACCOUNT, key, hold=True):
         verify_secret(_DUMMY_HASH, password)
-        audit.record("login.refused_locked", actor=user, target=user, ip=ip)
+        audit.record("login.refused_locked", actor=known, target=known, ip=ip,
+                     detail={"policy": LOGIN_ACCOUNT.name})
         db.session.commit()
-        raise LoginRefused(_locked_message())
-    if not verify_secret(user.password_hash, password):
-        _count_failure(ip_key)
-        locked_now = _register_failure(user)
-        audit.record("login.failure", actor=user, target=user, ip=ip,
-                     detail={"locked": locked_now})
-        if locked_now:
-            audit.record("account.locked", actor=user, target=user, ip=ip)
+        raise LoginRefused(locked_message())
+    if known is None or not verify_secret(known.password_hash, password):
+        if known is None:
+            verify_secret(_DUMMY_HASH, password)
+        ratelimit.hit(LOGIN_ADDRESS, ip)
+        locked_now = ratelimit.hit(LOGIN_ACCOUNT, key).locked_now
+        if known is None:
+            audit.record("login.failure_unknown", ip=ip, detail={"locked": locked_now})
+        else:
+            audit.record("login.failure", actor=known, target=known, ip=ip,
+                         detail={"locked": locked_now})
+            if locked_now:
+                audit.record("account.locked", actor=known, target=known, ip=ip,
+                             detail={"context": "login", "policy": LOGIN_ACCOUNT.name})
         db.session.commit()
-        raise LoginRefused(_locked_message() if locked_now else bad)
-    if isinstance(user, CustomerUser) and user.password_is_temporary and (
-        user.temp_password_expires_at is not None and as_utc(user.temp_password_expires_at) <= now()
+        raise LoginRefused(locked_message() if locked_now else bad)
+    if isinstance(known, CustomerUser) and known.password_is_temporary and (
+        known.temp_password_expires_at is not None
+        and as_utc(known.temp_password_expires_at) <= now()
     ):
-        audit.record("login.refused_temp_expired", actor=user, target=user, ip=ip)
+        audit.record("login.refused_temp_expired", actor=known, target=known, ip=ip)
         db.session.commit()
         raise LoginRefused(TEMP_EXPIRED)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now()
-    audit.record("login.success", actor=user, target=user, ip=ip)
-    return user
-
-
-def _refuse_unknown(identifier: str, password: str, *, ip: str, ip_key: str, bad: str):  # type: ignore[no-untyped-def]
-    """Unknown accounts lock exactly like real ones, so the answers match."""
-    verify_secret(_DUMMY_HASH, password)
-    ident_key = _throttle_key("id", identifier.strip().lower())
-    cfg = current_app.config
-    row = db.session.get(LoginThrottle, ident_key)
-    lock_window = timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-    if row is not None and row.failures >= cfg["LOGIN_MAX_FAILURES"] and (
-        now() - as_utc(row.window_start) <= lock_window
-    ):
-        db.session.commit()
-        raise LoginRefused(_locked_message())
-    if row is None or now() - as_utc(row.window_start) > lock_window:
-        if row is None:
-            row = LoginThrottle(ip=ident_key, window_start=now(), failures=0)
-            db.session.add(row)
-        row.window_start, row.failures = now(), 0
-    row.failures += 1
-    _count_failure(ip_key)
-    audit.record("login.failure_unknown", ip=ip)
-    db.session.commit()
-    if row.failures >= cfg["LOGIN_MAX_FAILURES"]:
-        raise LoginRefused(_locked_message())
-    raise LoginRefused(bad)
+    ratelimit.clear(LOGIN_ACCOUNT, key)
+    known.last_login_at = now()
+    audit.record("login.success", actor=known, target=known, ip=ip)
+    return known
 
 
 def set_password(user: CustomerUser | StaffUser, password: str, *, temporary: bool = False) -> None:

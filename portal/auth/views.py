@@ -12,7 +12,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
 from portal.auth import services, sessions
-from portal.auth.decorators import customer_required
+from portal.auth.decorators import first_login_page, public
 from portal.auth.schemas import CustomerLoginSchema
 from portal.extensions import db
 from portal.i18n import gettext
@@ -69,6 +69,7 @@ def _after_customer_login(user: Any) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():  # type: ignore[no-untyped-def]
     if session.pop("expired", False):
         flash("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。", "info")
@@ -77,6 +78,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["GET"])
+@public
 def logout_confirm():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
@@ -85,6 +87,7 @@ def logout_confirm():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout():  # type: ignore[no-untyped-def]
     from portal import audit
 
@@ -96,7 +99,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/first-login", methods=["GET", "POST"])
-@customer_required
+@first_login_page
 def first_login():  # type: ignore[no-untyped-def]
     """AUTH-3: the temporary password must be replaced before anything else."""
     from portal.auth.password_change import change_password_view

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from flask import session
 
-from portal import audit
+from portal import audit, ratelimit
 from portal.crypto import seal, unseal
 from portal.models import CustomerUser
 from remote_signing import client as rs
@@ -55,7 +55,13 @@ class CodeSent:
 
 
 def send_code(user: CustomerUser, pin: str) -> CodeSent:
-    """送信: checks the PIN and has the service mail the code."""
+    """送信: checks the PIN and has the service mail the code (at most
+    CODE_ISSUE_MAX_PER_ACCOUNT codes a window, AUTH-9)."""
+    refused = ratelimit.code_issue_refusal("signing", user.get_id())
+    if refused is not None:
+        _audit_and_commit("ratelimit.refused", user, {"policy": refused.name,
+                                                      "purpose": "signing"})
+        raise CertError(refused.refusal(), field="pin")
     try:
         with services.signing_client() as api:
             info = _credential(user, api)
@@ -66,6 +72,7 @@ def send_code(user: CustomerUser, pin: str) -> CodeSent:
         if isinstance(exc, rs.PinInvalid | rs.CredentialLocked):
             _audit_and_commit("certs.sign_pin_refused", user, {"reason": refusal.message})
         raise refusal from exc
+    ratelimit.count_code_issue("signing", user.get_id())
     _audit_and_commit("certs.sign_code_sent", user, {"credential": info.credential_id})
     return CodeSent(info.credential_id, proof)
 

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from portal import audit
 from portal import maintenance as windows
 from portal.auth import services, sessions
-from portal.auth.decorators import staff_required
+from portal.auth.decorators import public, staff_required
 from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form, safe_next
 from portal.clock import JST, now, to_jst
@@ -25,6 +25,7 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():  # type: ignore[no-untyped-def]
     return handle_login_form(
         StaffLoginSchema(), services.authenticate_staff, "console/login.html",
@@ -46,6 +47,7 @@ def logout_confirm():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         audit.record("logout", actor=current_user._get_current_object())

@@ -480,10 +480,21 @@ def store_revision(document: ContractDocument, data: bytes) -> None:
 # --- conclusion and endings (CON-6, CON-9) ----------------------------------------------
 
 def check_staff_password(staff: StaffUser, password: str) -> None:
-    if not verify_secret(staff.password_hash, password):
-        audit.record("contract.conclude.password_refused", actor=staff)
+    """The password at 締結 is the staff login password: refused while the
+    account is locked, and a wrong one counts toward the lockout (AUTH-4, AUTH-9)."""
+    from portal.auth import services as auth
+
+    if auth.is_locked(staff, hold=True):
+        audit.record("contract.conclude.refused_locked", actor=staff)
         db.session.commit()
-        raise _field_error("パスワードが正しくありません。", "password")
+        raise _field_error(auth.locked_message(), "password")
+    if not verify_secret(staff.password_hash, password):
+        locked_now = auth.count_wrong_password(staff, context="conclude")
+        audit.record("contract.conclude.password_refused", actor=staff,
+                     detail={"locked": locked_now})
+        db.session.commit()
+        raise _field_error(auth.locked_message() if locked_now
+                           else "パスワードが正しくありません。", "password")
 
 
 def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:

@@ -36,14 +36,6 @@ bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 register_cli(bp)
 
 
-@bp.before_request
-def force_first_password_change():  # type: ignore[no-untyped-def]
-    user = current_user._get_current_object()
-    if getattr(user, "kind", None) == "customer" and user.password_is_temporary:
-        return redirect(url_for("auth.first_login"))
-    return None
-
-
 def _me() -> Any:
     return current_user._get_current_object()
 

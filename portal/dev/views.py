@@ -6,11 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 
 from portal.dev.maildir import read_maildir
+from portal.gate import public
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
 
 @bp.route("/mailbox")
+@public  # the embedded demo's mailbox (404 unless DEV_MAILBOX, never in production)
 def mailbox_view():  # type: ignore[no-untyped-def]
     if not current_app.config.get("DEV_MAILBOX") or current_app.config["PROFILE"] == "production":
         abort(404)

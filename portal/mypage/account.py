@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal import audit
+from portal import audit, ratelimit
 from portal.auth import sessions
 from portal.auth.password_policy import check_password_policy
-from portal.auth.services import TEMP_EXPIRED, find_customer, set_password
+from portal.auth.services import TEMP_EXPIRED, find_customer, set_password, unlock
 from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
@@ -77,8 +77,7 @@ def reissue_temporary_password(actor: CustomerUser, target: CustomerUser) -> Non
         raise DomainError(MSG_ALREADY_LOGGED_IN)
     temporary = generate_temporary_password()
     set_password(target, temporary, temporary=True)
-    target.failed_logins = 0
-    target.locked_until = None
+    unlock(target)
     sessions.end_all_sessions_of(target)
     queue_mail("temporary_password", target.email, name=target.display_name,
                password=temporary, expires_at=target.temp_password_expires_at,
@@ -88,24 +87,27 @@ def reissue_temporary_password(actor: CustomerUser, target: CustomerUser) -> Non
 
 # --- forgotten password (AUTH-5) --------------------------------------------------------
 
-def begin_password_reset(login_id: str) -> EmailVerification:
+def begin_password_reset(login_id: str, *, client: str | None = None) -> EmailVerification:
     """Always returns a verification row, whether or not the account exists,
-    so the next screens behave alike; only a real account gets a mail."""
+    so the next screens behave alike; only a real account gets a mail. The
+    limits (AUTH-9) count an unknown identifier exactly like an account."""
     user = find_customer(login_id)
     if user is None or user.state != UserState.ACTIVE:
-        row, _ = verification.issue(VerificationPurpose.PASSWORD_RESET, "", user_id=None)
+        row, _ = verification.issue(VerificationPurpose.PASSWORD_RESET, "", user_id=None,
+                                    payload={"rate_key": ratelimit.unknown_key(login_id)},
+                                    client=client)
         audit.record("password_reset.requested_unknown", target=row)
         return row
     row, code = verification.issue(VerificationPurpose.PASSWORD_RESET, user.email,
-                                   user_id=user.id)
+                                   user_id=user.id, client=client)
     queue_mail("password_reset_code", user.email, name=user.display_name, code=code,
                minutes=_minutes())
     audit.record("password_reset.requested", target=user, company_id=user.company_id)
     return row
 
 
-def resend_password_reset(row: EmailVerification) -> None:
-    code = verification.resend(row)
+def resend_password_reset(row: EmailVerification, *, client: str | None = None) -> None:
+    code = verification.resend(row, client=client)
     user = db.session.get(CustomerUser, row.user_id) if row.user_id else None
     if user is not None and user.state == UserState.ACTIVE:
         queue_mail("password_reset_code", user.email, name=user.display_name, code=code,
@@ -125,8 +127,7 @@ def complete_password_reset(row: EmailVerification, code: str, new: str) -> Cust
         raise verification.CodeRejected(verification.MSG_USED)
     set_password(user, new, temporary=False)
     user.first_login_done = True
-    user.failed_logins = 0
-    user.locked_until = None
+    unlock(user)
     sessions.end_all_sessions_of(user)
     queue_mail("password_changed", user.email, name=user.display_name)
     audit.record("password.reset", actor=user, target=user)
@@ -155,7 +156,7 @@ def request_email_change(actor: CustomerUser, user: CustomerUser, new_email: str
 def _send_email_change_code(user: CustomerUser) -> EmailVerification:
     assert user.pending_email
     row, code = verification.issue(VerificationPurpose.EMAIL_CHANGE, user.pending_email,
-                                   user_id=user.id)
+                                   user_id=user.id, actor=user)
     queue_mail("email_change_code", user.pending_email, name=user.display_name, code=code,
                minutes=_minutes())
     return row
@@ -184,7 +185,7 @@ def resend_email_change(user: CustomerUser) -> None:
     row = current_email_change(user)
     if row is None:
         raise DomainError(verification.MSG_SESSION)
-    code = verification.resend(row)
+    code = verification.resend(row, actor=user)
     queue_mail("email_change_code", row.email, name=user.display_name, code=code,
                minutes=_minutes())
     audit.record("email_change.code_resent", actor=user, target=user)
@@ -194,7 +195,7 @@ def confirm_email_change(user: CustomerUser, code: str) -> None:
     row = current_email_change(user)
     if row is None:
         raise DomainError(verification.MSG_SESSION)
-    verification.check(row, code)
+    verification.check(row, code, actor=user)
     if email_taken(row.email, except_user_id=user.id):
         raise DomainError(MSG_EMAIL_IN_USE)
     if not verification.consume(row):

@@ -11,7 +11,8 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from portal.auth.decorators import customer_required
+from portal import ratelimit
+from portal.auth.decorators import customer_required, email_verification_page
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CompanyKind, CustomerRole, CustomerUser, UserState
@@ -20,26 +21,10 @@ from portal.mypage.schemas import EmailChangeSchema, VerificationCodeSchema
 from portal.mypage.status import status_line
 from portal.mypage.views import bp
 from portal.permissions import Permission, can, get_or_404_for
+from portal.ratelimit import RateLimited
 
-EMAIL_VERIFY_ENDPOINTS = {"mypage.email_verify", "mypage.email_resend", "mypage.email_cancel"}
-# Pages that stay open while an email change waits for its code.
-UNGATED_BLUEPRINTS = {"auth", "apply", "dev", "console"}
 ROLE_ORDER = {CustomerRole.REPRESENTATIVE: 0, CustomerRole.ADMINISTRATOR: 1,
               CustomerRole.SIGNER: 2, CustomerRole.VIEWER: 3}
-
-
-@bp.before_app_request
-def require_email_verification():  # type: ignore[no-untyped-def]
-    """AUTH-6: a changed address must be verified (at the latest at the next
-    login) before any MyPage screen is used again."""
-    if (request.endpoint is None or request.endpoint == "static"
-            or request.blueprint in UNGATED_BLUEPRINTS
-            or request.endpoint in EMAIL_VERIFY_ENDPOINTS):
-        return None
-    user = current_user._get_current_object()
-    if isinstance(user, CustomerUser) and user.pending_email and not user.password_is_temporary:
-        return redirect(url_for("mypage.email_verify"))
-    return None
 
 
 def _company_users(user: CustomerUser) -> list[CustomerUser]:
@@ -113,6 +98,11 @@ def email_change():  # type: ignore[no-untyped-def]
             account.request_email_change(user, user, data["email"])
         except ValidationError as exc:
             errors = exc.messages  # type: ignore[assignment]
+        except RateLimited as exc:
+            db.session.rollback()  # nothing of the change stays; the refusal is audited
+            ratelimit.audit_refusal(exc.policy, purpose="email_change", actor=user)
+            db.session.commit()
+            errors = {"email": [exc.message]}
         except DomainError as exc:
             errors = {exc.field or "email": [exc.message]}
         else:
@@ -123,7 +113,7 @@ def email_change():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/settings/email/verify", methods=["GET", "POST"])
-@customer_required
+@email_verification_page
 def email_verify():  # type: ignore[no-untyped-def]
     """メール認証: the code sent to the new address."""
     user = current_user._get_current_object()
@@ -151,12 +141,13 @@ def email_verify():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/settings/email/resend", methods=["POST"])
-@customer_required
+@email_verification_page
 def email_resend():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     try:
         account.resend_email_change(user)
     except DomainError as exc:
+        db.session.commit()  # an audited refusal
         flash(exc.message, "error")
     else:
         db.session.commit()
@@ -165,7 +156,7 @@ def email_resend():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/settings/email/cancel", methods=["POST"])
-@customer_required
+@email_verification_page
 def email_cancel():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     account.cancel_email_change(user)

@@ -1,6 +1,6 @@
-"""Public pages without login: the MyPage application (APP-1…APP-4, guide
-§2.2) and 失念時パスワード変更 (AUTH-5, guide §3.4.5). Thin: parse with a
-schema, call one service, render or redirect."""
+"""Public pages without login, each declared ``@public`` (AUTH-11): the MyPage
+application (APP-1…APP-4, guide §2.2) and 失念時パスワード変更 (AUTH-5, guide
+§3.4.5). Thin: parse with a schema, call one service, render or redirect."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
+from portal.auth.decorators import public
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.mypage import account, services, verification
@@ -22,6 +23,7 @@ from portal.mypage.schemas import (
     VerificationCodeSchema,
     load_application,
 )
+from portal.ratelimit import RateLimited
 from portal.validation import first_errors
 
 bp = Blueprint("apply", __name__)
@@ -97,18 +99,20 @@ def _messages(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def _validate(values: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """Shape and format only: whether the address is registered is said only
+    after its code was entered (AUTH-9), never to whoever types it."""
     try:
-        data = load_application(values)
+        return load_application(values), {}
     except ValidationError as exc:
         return None, _messages(exc)
-    try:
-        services.check_application_email(data["email"])
-    except services.FieldError as exc:
-        return None, {exc.field or "email": [exc.message]}
-    return data, {}
+
+
+def _client() -> str:
+    return request.remote_addr or ""
 
 
 @bp.route("/apply", methods=["GET"])
+@public
 def form():  # type: ignore[no-untyped-def]
     """お申込みフォーム. ``?inv=`` (the invitation) presets the branch."""
     values: dict[str, Any] = {"kind": request.args.get("kind", "")}
@@ -133,6 +137,7 @@ def form():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/confirm", methods=["POST"])
+@public
 def confirm():  # type: ignore[no-untyped-def]
     """入力内容確認 (APP-3)."""
     values = _form_values()
@@ -146,19 +151,26 @@ def confirm():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/back", methods=["POST"])
+@public
 def back():  # type: ignore[no-untyped-def]
     """戻る: the form again with every value kept."""
     return _render_form(_form_values(), {})
 
 
 @bp.route("/apply/send-code", methods=["POST"])
+@public
 def send_code():  # type: ignore[no-untyped-def]
     """認証コード送信 (APP-3/4): nothing is stored as an application yet."""
     values = _form_values()
     data, errors = _validate(values)
     if data is None:
         return _render_form(values, errors, 400)
-    row = services.send_application_code(data, invitation_id=session.get(SESSION_INVITATION))
+    try:
+        row = services.send_application_code(data, invitation_id=session.get(SESSION_INVITATION),
+                                             client=_client())
+    except RateLimited as exc:
+        db.session.commit()  # the audited refusal
+        return _render_form(values, {"email": [exc.message]}, 429)
     db.session.commit()
     session[SESSION_HANDLE] = row.handle
     return redirect(url_for("apply.verify"))
@@ -169,6 +181,7 @@ def _current_application_row():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/verify", methods=["GET", "POST"])
+@public
 def verify():  # type: ignore[no-untyped-def]
     """メール認証: 認証コード + 申込み (APP-4). A repeated submit after success
     lands on the completion page and stores nothing more (APP-6)."""
@@ -197,14 +210,16 @@ def verify():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/resend", methods=["POST"])
+@public
 def resend():  # type: ignore[no-untyped-def]
     row = _current_application_row()
     if row is None:
         flash(verification.MSG_SESSION, "error")
         return redirect(url_for("apply.form"))
     try:
-        services.resend_application_code(row)
+        services.resend_application_code(row, client=_client())
     except DomainError as exc:
+        db.session.commit()  # an audited refusal
         flash(exc.message, "error")
     else:
         db.session.commit()
@@ -213,6 +228,7 @@ def resend():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/apply/done", methods=["GET"])
+@public
 def done():  # type: ignore[no-untyped-def]
     """申込み完了. Reloading shows the same page and stores nothing."""
     row = _current_application_row()
@@ -230,6 +246,7 @@ RESET_SENT = ("ご登録のメールアドレス宛に認証コードを送信�
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@public
 def forgot_password():  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     values = _form_values()
@@ -239,7 +256,12 @@ def forgot_password():  # type: ignore[no-untyped-def]
         except ValidationError as exc:
             errors = _messages(exc)
         else:
-            row = account.begin_password_reset(login_id)
+            try:
+                row = account.begin_password_reset(login_id, client=_client())
+            except RateLimited as exc:
+                db.session.commit()  # the audited refusal
+                return render_template("apply/forgot.html", values=values,
+                                       errors={"login_id": [exc.message]}), 429
             db.session.commit()
             session[SESSION_RESET] = row.handle
             session["reset_login_id"] = login_id
@@ -254,6 +276,7 @@ def _reset_row():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
+@public
 def reset_password():  # type: ignore[no-untyped-def]
     row = _reset_row()
     if row is None:
@@ -282,13 +305,15 @@ def reset_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/resend", methods=["POST"])
+@public
 def reset_resend():  # type: ignore[no-untyped-def]
     row = _reset_row()
     if row is None:
         return redirect(url_for("apply.forgot_password"))
     try:
-        account.resend_password_reset(row)
+        account.resend_password_reset(row, client=_client())
     except DomainError as exc:
+        db.session.commit()  # an audited refusal
         flash(exc.message, "error")
     else:
         db.session.commit()

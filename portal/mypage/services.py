@@ -138,16 +138,18 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()}
 
 
-def send_application_code(data: dict[str, Any], *,
-                          invitation_id: int | None) -> EmailVerification:
+def send_application_code(data: dict[str, Any], *, invitation_id: int | None,
+                          client: str | None = None) -> EmailVerification:
     """認証コード送信: nothing is stored as an application yet; the form data
-    waits, sealed, in the verification row."""
+    waits, sealed, in the verification row. A registered (or pending) address
+    gets its code like any other and hears so only after entering it, so the
+    form never tells a stranger which addresses are customers (AUTH-9).
+    Limited per address and per ``client`` address (RateLimited)."""
     if db.session.get(Branch, data["branch_id"]) is None:
         raise FieldError(MSG_BRANCH, field="branch_id")
-    check_application_email(data["email"])
     payload = _jsonable(data) | {"invitation_id": invitation_id}
     row, code = verification.issue(VerificationPurpose.APPLICATION, data["email"],
-                                   payload=payload)
+                                   payload=payload, client=client)
     queue_mail("application_code", data["email"], code=code,
                minutes=verification.ttl_minutes())
     audit.record("application.code_sent", target=row,
@@ -155,8 +157,8 @@ def send_application_code(data: dict[str, Any], *,
     return row
 
 
-def resend_application_code(row: EmailVerification) -> None:
-    code = verification.resend(row)
+def resend_application_code(row: EmailVerification, *, client: str | None = None) -> None:
+    code = verification.resend(row, client=client)
     queue_mail("application_code", row.email, code=code,
                minutes=verification.ttl_minutes())
     audit.record("application.code_resent", target=row)
@@ -291,7 +293,6 @@ def _first_user(data: dict[str, Any], company: Company) -> CustomerUser:
         personal_signing=bool(data.get("personal_signing")),
         state=UserState.ACTIVE,
         first_login_done=False,
-        failed_logins=0,
     )
 
 

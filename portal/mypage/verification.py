@@ -5,6 +5,12 @@ A code has ``CODE_DIGITS`` digits, is valid ``CODE_TTL``, accepts at most
 one) and may be resent after ``RESEND_COOLDOWN``; a resend replaces the code.
 Only a keyed HMAC of the code is stored; the mail body is sealed in the
 outbox. Every function works in the caller's transaction.
+
+AUTH-9 (``portal.ratelimit``): every code mailed (issue and resend) spends the
+issuance budget of its account (or typed identifier, or applicant address),
+of the address it goes to and of the client address; every wrong code spends
+the account's check budget across all its codes, so a new code brings no new
+guesses. Refusals raise ``RateLimited`` after an audit entry.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
 
-from portal import audit
+from portal import audit, ratelimit
 from portal.clock import as_utc, now
 from portal.crypto import codes_equal, generate_code, hmac_code, seal, unseal
 from portal.errors import DomainError
@@ -73,9 +79,35 @@ def _context(row: EmailVerification) -> bytes:
     return f"verification:{row.handle}".encode()
 
 
+def _limit_key(purpose: VerificationPurpose, email: str, user_id: int | None,
+               payload: dict[str, Any] | None) -> str:
+    if purpose == VerificationPurpose.APPLICATION:
+        return "@" + email.strip().lower()
+    if user_id is not None:
+        return f"c:{user_id}"
+    return str((payload or {}).get("rate_key", "?"))  # AUTH-5: the typed unknown identifier
+
+
+def rate_key(row: EmailVerification) -> str:
+    """The key this row's issuance and checks are counted under."""
+    payload = payload_of(row) if row.user_id is None and row.payload_sealed else None
+    return _limit_key(VerificationPurpose(row.purpose), row.email, row.user_id, payload)
+
+
+def _spend_issue(purpose: VerificationPurpose, key: str, email: str, client: str | None,
+                 actor: Any) -> None:
+    # AUTH-5 sends to the account's own address only: the account key covers it,
+    # and an unknown identifier (no address) must be limited exactly alike.
+    address = None if purpose == VerificationPurpose.PASSWORD_RESET else email
+    ratelimit.limit_code_issue(str(purpose), key, address=address, client=client, actor=actor)
+
+
 def issue(purpose: VerificationPurpose, email: str, *, user_id: int | None = None,
-          payload: dict[str, Any] | None = None) -> tuple[EmailVerification, str]:
-    """Create a verification row; returns it and the clear code (for the mail only)."""
+          payload: dict[str, Any] | None = None, client: str | None = None,
+          actor: Any = None) -> tuple[EmailVerification, str]:
+    """Create a verification row; returns it and the clear code (for the mail
+    only). Raises RateLimited (audited) when a limit forbids another code."""
+    _spend_issue(purpose, _limit_key(purpose, email, user_id, payload), email, client, actor)
     digits, ttl, _, _ = _settings()
     code = generate_code(digits)
     row = EmailVerification(
@@ -119,13 +151,15 @@ def seconds_until_resend(row: EmailVerification) -> int:
     return max(0, int(remaining + 0.999))
 
 
-def resend(row: EmailVerification) -> str:
-    """A new code replaces the old one (and its failed-attempt count)."""
+def resend(row: EmailVerification, *, client: str | None = None, actor: Any = None) -> str:
+    """A new code replaces the old one (and its failed-attempt count, not the
+    account's check budget)."""
     if row.consumed_at is not None:
         raise CodeRejected(MSG_USED)
     wait = seconds_until_resend(row)
     if wait > 0:
         raise ResendTooSoon(wait)
+    _spend_issue(VerificationPurpose(row.purpose), rate_key(row), row.email, client, actor)
     digits, ttl, _, _ = _settings()
     code = generate_code(digits)
     row.code_hmac = hmac_code(code, purpose=str(row.purpose))
@@ -136,12 +170,15 @@ def resend(row: EmailVerification) -> str:
     return code
 
 
-def check(row: EmailVerification, code: str) -> None:
-    """Accept ``code`` or raise CodeRejected. A wrong entry is counted in the
-    caller's transaction, which must be committed even though this raises."""
+def check(row: EmailVerification, code: str, *, actor: Any = None) -> None:
+    """Accept ``code`` or raise CodeRejected (RateLimited once the account's
+    budget across codes is spent). A wrong entry is counted in the caller's
+    transaction, which must be committed even though this raises."""
     _, ttl, max_failed, _ = _settings()
     if row.consumed_at is not None:
         raise CodeRejected(MSG_USED)
+    key = rate_key(row)
+    ratelimit.check_code_budget(key, purpose=str(row.purpose), actor=actor)
     if row.failed_attempts >= max_failed:
         _audit_rejection(row, "locked")
         raise CodeRejected(gettext(MSG_LOCKED, max=max_failed))
@@ -155,6 +192,7 @@ def check(row: EmailVerification, code: str) -> None:
     if not matches:
         row.failed_attempts += 1
         _audit_rejection(row, "wrong")
+        ratelimit.count_wrong_code(key, purpose=str(row.purpose), actor=actor)
         left = max_failed - row.failed_attempts
         if left <= 0:
             raise CodeRejected(gettext(MSG_LOCKED, max=max_failed))

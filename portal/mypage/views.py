@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
 from portal.notices import notices_for
 
 bp = Blueprint("mypage", __name__)
-
-
-@bp.before_request
-def force_first_password_change():  # type: ignore[no-untyped-def]
-    """AUTH-3: nothing else opens until the temporary password is replaced."""
-    user = current_user._get_current_object()
-    if getattr(user, "kind", None) == "customer" and user.password_is_temporary:
-        return redirect(url_for("auth.first_login"))
-    return None
 
 
 @bp.route("/")

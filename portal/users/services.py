@@ -527,7 +527,7 @@ def create_user(actor: CustomerUser, draft: UserDraft, *,
                                           "first_name_en", "mobile", "department", "title")},
         birth_date=date.fromisoformat(data["birth_date"]) if data.get("birth_date") else None,
         personal_signing=bool(data.get("personal_signing")), state=UserState.ACTIVE,
-        first_login_done=False, failed_logins=0)
+        first_login_done=False)
     temporary = generate_temporary_password()
     set_password(user, temporary, temporary=True)
     db.session.add(user)

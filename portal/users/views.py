@@ -48,24 +48,6 @@ MSG_TOO_LONG = "入力が長すぎます。"
 MSG_START_AGAIN = "署名用PINの入力からやり直してください。"
 
 
-@bp.before_request
-def account_gates():  # type: ignore[no-untyped-def]
-    """AUTH-3 / AUTH-6: nothing opens before first login or email verification."""
-    user = current_user._get_current_object()
-    if isinstance(user, CustomerUser):
-        if user.password_is_temporary:
-            return redirect(url_for("auth.first_login"))
-        if user.pending_email and "mypage.email_verify" in _endpoints():
-            return redirect(url_for("mypage.email_verify"))
-    return None
-
-
-def _endpoints() -> set[str]:
-    from flask import current_app
-
-    return set(current_app.view_functions)
-
-
 def _me() -> CustomerUser:
     return current_user._get_current_object()  # type: ignore[no-any-return]
 

@@ -169,15 +169,23 @@ def test_resend_has_a_cool_down_and_replaces_the_code(flow, factories, smtp_sink
         assert flow.verify(second).status_code == 302
 
 
-def test_email_of_an_existing_user_or_pending_application_is_refused(flow, factories):
+def test_email_of_an_existing_user_or_pending_application_is_refused_after_its_code(
+        flow, factories):
+    """AUTH-9: the form never tells a stranger that an address is registered
+    (or under review); the owner hears it after entering the code mailed there."""
     branch = factories.branch()
     user = factories.customer()
-    html = flow.post("/apply/confirm", dict(INDIVIDUAL_FORM, branch_id=str(branch.id),
-                                            email=user.email, email_confirm=user.email)
+    taken = dict(INDIVIDUAL_FORM, email=user.email, email_confirm=user.email)
+    html = flow.post("/apply/confirm", dict(taken, branch_id=str(branch.id))
                      ).get_data(as_text=True)
+    assert "既に登録されています" not in html and "認証コード送信" in html
+    assert flow.send_code(taken, branch.id).status_code == 302
+    html = flow.verify(flow.code(user.email)).get_data(as_text=True)
     assert "このメールアドレスは既に登録されています" in html
     flow.apply(INDIVIDUAL_FORM, branch.id)
-    html = flow.send_code(INDIVIDUAL_FORM, branch.id).get_data(as_text=True)
+    response = flow.send_code(INDIVIDUAL_FORM, branch.id)
+    assert response.status_code == 302 and "審査中です" not in response.get_data(as_text=True)
+    html = flow.verify(flow.code(INDIVIDUAL_FORM["email"])).get_data(as_text=True)
     assert "審査中です" in html
     assert count(Application) == 1
 
