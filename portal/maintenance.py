@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from portal import audit
 from portal.clock import JST, as_utc, now
@@ -201,18 +201,18 @@ def cancel(actor: StaffUser, window_id: int) -> MaintenanceWindow:
     one changes the row and writes the audit entry, the other is refused."""
     window = get_window(window_id)
     moment = now()
-    changed = db.session.execute(
+    result = db.session.execute(
         update(MaintenanceWindow)
         .where(MaintenanceWindow.id == window_id, MaintenanceWindow.cancelled_at.is_(None),
                MaintenanceWindow.ends_at > moment)
         .values(cancelled_at=moment, cancelled_by=actor.id, updated_at=moment,
                 updated_by=actor.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(window)
-    if changed != 1:
-        _check_changeable(window, moment)
-        raise DomainError(CANCELLED)  # pragma: no cover - the checks above cover every case
+    if cast(CursorResult[Any], result).rowcount != 1:
+        _check_changeable(window, moment)  # says why: cancelled meanwhile, or ended
+        raise DomainError(CANCELLED)
     audit.record("maintenance.cancelled", actor=actor, target=window,
                  detail={"before": _snapshot(window) | {"status": "有効"},
                          "after": {"status": "取消済",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask import Response, render_template, request
 from flask_login import current_user
@@ -22,7 +23,7 @@ from portal.validation import Text
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
-DATE_ERRORS = {"invalid": "日付を正しく入力してください（例：2026-04-01）。"}
+DATE_ERRORS: dict[str, Any] = {"invalid": "日付を正しく入力してください（例：2026-04-01）。"}
 # Checked before any time arithmetic: year 1 or 9999 would overflow at the JST
 # day boundary, and the log holds nothing outside these years.
 DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31),
