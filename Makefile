@@ -10,7 +10,7 @@ SERVICES := scripts/services.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
-	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf
+	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk
 
 .PHONY: run test deps apt venv migrate seed services stop lint bench
 
