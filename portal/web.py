@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from portal.clock import to_jst
@@ -28,6 +30,14 @@ ERROR_MESSAGES = {
     500: "システムエラーが発生しました。しばらく時間をおいてから再度お試しください。",
     503: "ただいまサービスを停止しています。",
 }
+
+DATABASE_DOWN = ("ただいまシステムを利用できません。"
+                 "しばらく時間を置いてから再度操作をしてください。")
+# No template: rendering one runs the context processors, which read the database.
+DATABASE_DOWN_PAGE = (
+    '<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{message}</title>'
+    "</head><body><main><h1>503</h1><p>{message}</p></main></body></html>"
+)
 
 # gunicorn's default request-line limit is 4094 bytes; the portal refuses a little earlier.
 MAX_URL_BYTES = 4000
@@ -119,6 +129,21 @@ def init_app(app: Flask) -> None:
         fallback = ERROR_MESSAGES[500 if code >= 500 else 400]
         return render_template("error.html", code=code,
                                message=ERROR_MESSAGES.get(code, fallback)), code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+        # The database is unreachable (restart, failover, a lock wait that ran out):
+        # the usual error page reads the signed-in user from it, so this one reads nothing.
+        app.logger.error("database unavailable: %s", type(exc.orig).__name__)
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001  (the connection is already gone)
+            pass
+        # later hooks (security headers) ask for current_user: answer without the database
+        g._login_user = app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        lang = "en" if request.cookies.get("portal_lang") == "en" else "ja"
+        page = DATABASE_DOWN_PAGE.format(lang=lang, message=escape(gettext(DATABASE_DOWN)))
+        return page, 503, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
