@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from portal.clock import now
 from portal.extensions import db
 from portal.models import MaintenanceWindow
 from portal.notices import notify
 from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
+
+# Windows are typed for next year: the console refuses one that has already ended.
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def test_adhoc_window_closes_mypage_but_not_the_console(client, factories):
@@ -29,8 +32,8 @@ def test_bank_admin_schedules_a_window_with_field_errors_for_bad_input(client, f
     bad = client.post_form("/console/maintenance", {"starts_at": "2026-13-40T25:00", "ends_at": ""},
                            token_page="/console/maintenance")
     assert bad.status_code == 400 and "日時を正しく入力してください。" in bad.get_data(as_text=True)
-    ok = client.post_form("/console/maintenance", {"starts_at": "2030-01-01T01:00",
-                                                   "ends_at": "2030-01-01T03:00",
+    ok = client.post_form("/console/maintenance", {"starts_at": f"{NEXT_YEAR}-01-01T01:00",
+                                                   "ends_at": f"{NEXT_YEAR}-01-01T03:00",
                                                    "message": "臨時"},
                           token_page="/console/maintenance")
     assert ok.status_code == 302
