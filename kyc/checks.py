@@ -20,6 +20,7 @@ from kyc.errors import (
     NoFile,
 )
 from portal.i18n import gettext
+from portal.validation import clean_file_name
 
 ALLOWED_EXTENSIONS = ("docx", "xlsx", "pdf", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff")
 MAX_FILENAME_CHARS = 255
@@ -75,7 +76,7 @@ def check_filename(name: str | None) -> CheckedName:
     if "/" in name or "\\" in name:
         raise BadFilename("ファイル名にフォルダの区切り文字（/ や \\）は使用できません。"
                           "ファイル名を変更してから選択してください。")
-    name = unicodedata.normalize("NFC", name.strip())
+    name = clean_file_name(name)  # NFC; bidi and zero-width characters removed
     if len(name) > MAX_FILENAME_CHARS:
         raise BadFilename(gettext(
             "ファイル名が長すぎます。%(n)s文字以内のファイル名にしてください。",

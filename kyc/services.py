@@ -49,6 +49,7 @@ from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from portal.notices import notify
+from portal.validation import clean_file_name
 
 MSG_CONSENT_REQUIRED = "「内容について確認し、理解しました」にチェックしてください。"
 MSG_NOT_EDITABLE = "この本人確認書類はすでに送信済みのため、変更できません。"
@@ -260,7 +261,7 @@ def _audit_refusal(user: CustomerUser, submission: KycSubmission, error: UploadR
                    where: dict[str, str], filename: str | None, data: bytes,
                    signature: str | None = None) -> None:
     detail: dict[str, Any] = {**where, "reason": error.code, "size": len(data),
-                              "name": (filename or "")[:300]}
+                              "name": clean_file_name(filename or "")[:300]}
     if data:
         detail["sha256"] = hashlib.sha256(data).hexdigest()
     if signature:
@@ -313,7 +314,7 @@ def _quarantine(user: CustomerUser, submission: KycSubmission, doc_type: Documen
     entry = KycQuarantine(
         submission_id=submission.id, user_id=user.id, category=category,
         document_type=doc_type.code, slot=slot_key, storage_key=key,
-        original_name=(filename or "")[:300], size=len(data),
+        original_name=clean_file_name(filename or "")[:300], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), state=QuarantineState.PENDING, attempts=1,
         last_reason=str(unavailable.reason), created_at=now(),
     )

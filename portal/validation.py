@@ -447,3 +447,16 @@ def first_errors(messages: Mapping[str, Any]) -> dict[str, str]:
         else:
             flat[key] = str(value)
     return flat
+
+
+def clean_file_name(name: str) -> str:
+    """An uploaded file's name as stored and shown (KYC, PoA, contract PDFs).
+
+    NFC, then every invisible format character (Unicode category Cf: bidi
+    overrides and isolates such as U+202E, zero-width spaces and joiners, the
+    BOM, soft hyphens) is removed, so ``請求書\\u202Efdp.exe`` is kept as what
+    it really is (``請求書fdp.exe``) and cannot pose as a PDF on any screen,
+    audit entry or download. Control characters are left for the caller to
+    refuse; surrounding spaces are stripped."""
+    text = unicodedata.normalize("NFC", name)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()

@@ -26,7 +26,7 @@ from .models import ContractPackage, SigningPosition, SummaryType
 from .schemas import MAX_PARTIES, ConcludeSchema, load_package_form, load_search
 from .search import Criteria, ListKind, staff_rows
 from .states import PackageState
-from .uploads import InspectedPdf, inspect_pdf
+from .uploads import InspectedPdf, PdfInfected, audit_infected, inspect_pdf
 
 
 def _me() -> Any:
@@ -55,7 +55,8 @@ def contracts():  # type: ignore[no-untyped-def]
                            values=request.args, states=list(PackageState)), 400 if errors else 200
 
 
-def _files(required: bool) -> tuple[services.PackageFiles, dict[str, str]]:
+def _files(required: bool, package: ContractPackage | None = None
+           ) -> tuple[services.PackageFiles, dict[str, str]]:
     errors: dict[str, str] = {}
     contracts: list[InspectedPdf] = []
     for storage in request.files.getlist("contract_files"):
@@ -64,6 +65,9 @@ def _files(required: bool) -> tuple[services.PackageFiles, dict[str, str]]:
         try:
             contracts.append(inspect_pdf(storage.filename, storage.read(), label="契約書",
                                          field="contract_files"))
+        except PdfInfected as exc:
+            _audit_infected(package, exc)
+            errors["contract_files"] = exc.message
         except DomainError as exc:
             errors["contract_files"] = exc.message
     important = None
@@ -72,6 +76,9 @@ def _files(required: bool) -> tuple[services.PackageFiles, dict[str, str]]:
         try:
             important = inspect_pdf(storage.filename, storage.read(), label="重要事項説明",
                                     field="important_file")
+        except PdfInfected as exc:
+            _audit_infected(package, exc)
+            errors["important_file"] = exc.message
         except DomainError as exc:
             errors["important_file"] = exc.message
     if required and not contracts and "contract_files" not in errors:
@@ -79,6 +86,12 @@ def _files(required: bool) -> tuple[services.PackageFiles, dict[str, str]]:
     if required and important is None and "important_file" not in errors:
         errors["important_file"] = "重要事項説明（PDF）を選択してください。"
     return services.PackageFiles(contracts, important), errors
+
+
+def _audit_infected(package: ContractPackage | None, refused: PdfInfected) -> None:
+    """Kept even though the form is refused (nothing else is written yet)."""
+    audit_infected(_me(), package, refused)
+    db.session.commit()
 
 
 def _form_context(values: Any, errors: dict[str, str], package: ContractPackage | None = None
@@ -99,7 +112,7 @@ def _save_form(package: ContractPackage | None):  # type: ignore[no-untyped-def]
         data = load_package_form(request.form)
     except ValidationError as exc:
         errors = first_errors(exc.messages)  # type: ignore[arg-type]
-    files, file_errors = _files(required=package is None)
+    files, file_errors = _files(required=package is None, package=package)
     errors.update(file_errors)
     if not errors:
         try:

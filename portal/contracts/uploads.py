@@ -20,8 +20,13 @@ from kyc.errors import ContentMismatch, Infected, UploadRejected
 from kyc.inspection import inspect_upload
 from kyc.interfaces import ScannerUnavailable
 from kyc.scanner import ClamdScanner
+from portal import audit
 from portal.errors import DomainError
 from portal.i18n import gettext
+from portal.models import StaffUser
+from portal.validation import clean_file_name
+
+from .models import ContractPackage
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,25 @@ class PdfRejected(DomainError):
         super().__init__(message, field=field)
 
 
+class PdfInfected(PdfRejected):
+    """The virus scan found malware: refused, and audited like a KYC upload."""
+
+    def __init__(self, message: str, field: str, *, filename: str, data: bytes,
+                 signature: str) -> None:
+        super().__init__(message, field)
+        self.detail = {"field": field, "reason": "infected", "size": len(data),
+                       "name": clean_file_name(filename)[:300],
+                       "sha256": hashlib.sha256(data).hexdigest(), "signature": signature}
+
+
+def audit_infected(actor: StaffUser, package: ContractPackage | None,
+                   refused: PdfInfected) -> None:
+    """``contract.file.infected`` (as ``kyc.file.infected``): who, which package
+    (none while creating one), the file's name, size, hash and the signature."""
+    audit.record("contract.file.infected", actor=actor, target=package,
+                 detail=refused.detail)
+
+
 @dataclass(frozen=True)
 class InspectedPdf:
     title: str
@@ -42,7 +66,7 @@ class InspectedPdf:
 
 
 def _title(filename: str) -> str:
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = clean_file_name(filename).replace("\\", "/").rsplit("/", 1)[-1]
     stem = name[:-4] if name.lower().endswith(".pdf") else name
     return stem.strip()[:200] or "契約書"
 
@@ -80,9 +104,11 @@ def inspect_pdf(filename: str | None, data: bytes, *, label: str, field: str) ->
         if data.lstrip()[:5] == b"%PDF-":  # a damaged PDF is told as broken, not as "not a PDF"
             raise PdfRejected(BROKEN.format(label=label), field) from exc
         raise PdfRejected(_labelled(label, exc.message), field) from exc
+    except Infected as exc:
+        log.warning("contract pdf infected: %s", exc.signature)
+        raise PdfInfected(_labelled(label, exc.message), field, filename=filename, data=data,
+                          signature=exc.signature) from exc
     except UploadRejected as exc:
-        if isinstance(exc, Infected):
-            log.warning("contract pdf infected: %s", exc.signature)
         raise PdfRejected(_labelled(label, exc.message), field) from exc
     except ScannerUnavailable as exc:
         log.warning("contract pdf scan unavailable: %s", exc.reason)
