@@ -41,6 +41,7 @@ DATABASE_DOWN_PAGE = (
 
 # gunicorn's default request-line limit is 4094 bytes; the portal refuses a little earlier.
 MAX_URL_BYTES = 4000
+MAX_DB_ID = 2**31 - 1  # INTEGER primary keys (PostgreSQL int4)
 
 # Endpoints of these blueprints are the customer side and close during maintenance.
 MYPAGE_BLUEPRINTS = {"auth", "mypage", "apply", "kyc", "certs", "users", "contracts"}
@@ -82,6 +83,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = date_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.globals.update(is_customer=_is_customer, is_staff=_is_staff)
+
+    @app.url_value_preprocessor
+    def database_ids_only(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        # <int:…> ids beyond a database INTEGER are "not found", not an overflow in the driver
+        if values and any(isinstance(v, int) and v > MAX_DB_ID for v in values.values()):
+            abort(404)
 
     @app.before_request
     def url_length_gate():  # type: ignore[no-untyped-def]

@@ -76,3 +76,16 @@ def test_a_code_without_its_own_text_still_gets_a_portal_page(client):
     bad_range = client.get("/static/css/portal.css", headers={"Range": "bytes=999999-"})
     assert bad_range.status_code == 416
     assert "リクエストの内容が正しくありません。" in bad_range.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("hostile_id", [2**31, 2**63, 2**64, 10**30])
+def test_an_id_beyond_a_database_integer_is_not_found(client, factories, hostile_id):
+    user = factories.customer()
+    token = client.csrf_token("/login")
+    client.post("/login", data={"identifier": user.email, "password": DEFAULT_PASSWORD,
+                                "csrf_token": token})
+    for url in (f"/contracts/{hostile_id}", f"/users/{hostile_id}/edit",
+                f"/mypage/kyc/{hostile_id}"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "お探しのページは見つかりませんでした。" in response.get_data(as_text=True)
