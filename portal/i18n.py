@@ -15,7 +15,7 @@ plain Japanese strings. Mail is always Japanese (MAIL-1).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,10 @@ def get_locale() -> str:
     forced = g.get("forced_locale")
     if forced:
         return str(forced)
-    chosen = request.cookies.get(COOKIE, DEFAULT_LOCALE)
+    # ``in`` first: a missing key makes werkzeug build a BadRequestKeyError
+    # inside ``.get``, and a page asks for the locale once per text.
+    cookies = request.cookies
+    chosen = cookies[COOKIE] if COOKIE in cookies else DEFAULT_LOCALE
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 
 
@@ -131,9 +134,26 @@ def gettext(message: Any, /, **values: Any) -> str:
 
 _ = gettext
 
+
+def translator(locale: str) -> Callable[..., str]:
+    """``gettext`` for one locale, resolved once: a template render's ``_``."""
+    catalog: Mapping[str, str] = {}
+    if locale != DEFAULT_LOCALE:
+        catalog = current_app.extensions["portal_i18n"].get(locale, {})
+
+    def translate(message: Any, /, **values: Any) -> str:
+        text = "" if message is None else str(message)
+        text = catalog.get(text, text)
+        return text % values if values else text
+
+    return translate
+
 def init_app(app: Flask) -> None:
     app.extensions["portal_i18n"] = load_catalogs()
     app.jinja_env.globals.update(_=gettext, current_locale=get_locale, locales=LOCALES)
+    # A page translates every label: its ``_`` knows the locale from the start
+    # of the render (imported macros keep the global ``_``, same result).
+    app.context_processor(lambda: {"_": translator(get_locale())})
 
     from portal.gate import public
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from portal.clock import as_utc, now
 from portal.crypto import token_digest
@@ -60,7 +60,9 @@ def load_user(principal: str) -> Any:
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.get(UserSession, token_digest(token))
+    kind, _, raw_id = principal.partition(":")
+    model = {"c": CustomerUser, "s": StaffUser}.get(kind)
+    row, user = _session_and_user(token_digest(token), model, raw_id)
     if row is None or row.principal != principal:
         return None
     if _expired(row):
@@ -68,12 +70,20 @@ def load_user(principal: str) -> Any:
         db.session.commit()
         session["expired"] = True
         return None
-    kind, _, raw_id = principal.partition(":")
-    model = {"c": CustomerUser, "s": StaffUser}.get(kind)
-    user = db.session.get(model, int(raw_id)) if model and raw_id.isdigit() else None
     if user is None or not user.is_active:
         return None
     if now() - as_utc(row.last_seen_at) > TOUCH_EVERY:
         row.last_seen_at = now()
         db.session.commit()
     return user
+
+
+def _session_and_user(digest: str, model: Any, raw_id: str) -> tuple[UserSession | None, Any]:
+    """The session row and its user in one round trip (every page asks for both)."""
+    if model is None or not raw_id.isdigit():
+        return db.session.get(UserSession, digest), None
+    found = db.session.execute(
+        select(UserSession, model).outerjoin(model, model.id == int(raw_id))
+        .where(UserSession.id == digest)
+    ).first()
+    return (found[0], found[1]) if found is not None else (None, None)
