@@ -26,6 +26,16 @@ def test_adhoc_window_closes_mypage_but_not_the_console(client, factories):
     assert client.get("/console/").status_code == 200
 
 
+def test_the_banks_message_is_shown_as_written(client):
+    db.session.add(MaintenanceWindow(starts_at=now() - timedelta(minutes=5),
+                                     ends_at=now() + timedelta(hours=1),
+                                     message="システム更改のため"))
+    db.session.commit()
+    html = client.get("/login").get_data(as_text=True)
+    assert "システム更改のため</p>" in html and "のためのため" not in html
+    assert "ただいまご利用いただけません。" in html
+
+
 def test_bank_admin_schedules_a_window_with_field_errors_for_bad_input(client, factories):
     admin = factories.staff(role="bank_admin")
     login_staff(client, admin.login_id, DEFAULT_PASSWORD)
