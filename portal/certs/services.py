@@ -235,8 +235,20 @@ def pending_certificate(user: CustomerUser) -> SigningCertificate | None:
     return cert if cert is not None and cert.state is CertState.PIN_REGISTERED else None
 
 
+def _lock_user(user: CustomerUser) -> None:
+    """One certificate step of a user at a time: a double submit waits here and
+    then sees the first one's certificate (no second key, no second issue).
+    PostgreSQL: the user's row lock; SQLite: BEGIN IMMEDIATE already holds the
+    write lock. Objects read before the lock are reloaded."""
+    db.session.execute(
+        select(CustomerUser.id).where(CustomerUser.id == user.id).with_for_update()
+    )
+    db.session.expire_all()
+
+
 def register_pin(user: CustomerUser, pin: str) -> SigningCertificate:
     """登録: the service generates the key and wraps it under the PIN (not issued yet)."""
+    _lock_user(user)
     _require_signer(user)
     if pending_certificate(user) is not None:
         raise DomainError("初期PINは登録済みです。「発行」ボタンを押下してください。")
@@ -277,6 +289,7 @@ def register_pin(user: CustomerUser, pin: str) -> SigningCertificate:
 
 def issue_certificate(user: CustomerUser) -> SigningCertificate:
     """発行: the CA issues the 5-year certificate; earlier ones are superseded (CERT-2)."""
+    _lock_user(user)
     cert = pending_certificate(user)
     if cert is None:
         raise DomainError("初期PINが登録されていません。初期PINを登録してください。")

@@ -172,7 +172,12 @@ def application_for(row: EmailVerification) -> Application | None:
 
 def complete_application(row: EmailVerification, code: str) -> Application:
     """申込み: the correct code stores the application, exactly once (APP-6).
-    A repeated submit of an already used code returns the stored application."""
+    A repeated submit of an already used code returns the stored application.
+    Parallel submits wait for the first on the verification row (PostgreSQL row
+    lock; SQLite's BEGIN IMMEDIATE) and then find its application."""
+    db.session.execute(select(EmailVerification.id).where(EmailVerification.id == row.id)
+                       .with_for_update())
+    db.session.refresh(row)
     existing = application_for(row)
     if existing is not None:
         return existing

@@ -29,7 +29,6 @@ def test_auth4_parallel_wrong_passwords_lock_the_account_exactly_at_the_5th(
 
     refused = in_parallel(wrong(n) for n in range(ATTEMPTS))
     assert all(r.status_code in (200, 400, 401) for r in refused), [r.status_code for r in refused]
-    assert not any("portal_session" in r.cookies for r in refused)
 
     db.session.commit()
     entries = [(e.action, e.detail) for e in db.session.execute(
