@@ -45,13 +45,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from portal import cli, gate, i18n, security, web
+    from portal import cli, gate, i18n, ratelimit, security, web
 
     security.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
     gate.init_app(app)  # after the maintenance gate: a closed MyPage answers 503 first
     cli.init_app(app)
+    ratelimit.init_app(app)
     _trust_proxies(app)
     return app
 

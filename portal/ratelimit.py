@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -170,11 +172,6 @@ def blocked(policy: Policy, key: str, *, hold: bool = False) -> bool:
     return blocked_until(policy, key, hold=hold) is not None
 
 
-def check(policy: Policy, key: str, *, field: str | None = None, hold: bool = False) -> None:
-    if blocked(policy, key, hold=hold):
-        raise RateLimited(policy, field=field)
-
-
 def hit(policy: Policy, key: str) -> Outcome:
     """Count one event; a ``lock`` policy locks the key when it reaches the limit."""
     row = _row(policy, key, lock=True)
@@ -189,12 +186,6 @@ def hit(policy: Policy, key: str) -> Outcome:
         row.window_start, row.hits = current, 0
     db.session.flush()
     return Outcome(count=row.hits, locked_now=locked_now)
-
-
-def take(policy: Policy, key: str, *, field: str | None = None) -> None:
-    """Spend one unit of a throttle policy or raise RateLimited (nothing spent)."""
-    check(policy, key, field=field, hold=True)
-    hit(policy, key)
 
 
 def clear(policy: Policy, key: str) -> None:
@@ -266,3 +257,34 @@ def count_wrong_code(key: str, *, purpose: str, actor: Any = None,
         audit.record("ratelimit.locked", actor=actor,
                      detail={"policy": CODE_CHECK_ACCOUNT.name, "purpose": purpose})
         raise RateLimited(CODE_CHECK_ACCOUNT, field=field)
+
+
+# --- housekeeping ---------------------------------------------------------------------
+
+def prune() -> int:
+    """Delete the rows that hold nothing any more (window over, not locked):
+    what an unknown identifier or a passing address leaves behind."""
+    current = now()
+    removed = 0
+    for policy in POLICIES.values():
+        result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+            delete(RateLimitCounter).where(
+                RateLimitCounter.policy == policy.name,
+                RateLimitCounter.window_start <= current - policy.window(),
+                or_(RateLimitCounter.blocked_until.is_(None),
+                    RateLimitCounter.blocked_until <= current)))
+        removed += result.rowcount
+    return removed
+
+
+def init_app(app: Flask) -> None:
+    group = AppGroup("ratelimit", help="Rate-limit counters (AUTH-9).")
+
+    @group.command("prune")
+    def prune_command() -> None:
+        """Delete counters whose window is over (run from cron, any host)."""
+        removed = prune()
+        db.session.commit()
+        click.echo(f"removed {removed}")
+
+    app.cli.add_command(group)

@@ -308,3 +308,25 @@ def test_a_wrong_login_and_a_wrong_conclusion_password_add_up(app, world, contra
         last = staff.post_form(f"{detail}/conclude", {"password": f"Bad{attempt}Pass1"},
                                token_page=detail)
     assert LOCKED in last.get_data(as_text=True)
+
+
+def test_prune_forgets_only_counters_that_hold_nothing(app, client, factories):
+    user = factories.customer()
+    for _ in range(5):
+        login_customer(client, user.email, "WrongPass123")  # locked until +30 min
+    login_customer(client, "nobody@example.jp", "WrongPass123")
+
+    def prune() -> str:
+        db.session.commit()  # the CLI's own transaction needs the write lock
+        result = app.test_cli_runner().invoke(args=["ratelimit", "prune"])
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    start = now()
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        assert prune() == "removed 1"  # the client address's 15-minute window
+        html = login_customer(client, user.email, DEFAULT_PASSWORD).get_data(as_text=True)
+        assert LOCKED in html  # the lock survived the pruning
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        assert prune() == "removed 2"
+        assert login_customer(client, user.email, DEFAULT_PASSWORD).status_code == 302
