@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -73,7 +74,9 @@ class LivePortal:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()  # the master stops its own workers
+        # Quick shutdown (SIGQUIT): the test is over, so the workers need not
+        # wait out the browsers' idle keep-alive connections.
+        proc.send_signal(signal.SIGQUIT)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
