@@ -69,12 +69,13 @@ def active_window(moment: datetime | None = None) -> ActiveWindow | None:
         found = recurring_window(moment)
         if found:
             return found
+    # Every MyPage request asks: two columns of one row, no entity to build.
     row = db.session.execute(
-        select(MaintenanceWindow)
+        select(MaintenanceWindow.ends_at, MaintenanceWindow.message)
         .where(MaintenanceWindow.starts_at <= moment, MaintenanceWindow.ends_at > moment,
                MaintenanceWindow.cancelled_at.is_(None))
-        .order_by(MaintenanceWindow.ends_at.desc())
-    ).scalars().first()
+        .order_by(MaintenanceWindow.ends_at.desc()).limit(1)
+    ).first()
     if row is None:
         return None
     return ActiveWindow(_jst(row.ends_at), row.message or ADHOC_MESSAGE)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import load_only
 
 from portal.extensions import db
 from portal.models import Branch, Company, CustomerRole, CustomerUser, StaffUser
@@ -157,6 +158,15 @@ def _page(query: Select[Any], criteria: Criteria, page_size: int) -> Page:
     return Page(rows[:page_size], criteria.page, len(rows) > page_size, criteria)
 
 
+# The columns of a list row (CON-7) and what the row's labels read; the rest of
+# both rows (times, versions, comments) would only be converted and dropped.
+_LIST_PARTY_COLUMNS = load_only(ContractParty.package_id, ContractParty.signing_position,
+                                ContractParty.user_id, ContractParty.state,
+                                ContractParty.position_order)
+_LIST_PACKAGE_COLUMNS = load_only(P.application_date, P.summary_type, P.loan_amount,
+                                  P.planned_loan_date, P.state, P.staff_label, P.version)
+
+
 def customer_rows(user: CustomerUser, kind: ListKind, criteria: Criteria = Criteria(),
                   page_size: int = PAGE_SIZE) -> Page:
     """One row per (package, party of the user): columns of CON-7."""
@@ -165,7 +175,8 @@ def customer_rows(user: CustomerUser, kind: ListKind, criteria: Criteria = Crite
     member = and_(ContractParty.company_id == user.company_id,
                   or_(ContractParty.user_id.is_(None), ContractParty.user_id == user.id))
     query = (select(ContractParty, P).join(P, P.id == ContractParty.package_id)
-             .where(member, P.state != PackageState.DRAFT, _list_condition(kind)))
+             .where(member, P.state != PackageState.DRAFT, _list_condition(kind))
+             .options(_LIST_PARTY_COLUMNS, _LIST_PACKAGE_COLUMNS))
     if user.role == CustomerRole.VIEWER:
         query = query.where(ContractParty.state == PartyState.SIGNED)
     # One customer's rows are few next to the table: read them through the party

@@ -49,7 +49,15 @@ def _list(kind: ListKind):  # type: ignore[no-untyped-def]
         criteria = Criteria()
     page = customer_rows(_me(), kind, criteria)
     return render_template("contracts/list.html", kind=kind, page=page, errors=errors,
-                           values=request.args), 400 if errors else 200
+                           values=request.args, package_href=_package_href()), \
+        400 if errors else 200
+
+
+def _package_href() -> Any:
+    """The link of each row (/contracts/<id>): the route is built once per page,
+    not once per row (werkzeug's URL building is a good part of the list's time)."""
+    prefix = url_for("contracts.package", package_id=0).removesuffix("0")
+    return lambda package_id: f"{prefix}{int(package_id)}"
 
 
 @bp.route("/to-sign")
