@@ -79,9 +79,29 @@ def free_port() -> int:
     return port()
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # gunicorn's master; the workers are its children
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the workers so far (Linux /proc): a figure that
+        other work on a shared machine does not inflate the way it does latency."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.pid:  # ppid
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, chdir: Path = ROOT,
-             ready_path: str = "/login") -> Iterator[str]:
+             ready_path: str = "/login") -> Iterator[Server]:
     """``app`` under gunicorn with ``make run``'s settings, on a free port."""
     import requests
 
@@ -103,7 +123,7 @@ def gunicorn(app: str, env: dict[str, str], *, chdir: Path = ROOT,
                 err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
                 raise SystemExit(f"gunicorn {app} did not start:\n{err[-2000:]}")
             time.sleep(0.2)
-        yield url
+        yield Server(url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -412,6 +432,8 @@ class Throughput:
     p99_ms: float
     p50_ms: float
     errors: int
+    requests: int = 0
+    cpu_ms_per_request: float = float("nan")
 
 
 def wrk(url: str, connections: int, seconds: int, cookie: str | None = None) -> Throughput:
@@ -428,7 +450,17 @@ def wrk(url: str, connections: int, seconds: int, cookie: str | None = None) -> 
                        out)
     if socket:
         errors += sum(int(n) for n in socket.groups())
-    return Throughput(rps, _latency(out, "99%"), _latency(out, "50%"), errors)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Throughput(rps, _latency(out, "99%"), _latency(out, "50%"), errors, total)
+
+
+def measured(server: Server, url: str, connections: int, seconds: int,
+             cookie: str | None = None) -> Throughput:
+    cpu = server.cpu_seconds()
+    result = wrk(url, connections, seconds, cookie)
+    per_request = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
+    return Throughput(result.rps, result.p99_ms, result.p50_ms, result.errors, result.requests,
+                      per_request)
 
 
 def _latency(out: str, label: str) -> float:
@@ -453,32 +485,35 @@ def list_page_cookie(base: str, email: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
-def compare_pages(base: str, env: dict[str, str], db_url: str, first: Customer,
+def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Customer,
                   connections: int, seconds: int) -> None:
     if shutil.which("wrk") is None:
         print("list page: skipped (wrk not installed: apt-get install wrk)")
         return
-    cookie = list_page_cookie(base, first.email)
+    cookie = list_page_cookie(portal.url, first.email)
     min_env = {**env, "BENCH_MIN_DATABASE_URL": db_url,
                "BENCH_MIN_COMPANY_ID": str(first.company_id)}
+    page = portal.url + "/contracts/active"
     with gunicorn("load:minimal_app()", min_env, chdir=ROOT / "bench",
                   ready_path="/active") as minimal:
-        wrk(minimal + "/active", connections, 2)  # warm-up of both
-        wrk(base + "/contracts/active", connections, 2, cookie)
-        mini = wrk(minimal + "/active", connections, seconds)
-        real = wrk(base + "/contracts/active", connections, seconds, cookie)
+        wrk(minimal.url + "/active", connections, 2)  # warm-up of both
+        wrk(page, connections, 2, cookie)
+        mini = measured(minimal, minimal.url + "/active", connections, seconds)
+        real = measured(portal, page, connections, seconds, cookie)
     print(f"現在有効な契約 (/contracts/active, {LIST_ROWS} rows, logged in), "
           f"{connections} keep-alive connections x {seconds} s (wrk), same gunicorn settings:")
-    print(f"  portal page : {real.rps:7.0f} req/s  p50 {real.p50_ms:6.1f} ms  "
-          f"p99 {real.p99_ms:6.1f} ms  errors {real.errors}")
-    print(f"  minimal page: {mini.rps:7.0f} req/s  p50 {mini.p50_ms:6.1f} ms  "
-          f"p99 {mini.p99_ms:6.1f} ms  errors {mini.errors}")
+    for name, t in (("portal page ", real), ("minimal page", mini)):
+        print(f"  {name}: {t.rps:7.0f} req/s  p50 {t.p50_ms:6.1f} ms  p99 {t.p99_ms:6.1f} ms  "
+              f"errors {t.errors}  gunicorn CPU {t.cpu_ms_per_request:.2f} ms/request")
     rps_ratio = real.rps / mini.rps
     p99_ratio = real.p99_ms / mini.p99_ms
     print(f"  req/s ratio {rps_ratio:.2f} (target >= {TARGET_RPS_RATIO}: "
           f"{'met' if rps_ratio >= TARGET_RPS_RATIO else 'NOT met'}), "
           f"p99 ratio {p99_ratio:.2f} (target <= {TARGET_P99_RATIO}: "
-          f"{'met' if p99_ratio <= TARGET_P99_RATIO else 'NOT met'})")
+          f"{'met' if p99_ratio <= TARGET_P99_RATIO else 'NOT met'}), "
+          f"CPU per request ratio {mini.cpu_ms_per_request / real.cpu_ms_per_request:.2f} "
+          "(minimal/portal: the req/s ratio a quiet machine would approach)")
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 # --- main -------------------------------------------------------------------------------
@@ -522,12 +557,12 @@ def main() -> None:
             customers, _ = seed(app, args.customers, service.url)
             print(f"seeded {len(customers)} customers (certificate, package opened and "
                   f"confirmed) in {time.perf_counter() - t0:.1f} s")
-            with gunicorn("wsgi:app", env) as base:
+            with gunicorn("wsgi:app", env) as portal:
                 if not args.skip_dialog:
-                    run, wall = run_dialogs(base, customers, sink)
+                    run, wall = run_dialogs(portal.url, customers, sink)
                     checked, problems = validate_signed(app, run.done)
                     print_dialog(run, wall, len(customers), 2, checked, problems)
-                compare_pages(base, env, portal_db, customers[0], args.connections,
+                compare_pages(portal, env, portal_db, customers[0], args.connections,
                               args.duration)
         finally:
             service.stop()
