@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit
 from portal.clock import now
@@ -345,15 +347,22 @@ def _require_signable(user: CustomerUser, package: ContractPackage,
 
 
 def _confirmation(party: ContractParty, user: CustomerUser) -> PartyConfirmation:
-    row = db.session.execute(
-        select(PartyConfirmation).where(PartyConfirmation.party_id == party.id,
-                                        PartyConfirmation.user_id == user.id)
-    ).scalar_one_or_none()
+    found = select(PartyConfirmation).where(PartyConfirmation.party_id == party.id,
+                                            PartyConfirmation.user_id == user.id)
+    row = db.session.execute(found).scalar_one_or_none()
     if row is None:
-        row = PartyConfirmation(party_id=party.id, user_id=user.id)
-        db.session.add(row)
-        db.session.flush()
+        _insert_once(PartyConfirmation, party_id=party.id, user_id=user.id)
+        row = db.session.execute(found).scalar_one()
     return row
+
+
+def _insert_once(model: Any, **values: Any) -> None:
+    """Insert a row keyed by a unique constraint unless it exists: two tabs of
+    one user doing the same at once insert it once (on PostgreSQL a check
+    followed by an INSERT let both in and the second answered 500)."""
+    dialect = db.engine.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def open_document(user: CustomerUser, package: ContractPackage,
@@ -363,12 +372,7 @@ def open_document(user: CustomerUser, package: ContractPackage,
     if document is None:
         raise NotFound()
     data = get_file_store().get(document.current_key)
-    exists = db.session.execute(
-        select(DocumentOpened.id).where(DocumentOpened.document_id == document.id,
-                                        DocumentOpened.user_id == user.id)
-    ).first()
-    if exists is None:
-        db.session.add(DocumentOpened(document_id=document.id, user_id=user.id))
+    _insert_once(DocumentOpened, document_id=document.id, user_id=user.id, opened_at=now())
     audit.record("contract.document.downloaded" if download else "contract.document.viewed",
                  actor=user, target=document, detail={"package": package.id,
                                                       "sha256": document.current_sha256})
