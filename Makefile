@@ -23,7 +23,8 @@ run: deps migrate
 	@echo "Demo mailbox:  http://$(HOST):$(PORT)/dev/mailbox   (or: $(FLASK) demo mailbox)"
 	@echo "Stop the background services with: $(SERVICES) stop"
 	@echo
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	  --limit-request-line 8190 --limit-request-field_size 16380 --access-logfile - wsgi:app
 
 ## make test: install what the tests need, start the real services, run every test
 ## on SQLite, then the database-touching part again on PostgreSQL.

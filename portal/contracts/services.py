@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit
+from portal.auth.sessions import end_all_sessions_of
 from portal.clock import now
 from portal.crypto import verify_secret
 from portal.errors import DomainError, Forbidden, NotFound
@@ -277,7 +278,15 @@ def party_to_sign(user: CustomerUser, package: ContractPackage) -> ContractParty
 
 # --- sending and withdrawing (CON-3) -------------------------------------------------
 
+def hold(package: ContractPackage) -> None:
+    """Re-read the package under its row lock before a transition decided from
+    its state (PostgreSQL; on SQLite BEGIN IMMEDIATE already holds the write
+    lock), so a transition racing a signature or another click sees the winner."""
+    db.session.refresh(package, with_for_update=True)
+
+
 def send_package(staff: StaffUser, package: ContractPackage) -> None:
+    hold(package)
     for party in package.parties:
         if not signing_users(party):
             raise DomainError(gettext(
@@ -302,6 +311,7 @@ def send_package(staff: StaffUser, package: ContractPackage) -> None:
 
 
 def withdraw_package(staff: StaffUser, package: ContractPackage) -> None:
+    hold(package)
     was_sent = package.state == PackageState.UNSIGNED
     transition(package, PackageState.WITHDRAWN, actor=staff,
                company_id=_debtor_company_id(package))
@@ -438,6 +448,7 @@ def check_ready_to_sign(user: CustomerUser, package: ContractPackage) -> Contrac
 def reject(user: CustomerUser, package: ContractPackage, comment: str) -> None:
     if not comment or not comment.strip():
         raise _field_error("否認理由（署名コメント）を入力してください。", "comment")
+    hold(package)
     party = _require_signable(user, package)
     party.reject_comment = comment.strip()
     transition(party, PartyState.REJECTED, actor=user, detail={"package": package.id})
@@ -496,6 +507,10 @@ def check_staff_password(staff: StaffUser, password: str) -> None:
         locked_now = auth.count_wrong_password(staff, context="conclude")
         audit.record("contract.conclude.password_refused", actor=staff,
                      detail={"locked": locked_now})
+        if locked_now:
+            # Whoever is guessing at this keyboard is not the staff member:
+            # a lock ends the console sessions too, not only future logins.
+            end_all_sessions_of(staff)
         db.session.commit()
         raise _field_error(auth.locked_message() if locked_now
                            else "パスワードが正しくありません。", "password")
@@ -521,6 +536,7 @@ def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
 
 
 def record_repayment(staff: StaffUser, package: ContractPackage) -> None:
+    hold(package)
     if package.summary_type == SummaryType.CANCELLATION:
         raise DomainError("取消合意契約に完済は登録できません。")
     transition(package, PackageState.REPAID, actor=staff, company_id=_debtor_company_id(package))
