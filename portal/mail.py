@@ -61,6 +61,18 @@ def queue_mail(template: str, to: str, **context: object) -> MailOutbox:
     return row
 
 
+def delivery_delayed() -> bool:
+    """True while mail the outbox owes has failed at least once and is not yet
+    sent, i.e. the mail server is not answering (MAIL-2). Pages that wait for
+    a mailed code say so; it is never asked per address, so it tells nobody
+    whether an account exists."""
+    owed = select(MailOutbox.id).where(
+        MailOutbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        MailOutbox.attempts > 0,
+    ).limit(1)
+    return db.session.execute(owed).first() is not None
+
+
 def build_message(row: MailOutbox, body: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_FROM"]

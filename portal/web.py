@@ -11,6 +11,7 @@ from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from portal import mail
 from portal.clock import to_jst
 from portal.errors import DomainError
 from portal.extensions import db
@@ -78,6 +79,7 @@ def url_for_safe(endpoint: str, **values: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_for_safe"] = url_for_safe
+    app.jinja_env.globals["mail_delivery_delayed"] = mail.delivery_delayed
     app.jinja_env.globals["console_menu_items"] = lambda: __import__(
         "portal.console.menu", fromlist=["items_for"]).items_for(current_user._get_current_object())
     app.jinja_env.filters["jst"] = date_jst

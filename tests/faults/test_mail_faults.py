@@ -40,6 +40,7 @@ from .contract_state import assert_audit_intact, snapshot
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Kaisei-Pass2026"
+DELAYED = "ただいまメールの送信が遅れています。"
 
 
 @pytest.fixture
@@ -78,8 +79,13 @@ def test_application_and_password_reset_mail_wait_for_the_server(
                                  token_page="/password/forgot")
     assert started.headers["Location"].endswith("/password/reset")
 
+    # the pages waiting for the codes say nothing before the first failed attempt ...
+    assert DELAYED not in client.get("/apply/verify").get_data(as_text=True)
     assert deliver_pending() == {"sent": 0, "deferred": 2, "failed": 0}
     assert outbox_states() == ["pending", "pending"]
+    # ... and tell the user once the mail server has failed to take the mail
+    assert DELAYED in client.get("/apply/verify").get_data(as_text=True)
+    assert DELAYED in resetter.get("/password/reset").get_data(as_text=True)
     rows = db.session.execute(select(MailOutbox)).scalars().all()
     assert all(r.body_encrypted is not None and r.last_error.startswith("connect") for r in rows)
     db.session.commit()
@@ -89,6 +95,7 @@ def test_application_and_password_reset_mail_wait_for_the_server(
     assert deliver_later()["sent"] == 2
     assert deliver_later(5)["sent"] == 0  # exactly once
     assert outbox_states() == ["sent", "sent"]
+    assert DELAYED not in client.get("/apply/verify").get_data(as_text=True)
     assert len(portal_smtp.to(INDIVIDUAL_FORM["email"])) == 1
     assert len(portal_smtp.to(email)) == 1
 
