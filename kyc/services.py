@@ -463,7 +463,15 @@ def submissions_for_branch(staff: StaffUser, *, state: KycState | None) -> list[
     return list(db.session.execute(query).scalars())
 
 
+def _hold(submission: KycSubmission) -> None:
+    """Fresh state under the submission's row lock (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already serializes): two reviewers clicking at once make one
+    decision, the other gets the state-transition refusal."""
+    db.session.refresh(submission, with_for_update=True)
+
+
 def approve(staff: StaffUser, submission: KycSubmission) -> None:
+    _hold(submission)
     transition(submission, KycState.APPROVED, actor=staff)
     submission.reviewed_at = now()
     submission.reviewed_by = staff.id
@@ -477,6 +485,7 @@ def reject(staff: StaffUser, submission: KycSubmission, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise DomainError(MSG_REASON_REQUIRED, field="reason")
+    _hold(submission)
     transition(submission, KycState.REJECTED, actor=staff, detail={"reason": reason})
     submission.reviewed_at = now()
     submission.reviewed_by = staff.id
