@@ -175,6 +175,9 @@ def check(row: EmailVerification, code: str, *, actor: Any = None) -> None:
     budget across codes is spent). A wrong entry is counted in the caller's
     transaction, which must be committed even though this raises."""
     _, ttl, max_failed, _ = _settings()
+    # Parallel wrong entries on PostgreSQL: count from the row as committed,
+    # under its lock (SQLite already holds the write lock, BEGIN IMMEDIATE).
+    db.session.refresh(row, with_for_update=True)
     if row.consumed_at is not None:
         raise CodeRejected(MSG_USED)
     key = rate_key(row)
