@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email import message_from_bytes, policy
@@ -150,10 +151,13 @@ def template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for the session, migrated once."""
-    name = f"portal_test_{os.getpid()}"
+def pg_url(name: str) -> str:
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def migrated_pg_database(name: str) -> Iterator[str]:
+    """Create database ``name`` in the test server, migrate it, drop it after."""
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -162,15 +166,23 @@ def pg_database() -> Iterator[str]:
     except Exception as exc:  # pragma: no cover - loud failure, never a skip
         pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc}. Run `make test`, "
                     "which starts it (scripts/services.sh start postgres).")
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    app = create_app(base_config(Path("/tmp"), url, 1))
+    app = create_app(base_config(Path("/tmp"), pg_url(name), 1))
     migrate(app)
     with app.app_context():
         db.engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session, migrated once."""
+    with migrated_pg_database(f"portal_test_{os.getpid()}") as url:
+        yield url
 
 
 def truncate_all(app: Flask) -> None:

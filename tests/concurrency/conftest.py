@@ -31,7 +31,8 @@ from tests.conftest import (
     SmtpSink,
     base_config,
     free_port,
-    migrate,
+    migrated_pg_database,
+    pg_url,
 )
 
 from .live import Answers, Browser, LivePortal, portal_env
@@ -71,26 +72,8 @@ def _pg_admin() -> Any:
 def pg_template() -> Iterator[str]:
     """A migrated PostgreSQL database every test copies (CREATE DATABASE … TEMPLATE)."""
     name = f"portal_conc_tmpl_{os.getpid()}"
-    admin = _pg_admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - loud failure, never a skip
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc}. Run `make test`, "
-                    "which starts it (scripts/services.sh start postgres).")
-    app = create_app(base_config(Path("/tmp"), _pg_url(name), 1))
-    migrate(app)
-    with app.app_context():
-        db.engine.dispose()
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _pg_url(name: str) -> str:
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    with migrated_pg_database(name):
+        yield name
 
 
 @pytest.fixture(params=BACKENDS)
@@ -105,7 +88,7 @@ def live_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
+    yield pg_url(name)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
