@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 
 from portal.clock import as_utc, now
 from portal.crypto import token_digest
@@ -78,12 +79,19 @@ def load_user(principal: str) -> Any:
     return user
 
 
+@cache
+def _session_with(model: Any) -> Select[Any]:
+    """Built once per kind of user: building the statement cost as much as running it."""
+    return (select(UserSession, model)
+            .outerjoin(model, model.id == bindparam("session_user_id"))
+            .where(UserSession.id == bindparam("session_digest")))
+
+
 def _session_and_user(digest: str, model: Any, raw_id: str) -> tuple[UserSession | None, Any]:
     """The session row and its user in one round trip (every page asks for both)."""
     if model is None or not raw_id.isdigit():
         return db.session.get(UserSession, digest), None
     found = db.session.execute(
-        select(UserSession, model).outerjoin(model, model.id == int(raw_id))
-        .where(UserSession.id == digest)
+        _session_with(model), {"session_user_id": int(raw_id), "session_digest": digest}
     ).first()
     return (found[0], found[1]) if found is not None else (None, None)
