@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -191,6 +195,16 @@ class SigningClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def _settle_environment(self) -> None:
+        """Resolve the proxy and CA settings of the environment once, not on every
+        call (requests reads them per request unless told not to), and keep no
+        cookies: a shared client serves every user of the process."""
+        settings = self._http.merge_environment_settings(self.base_url, {}, None, None, None)
+        self._http.proxies.update(settings["proxies"])
+        self._http.verify = settings["verify"]
+        self._http.trust_env = False
+        self._http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     # --- CSC ------------------------------------------------------------
     def list_credentials(self, user_id: str | None = None) -> list[str]:
@@ -383,6 +397,32 @@ class SigningClient:
         if resp.status_code != 200:
             raise _error(resp)
         return resp.content
+
+
+_SHARED_MAX = 8  # configurations kept per process (tests switch services often)
+_shared: OrderedDict[tuple[Any, ...], SigningClient] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_client(config: Mapping[str, Any]) -> SigningClient:
+    """The process's client for ``config``: one pooled keep-alive HTTP session that
+    the dialog's steps and the threads of a worker share, instead of a new client
+    and a new connection per step. Never ``close()`` it. Keyed by process id, so a
+    forked worker never inherits its parent's sockets."""
+    key = (os.getpid(), config["SIGNING_SERVICE_URL"], config["SIGNING_CLIENT_ID"],
+           config["SIGNING_CLIENT_SECRET"], config.get("SIGNING_TIMEOUT", 10),
+           config.get("SIGNING_PIN_FIRST", True))
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            client = SigningClient.from_config(config)
+            client._settle_environment()
+            _shared[key] = client
+            while len(_shared) > _SHARED_MAX:
+                _shared.popitem(last=False)  # left to the GC: a thread may still use it
+        else:
+            _shared.move_to_end(key)
+        return client
 
 
 def _error(resp: requests.Response) -> SigningError:

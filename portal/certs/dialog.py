@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import session
+from flask import current_app, session
 
 from portal import audit, ratelimit
 from portal.crypto import seal, unseal
@@ -36,16 +38,56 @@ from .messages import CertError
 T = TypeVar("T")
 
 
-def _credential(user: CustomerUser, api: rs.SigningClient) -> rs.CredentialInfo:
+def _api() -> rs.SigningClient:
+    """The process's pooled client (a step no longer opens its own connection)."""
+    return rs.shared_client(current_app.config)
+
+
+def _credential(user: CustomerUser, api: rs.SigningClient, *,
+                known: bool = False) -> rs.CredentialInfo:
+    """The user's signing credential. ``known``: 電子署名 may reuse what 送信 read
+    (the certificate chain of a credential never changes once issued); whether the
+    credential is still usable is the service's own check at authorize, which
+    refuses a locked, revoked or expired one with the same messages."""
     services._require_signer(user)
     cred_id = services.active_credential_id(user)
     if cred_id is None:
         raise msg.CertError(msg.NO_CERT)
+    if known:
+        cached = _known_credentials.get(api.base_url, cred_id)
+        if cached is not None:
+            return cached
     info = api.credential_info(cred_id)
     if info.status == "locked":
         services.note_locked(user)
         raise msg.CertError(msg.LOCKED)
+    _known_credentials.put(api.base_url, info)
     return info
+
+
+class _KnownCredentials:
+    """Issued credentials seen by this process (bounded, thread-safe)."""
+
+    MAX = 4096
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, str], rs.CredentialInfo] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, service: str, credential_id: str) -> rs.CredentialInfo | None:
+        with self._lock:
+            return self._items.get((service, credential_id))
+
+    def put(self, service: str, info: rs.CredentialInfo) -> None:
+        if info.status != "active" or info.cert_status != "valid" or not info.certificates:
+            return
+        with self._lock:
+            self._items[(service, info.credential_id)] = info
+            while len(self._items) > self.MAX:
+                self._items.popitem(last=False)
+
+
+_known_credentials = _KnownCredentials()
 
 
 @dataclass(frozen=True)
@@ -63,9 +105,9 @@ def send_code(user: CustomerUser, pin: str) -> CodeSent:
                                                       "purpose": "signing"})
         raise CertError(refused.refusal(), field="pin")
     try:
-        with services.signing_client() as api:
-            info = _credential(user, api)
-            proof = api.send_otp_after_pin(info.credential_id, pin)
+        api = _api()
+        info = _credential(user, api)
+        proof = api.send_otp_after_pin(info.credential_id, pin)
     except rs.SigningError as exc:
         _note(user, exc)
         refusal = msg.from_signing_error(exc)
@@ -96,17 +138,17 @@ def sign_pdfs(
     """電子署名: one authorization (PIN proof + code) for all ``documents``; returns
     every signed PDF or raises CertError with the message for the dialog."""
     try:
-        with services.signing_client() as api:
-            info = _credential(user, api)
-            return sign_documents(
-                api,
-                info,
-                documents,
-                proof=proof,
-                otp=code,
-                options=options or SignatureOptions(),
-                description=description,
-            )
+        api = _api()
+        info = _credential(user, api, known=True)
+        return sign_documents(
+            api,
+            info,
+            documents,
+            proof=proof,
+            otp=code,
+            options=options or SignatureOptions(),
+            description=description,
+        )
     except rs.SigningError as exc:
         _note(user, exc)
         raise msg.from_signing_error(exc) from exc
