@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from io import BytesIO
 
 from asn1crypto import tsp
@@ -104,9 +105,19 @@ class BatchAuthorizer:
         return self._client.sign_hashes(auth)
 
 
+@lru_cache(maxsize=512)
+def _certificate(der: bytes) -> ax509.Certificate:
+    """A certificate parsed once per process: pyHanko reads the same fields of the
+    signer's certificate and its CA chain for every signature (names, serial, key),
+    and asn1crypto parses them lazily, on first use, for each new object."""
+    cert = ax509.Certificate.load(der)
+    cert.native  # noqa: B018  (parse every field now, before threads share it)
+    return cert
+
+
 class RemoteSigner(signers.Signer):
     def __init__(self, info: CredentialInfo, authorizer: BatchAuthorizer) -> None:
-        certs = [ax509.Certificate.load(der) for der in info.certificates]
+        certs = [_certificate(der) for der in info.certificates]
         super().__init__(
             signing_cert=certs[0],
             cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
