@@ -204,6 +204,12 @@ class SearchSchema(FormSchema):
             raise ValidationError("上限金額は下限金額以上で入力してください。", "amount_max")
 
 
+# Built once: every list page loads its criteria, and building a schema (its
+# fields, hooks and options) cost more than loading an empty query string.
+# marshmallow 4 schemas keep no per-load state, so threads may share it.
+_SEARCH = SearchSchema()
+
+
 def load_search(args: Mapping[str, Any]) -> dict[str, Any]:
     raw = {k: v for k, v in args.items() if v not in ("", None)}
-    return SearchSchema().load(raw)
+    return _SEARCH.load(raw)
