@@ -3,6 +3,7 @@ page, the confirmation steps, the signing dialog, rejection, downloads."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -21,7 +22,9 @@ from marshmallow import ValidationError
 from portal.auth.decorators import customer_required
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
+from portal.i18n import get_locale, translator
 from portal.validation import first_errors
+from portal.web import date_jst, yen
 
 from . import (
     console_views,  # noqa: F401  (registers the console routes)
@@ -30,7 +33,7 @@ from . import (
 )
 from .cli import register as register_cli
 from .schemas import ConfirmSchema, RejectSchema, load_search
-from .search import Criteria, ListKind, customer_rows
+from .search import Criteria, ListKind, ListPackage, ListParty, customer_rows
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 register_cli(bp)
@@ -49,15 +52,41 @@ def _list(kind: ListKind):  # type: ignore[no-untyped-def]
         criteria = Criteria()
     page = customer_rows(_me(), kind, criteria)
     return render_template("contracts/list.html", kind=kind, page=page, errors=errors,
-                           values=request.args, package_href=_package_href()), \
+                           values=request.args, rows=_shown_rows(page.rows)), \
         400 if errors else 200
 
 
-def _package_href() -> Any:
-    """The link of each row (/contracts/<id>): the route is built once per page,
-    not once per row (werkzeug's URL building is a good part of the list's time)."""
+@dataclass(frozen=True, slots=True)
+class ShownRow:
+    """One row of a contract list (CON-7) as the page shows it, in the visitor's
+    language: formatted here once, not through a template call per cell."""
+
+    package_id: int
+    href: str
+    application_date: str
+    summary: str
+    loan_amount: str
+    planned_loan_date: str
+    position: str
+    party_state: str
+    progress: str
+    staff: Any
+
+
+def _shown_rows(rows: list[tuple[ListParty, ListPackage]]) -> list[ShownRow]:
+    _ = translator(get_locale())
+    # The link of each row (/contracts/<id>): the route is built once per page,
+    # not once per row (werkzeug's URL building is a good part of the list's time).
     prefix = url_for("contracts.package", package_id=0).removesuffix("0")
-    return lambda package_id: f"{prefix}{int(package_id)}"
+    personal = _("（個人）")
+    return [
+        ShownRow(package.id, f"{prefix}{int(package.id)}", date_jst(package.application_date),
+                 _(package.summary_label), yen(package.loan_amount),
+                 date_jst(package.planned_loan_date),
+                 _(party.position_label) + (personal if party.user_id else ""),
+                 _(party.state_label), _(package.state_label), package.staff_label)
+        for party, package in rows
+    ]
 
 
 @bp.route("/to-sign")
