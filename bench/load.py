@@ -20,6 +20,7 @@ Everything lives in a fresh PostgreSQL database in the running server
 dropped at the end (``--keep`` keeps it). From the repository root:
 
     .venv/bin/python bench/load.py [--customers 50] [--connections 16] [--duration 10]
+        [--list-runs 3] [--skip-dialog]
 """
 
 from __future__ import annotations
@@ -485,8 +486,19 @@ def list_page_cookie(base: str, email: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
+def _median(runs: list[Throughput]) -> Throughput:
+    """Each figure's median over interleaved runs (a shared machine's load comes and goes)."""
+    import statistics
+
+    def med(name: str) -> float:
+        return float(statistics.median(getattr(t, name) for t in runs))
+
+    return Throughput(med("rps"), med("p99_ms"), med("p50_ms"), sum(t.errors for t in runs),
+                      sum(t.requests for t in runs), med("cpu_ms_per_request"))
+
+
 def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Customer,
-                  connections: int, seconds: int) -> None:
+                  connections: int, seconds: int, runs: int = 1) -> None:
     if shutil.which("wrk") is None:
         print("list page: skipped (wrk not installed: apt-get install wrk)")
         return
@@ -498,10 +510,14 @@ def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Custo
                   ready_path="/active") as minimal:
         wrk(minimal.url + "/active", connections, 2)  # warm-up of both
         wrk(page, connections, 2, cookie)
-        mini = measured(minimal, minimal.url + "/active", connections, seconds)
-        real = measured(portal, page, connections, seconds, cookie)
+        minis, reals = [], []
+        for _ in range(runs):  # interleaved, so both see the same load
+            minis.append(measured(minimal, minimal.url + "/active", connections, seconds))
+            reals.append(measured(portal, page, connections, seconds, cookie))
+        mini, real = _median(minis), _median(reals)
     print(f"現在有効な契約 (/contracts/active, {LIST_ROWS} rows, logged in), "
-          f"{connections} keep-alive connections x {seconds} s (wrk), same gunicorn settings:")
+          f"{connections} keep-alive connections x {seconds} s (wrk), same gunicorn settings"
+          + (f", median of {runs} interleaved runs:" if runs > 1 else ":"))
     for name, t in (("portal page ", real), ("minimal page", mini)):
         print(f"  {name}: {t.rps:7.0f} req/s  p50 {t.p50_ms:6.1f} ms  p99 {t.p99_ms:6.1f} ms  "
               f"errors {t.errors}  gunicorn CPU {t.cpu_ms_per_request:.2f} ms/request")
@@ -523,6 +539,8 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=50)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--duration", type=int, default=10, help="seconds per list-page run")
+    ap.add_argument("--list-runs", type=int, default=3,
+                    help="interleaved list-page runs of each page (medians are printed)")
     ap.add_argument("--skip-dialog", action="store_true", help="only the list page")
     ap.add_argument("--keep", action="store_true", help="keep the databases and files")
     args = ap.parse_args()
@@ -563,7 +581,7 @@ def main() -> None:
                     checked, problems = validate_signed(app, run.done)
                     print_dialog(run, wall, len(customers), 2, checked, problems)
                 compare_pages(portal, env, portal_db, customers[0], args.connections,
-                              args.duration)
+                              args.duration, args.list_runs)
         finally:
             service.stop()
             sink.stop()
