@@ -100,6 +100,25 @@ class Server:
         return total
 
 
+def database_cpu_seconds(database: str) -> float:
+    """User + system CPU so far of the PostgreSQL backends serving ``database``
+    (their process titles name it): the share of a page that the server's CPU
+    figure leaves out, on the same cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    marker = f" {database} ".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if not (proc / "cmdline").read_bytes().startswith(b"postgres: ") or \
+                    marker not in (proc / "cmdline").read_bytes():
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], *, chdir: Path = ROOT,
              ready_path: str = "/login") -> Iterator[Server]:
@@ -435,6 +454,7 @@ class Throughput:
     errors: int
     requests: int = 0
     cpu_ms_per_request: float = float("nan")
+    db_cpu_ms_per_request: float = float("nan")
 
 
 def wrk(url: str, connections: int, seconds: int, cookie: str | None = None) -> Throughput:
@@ -455,13 +475,15 @@ def wrk(url: str, connections: int, seconds: int, cookie: str | None = None) -> 
     return Throughput(rps, _latency(out, "99%"), _latency(out, "50%"), errors, total)
 
 
-def measured(server: Server, url: str, connections: int, seconds: int,
+def measured(server: Server, url: str, connections: int, seconds: int, database: str,
              cookie: str | None = None) -> Throughput:
-    cpu = server.cpu_seconds()
+    cpu, db_cpu = server.cpu_seconds(), database_cpu_seconds(database)
     result = wrk(url, connections, seconds, cookie)
-    per_request = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
+    count = max(result.requests, 1)
+    per_request = (server.cpu_seconds() - cpu) * 1000 / count
+    db_per_request = (database_cpu_seconds(database) - db_cpu) * 1000 / count
     return Throughput(result.rps, result.p99_ms, result.p50_ms, result.errors, result.requests,
-                      per_request)
+                      per_request, db_per_request)
 
 
 def _latency(out: str, label: str) -> float:
@@ -494,7 +516,12 @@ def _median(runs: list[Throughput]) -> Throughput:
         return float(statistics.median(getattr(t, name) for t in runs))
 
     return Throughput(med("rps"), med("p99_ms"), med("p50_ms"), sum(t.errors for t in runs),
-                      sum(t.requests for t in runs), med("cpu_ms_per_request"))
+                      sum(t.requests for t in runs), med("cpu_ms_per_request"),
+                      med("db_cpu_ms_per_request"))
+
+
+def _total_cpu(t: Throughput) -> float:
+    return t.cpu_ms_per_request + t.db_cpu_ms_per_request
 
 
 def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Customer,
@@ -506,21 +533,24 @@ def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Custo
     min_env = {**env, "BENCH_MIN_DATABASE_URL": db_url,
                "BENCH_MIN_COMPANY_ID": str(first.company_id)}
     page = portal.url + "/contracts/active"
+    database = db_url.rsplit("/", 1)[1]
     with gunicorn("load:minimal_app()", min_env, chdir=ROOT / "bench",
                   ready_path="/active") as minimal:
         wrk(minimal.url + "/active", connections, 2)  # warm-up of both
         wrk(page, connections, 2, cookie)
         minis, reals = [], []
         for _ in range(runs):  # interleaved, so both see the same load
-            minis.append(measured(minimal, minimal.url + "/active", connections, seconds))
-            reals.append(measured(portal, page, connections, seconds, cookie))
+            minis.append(measured(minimal, minimal.url + "/active", connections, seconds,
+                                  database))
+            reals.append(measured(portal, page, connections, seconds, database, cookie))
         mini, real = _median(minis), _median(reals)
     print(f"現在有効な契約 (/contracts/active, {LIST_ROWS} rows, logged in), "
           f"{connections} keep-alive connections x {seconds} s (wrk), same gunicorn settings"
           + (f", median of {runs} interleaved runs:" if runs > 1 else ":"))
     for name, t in (("portal page ", real), ("minimal page", mini)):
         print(f"  {name}: {t.rps:7.0f} req/s  p50 {t.p50_ms:6.1f} ms  p99 {t.p99_ms:6.1f} ms  "
-              f"errors {t.errors}  gunicorn CPU {t.cpu_ms_per_request:.2f} ms/request")
+              f"errors {t.errors}  gunicorn CPU {t.cpu_ms_per_request:.2f} ms/request  "
+              f"PostgreSQL CPU {t.db_cpu_ms_per_request:.2f} ms/request")
     rps_ratio = real.rps / mini.rps
     p99_ratio = real.p99_ms / mini.p99_ms
     print(f"  req/s ratio {rps_ratio:.2f} (target >= {TARGET_RPS_RATIO}: "
@@ -528,7 +558,8 @@ def compare_pages(portal: Server, env: dict[str, str], db_url: str, first: Custo
           f"p99 ratio {p99_ratio:.2f} (target <= {TARGET_P99_RATIO}: "
           f"{'met' if p99_ratio <= TARGET_P99_RATIO else 'NOT met'}), "
           f"CPU per request ratio {mini.cpu_ms_per_request / real.cpu_ms_per_request:.2f} "
-          "(minimal/portal: the req/s ratio a quiet machine would approach)")
+          f"(gunicorn), {_total_cpu(mini) / _total_cpu(real):.2f} (gunicorn + PostgreSQL: "
+          "minimal/portal, the req/s ratio a quiet machine would approach)")
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
