@@ -9,11 +9,12 @@ edited and cancelled until they end; a cancelled window keeps its row
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app
-from sqlalchemy import CursorResult, bindparam, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import CursorResult, bindparam, event, select, update
+from sqlalchemy.orm import Session, object_session
 
 from portal import audit
 from portal.clock import JST, as_utc, now
@@ -63,14 +64,71 @@ def recurring_window(moment: datetime) -> ActiveWindow | None:
     return None
 
 
+# Every MyPage request asks whether an ad-hoc window is on. The answer comes from
+# the windows that overlap the next CACHE_SECONDS, read once per worker for that
+# second: start and end are still judged to the microsecond against the clock, and
+# a change made in this worker (schedule, edit, cancel, any insert/update/delete of
+# a row) is seen at once; another worker sees it within CACHE_SECONDS.
+CACHE_SECONDS = 1
+_CACHE = "portal_maintenance_windows"
+_CHANGED = "portal_maintenance_changed"
 _WINDOWS = MaintenanceWindow.__table__.c
-_MOMENT = bindparam("moment", type_=_WINDOWS.starts_at.type)
-_ACTIVE_ADHOC = (
-    select(_WINDOWS.ends_at, _WINDOWS.message)
-    .where(_WINDOWS.starts_at <= _MOMENT, _WINDOWS.ends_at > _MOMENT,
+_OVERLAPPING = (
+    select(_WINDOWS.starts_at, _WINDOWS.ends_at, _WINDOWS.message)
+    .where(_WINDOWS.starts_at < bindparam("until", type_=_WINDOWS.starts_at.type),
+           _WINDOWS.ends_at > bindparam("since", type_=_WINDOWS.ends_at.type),
            _WINDOWS.cancelled_at.is_(None))
-    .order_by(_WINDOWS.ends_at.desc()).limit(1)
 )
+
+
+@dataclass(frozen=True)
+class _Overlapping:
+    since: datetime
+    until: datetime
+    windows: tuple[tuple[datetime, datetime, str], ...]  # starts_at, ends_at, message
+
+    def covers(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+
+def _overlapping(moment: datetime) -> _Overlapping:
+    cached: _Overlapping | None = current_app.extensions.get(_CACHE)
+    if cached is not None and cached.covers(moment):
+        return cached
+    try:
+        until = moment + timedelta(seconds=CACHE_SECONDS)
+    except OverflowError:  # a clock at the end of time
+        until = datetime.max.replace(tzinfo=UTC)
+    rows = db.session.connection().execute(_OVERLAPPING, {"since": moment, "until": until})
+    fresh = _Overlapping(moment, until, tuple((r.starts_at, r.ends_at, r.message) for r in rows))
+    current_app.extensions[_CACHE] = fresh
+    return fresh
+
+
+def _forget() -> None:
+    if has_app_context():
+        current_app.extensions.pop(_CACHE, None)
+
+
+def _changed(session: Session | None) -> None:
+    """A window row changed in ``session``: forget now, and again at its commit
+    (another thread may have read the old rows in between)."""
+    _forget()
+    if session is not None:
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(MaintenanceWindow, "after_insert")
+@event.listens_for(MaintenanceWindow, "after_update")
+@event.listens_for(MaintenanceWindow, "after_delete")
+def _row_changed(_mapper: Any, _connection: Any, target: MaintenanceWindow) -> None:
+    _changed(object_session(target))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        _forget()
 
 
 def active_window(moment: datetime | None = None) -> ActiveWindow | None:
@@ -79,12 +137,11 @@ def active_window(moment: datetime | None = None) -> ActiveWindow | None:
         found = recurring_window(moment)
         if found:
             return found
-    # Every MyPage request asks: two columns of one row, no entity to build, from a
-    # statement built once (building it cost more than running it).
-    row = db.session.connection().execute(_ACTIVE_ADHOC, {"moment": moment}).first()
-    if row is None:
+    active = [w for w in _overlapping(moment).windows if w[0] <= moment < w[1]]
+    if not active:
         return None
-    return ActiveWindow(_jst(row.ends_at), row.message or ADHOC_MESSAGE)
+    _starts, ends_at, message = max(active, key=lambda w: w[1])
+    return ActiveWindow(_jst(ends_at), message or ADHOC_MESSAGE)
 
 
 # --- the console's ad-hoc windows -------------------------------------------------
@@ -176,6 +233,7 @@ def schedule(actor: StaffUser, *, starts_at: datetime, ends_at: datetime,
                                created_by=actor.id, created_at=moment)
     db.session.add(window)
     db.session.flush()
+    _changed(db.session())
     audit.record("maintenance.scheduled", actor=actor, target=window,
                  detail={"after": _snapshot(window)})
     return window
@@ -196,6 +254,7 @@ def edit(actor: StaffUser, window_id: int, *, starts_at: datetime, ends_at: date
     before = _snapshot(window)
     window.starts_at, window.ends_at, window.message = starts_at, ends_at, message
     window.updated_at, window.updated_by = moment, actor.id
+    _changed(db.session())
     after = _snapshot(window)
     if after != before:
         audit.record("maintenance.updated", actor=actor, target=window,
@@ -216,6 +275,7 @@ def cancel(actor: StaffUser, window_id: int) -> MaintenanceWindow:
                 updated_by=actor.id)
         .execution_options(synchronize_session=False)
     )
+    _changed(db.session())
     db.session.refresh(window)
     if cast(CursorResult[Any], result).rowcount != 1:
         _check_changeable(window, moment)  # says why: cancelled meanwhile, or ended
