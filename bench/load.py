@@ -300,7 +300,10 @@ def run_dialogs(base: str, customers: list[Customer], sink: Any) -> tuple[Run, f
         try:
             def step(name: str, call: Callable[[], Any], status: int) -> Any:
                 t0 = time.perf_counter()
-                r = call()
+                try:
+                    r = call()
+                except requests.RequestException as exc:  # say where it broke
+                    raise DialogError(f"{name}: {exc!r}") from exc
                 run.note(name, time.perf_counter() - t0)
                 if r.status_code != status:
                     raise DialogError(f"{name}: HTTP {r.status_code} (expected {status})")
