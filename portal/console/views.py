@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -109,23 +110,31 @@ def _domain_errors(exc: DomainError) -> dict[str, list[str]]:
     return {exc.field or "_form": [exc.msgid]}
 
 
+def _save_window(save: Callable[..., Any], done: str) -> dict[str, list[str]]:
+    """Parse the window form and save it (schedule or edit): the field errors,
+    or none after a commit and a flash message."""
+    data, errors = _maintenance_form()
+    if errors:
+        return errors
+    try:
+        save(current_user._get_current_object(), **data)
+    except DomainError as exc:
+        db.session.rollback()
+        return _domain_errors(exc)
+    db.session.commit()
+    flash(done, "info")
+    return {}
+
+
 @bp.route("/maintenance", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_MAINTENANCE)
 def maintenance():  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        data, errors = _maintenance_form()
+        errors = _save_window(windows.schedule, "臨時メンテナンスを登録しました。")
         if not errors:
-            try:
-                windows.schedule(current_user._get_current_object(), **data)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = _domain_errors(exc)
-            else:
-                db.session.commit()
-                flash("臨時メンテナンスを登録しました。", "info")
-                return redirect(url_for("console.maintenance"))
+            return redirect(url_for("console.maintenance"))
     return render_template("console/maintenance.html", windows=windows.listing(),
                            errors=errors, values=request.form), 400 if errors else 200
 
@@ -137,17 +146,10 @@ def maintenance_edit(window_id: int):  # type: ignore[no-untyped-def]
     window = windows.get_window(window_id)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        data, errors = _maintenance_form()
+        errors = _save_window(partial(windows.edit, window_id=window_id),
+                              "臨時メンテナンスを変更しました。")
         if not errors:
-            try:
-                windows.edit(current_user._get_current_object(), window_id, **data)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = _domain_errors(exc)
-            else:
-                db.session.commit()
-                flash("臨時メンテナンスを変更しました。", "info")
-                return redirect(url_for("console.maintenance"))
+            return redirect(url_for("console.maintenance"))
         values: Mapping[str, Any] = request.form
     else:
         values = {"starts_at": windows.typed_value(window.starts_at),
