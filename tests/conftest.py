@@ -209,9 +209,10 @@ def app_config(tmp_path: Path, database_url: str, smtp_sink: SmtpSink) -> dict[s
     return base_config(tmp_path, database_url, smtp_sink.port)
 
 
-@pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    application = create_app(app_config)
+@contextmanager
+def app_in_context(config: dict[str, Any], *, truncate: bool = False) -> Iterator[Flask]:
+    """The test's own app, its context pushed for the test's body."""
+    application = create_app(config)
     application.test_client_class = PortalClient
     ctx = application.app_context()
     ctx.push()
@@ -221,10 +222,16 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     with deferred_transactions():
         yield application
     db.session.remove()
-    if USE_PG:
+    if truncate:
         truncate_all(application)
     db.engine.dispose()
     ctx.pop()
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    with app_in_context(app_config, truncate=USE_PG) as application:
+        yield application
 
 
 # --- Clients and logins --------------------------------------------------------------

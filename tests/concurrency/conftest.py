@@ -19,16 +19,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
 
-from portal import create_app
 from portal.extensions import db
-from portal.sqlite_tx import deferred_transactions
 from remote_signing.testing import ServiceProcess, SmtpCapture
 from tests.conftest import (
     CLAMD_PORT,
     PG_URL,
     Factories,
-    PortalClient,
     SmtpSink,
+    app_in_context,
     base_config,
     free_port,
     migrated_pg_database,
@@ -114,15 +112,8 @@ def live_config(tmp_path: Path, live_database_url: str, smtp_server: SmtpSink,
 def app(live_config: dict[str, Any]) -> Iterator[Flask]:
     """The test's own app on the same database, for preparing data and reading
     the outcome. Its reads never hold SQLite's write lock."""
-    application = create_app(live_config)
-    application.test_client_class = PortalClient
-    ctx = application.app_context()
-    ctx.push()
-    with deferred_transactions():
+    with app_in_context(live_config) as application:
         yield application
-    db.session.remove()
-    db.engine.dispose()
-    ctx.pop()
 
 
 @pytest.fixture
