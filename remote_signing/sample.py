@@ -26,7 +26,9 @@ LINES = (
 )
 
 
-def _font() -> str:
+def japanese_font() -> str:
+    """The name of the Japanese font for reportlab's ``setFont`` (IPAex Gothic,
+    registered on first use); the portal's generated PDFs draw with it too."""
     if "IPAexGothic" not in pdfmetrics.getRegisteredFontNames():
         path = next((p for p in FONT_PATHS if os.path.exists(p)), None)
         if path is None:
@@ -40,7 +42,7 @@ def sample_pdf(min_size: int = 0) -> bytes:
     buf = BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setTitle("金銭消費貸借契約書（サンプル）")
-    font = _font()
+    font = japanese_font()
     y = 780
     for i, line in enumerate(LINES):
         c.setFont(font, 16 if i == 0 else 10.5)

@@ -272,6 +272,20 @@ def contract_report(package_id: int):  # type: ignore[no-untyped-def]
     return pdf_response(data, f"署名検証レポート_{package.id}.pdf", download=True)
 
 
+@console_bp.route("/contracts/<int:package_id>/evidence.pdf")
+@staff_required
+@require(Permission.CONSOLE_CONTRACTS_PREPARE)
+def contract_evidence(package_id: int):  # type: ignore[no-untyped-def]
+    """締結証明書 (#16 item 4): the same permission as the report."""
+    from .evidence import certificate_pdf
+    from .views import pdf_response
+
+    package = _package(package_id)
+    data = certificate_pdf(package, actor=_me())
+    db.session.commit()
+    return pdf_response(data, f"締結証明書_{package.id}.pdf", download=True)
+
+
 def signer_label(user: CustomerUser) -> str:
     return f"{user.display_name}（{user.role.label}）"
 

@@ -108,6 +108,9 @@ class ContractPackage(_GuardedState, db.Model):
     concluded_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # 締結証明書 (#16 item 4): the sealed evidence certificate in the file store.
+    evidence_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     branch: Mapped[Branch] = relationship()
     staff_in_charge: Mapped[StaffUser] = relationship(foreign_keys=[staff_in_charge_id])
@@ -118,6 +121,8 @@ class ContractPackage(_GuardedState, db.Model):
         back_populates="package", order_by="ContractParty.position_order",
         cascade="all, delete-orphan")
     cancels: Mapped[ContractPackage | None] = relationship(remote_side=[id])
+    signing_evidence: Mapped[list[SigningEvidence]] = relationship(
+        order_by="SigningEvidence.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -247,6 +252,30 @@ class PartyConfirmation(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"))
     important_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     documents_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+
+class SigningEvidence(db.Model):
+    """How one user showed sole control when signing for a party (#16 item 4):
+    送信 (the service checked the PIN and mailed the code to ``code_sent_to``,
+    masked) and 電子署名 (the service checked the code), each with the client's
+    address and browser and the operation-log entry that records it."""
+
+    __tablename__ = "contract_signing_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("contract_packages.id"), index=True)
+    party_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"))
+    signer_role: Mapped[str] = mapped_column(String(32), default="")
+    code_sent_audit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    code_sent_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    code_sent_to: Mapped[str] = mapped_column(String(254), default="")
+    sent_ip: Mapped[str] = mapped_column(String(64), default="")
+    sent_user_agent: Mapped[str] = mapped_column(String(512), default="")
+    signed_audit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    code_checked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    signed_ip: Mapped[str] = mapped_column(String(64), default="")
+    signed_user_agent: Mapped[str] = mapped_column(String(512), default="")
 
 
 class AlertState(StrEnum):

@@ -21,7 +21,7 @@ from portal import audit
 from portal.clock import now, to_jst
 from portal.filestore import get_file_store
 from remote_signing import client as rs
-from remote_signing.sample import _font
+from remote_signing.sample import japanese_font
 
 from .models import ContractPackage
 from .signing import Trust
@@ -125,7 +125,7 @@ def render(package: ContractPackage, reports: list[DocumentReport], checked_at: 
     buf = BytesIO()
     pdf = canvas.Canvas(buf, pagesize=A4)
     pdf.setTitle(f"署名検証レポート 案件{package.id}")
-    font = _font()
+    font = japanese_font()
     y = 800
 
     def line(text: str, size: float = 9.5, indent: int = 0) -> None:

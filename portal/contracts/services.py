@@ -533,6 +533,9 @@ def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
             target.ended_at = now()
     _tell_parties(package, CONCLUDED_NOTICE, mail_template="contract_concluded",
                   signing_only=False)
+    from . import evidence  # imports signing, which imports this module
+
+    evidence.issue(staff, package)  # 締結証明書 (#16 item 4)
 
 
 def record_repayment(staff: StaffUser, package: ContractPackage) -> None:

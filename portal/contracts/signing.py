@@ -224,6 +224,23 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
     return package
 
 
+def bank_seal(document: bytes) -> bytes:
+    """The bank seal as PAdES B-LTA on a PDF the portal produced itself (the
+    締結証明書), the same way 締結 seals the contract documents. The caller
+    rolls back on the DomainError."""
+    client = console_client()
+    try:
+        info = client.credential_info(client.list_credentials()[0])
+        trust = Trust(ax509.Certificate.load(client.root_certificate()))
+        return _run_seal_all(client, info, trust, [document])[0]
+    except (rs.SigningError, IndexError) as exc:
+        log.warning("bank seal failed: %s", type(exc).__name__)
+        raise DomainError("銀行の電子署名を付与できませんでした。しばらく時間を置いてから"
+                          "再度操作をしてください。") from exc
+    finally:
+        client.close()
+
+
 def _run_seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
                   documents: list[bytes]) -> list[bytes]:
     """The service failing under the TaskGroup (e.g. killed before signHash)

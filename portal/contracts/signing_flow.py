@@ -26,7 +26,7 @@ from portal.certs import dialog
 from portal.extensions import db
 from portal.validation import first_errors
 
-from . import services, signing
+from . import evidence, services, signing
 from .schemas import OtpSchema, PinSchema
 
 
@@ -38,6 +38,11 @@ def purpose(package_id: int) -> str:
 def _start_again(package_id: int) -> None:
     """Nothing of the dialog waits any more: the next step is the PIN."""
     dialog.drop_proof(purpose(package_id))
+
+
+def _client() -> dict[str, str]:
+    """The client's address and browser, for the 締結証明書 (#16 item 4)."""
+    return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string}
 
 
 def _gate(user: Any, package_id: int):  # type: ignore[no-untyped-def]
@@ -59,6 +64,7 @@ def pin_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
             _start_again(package_id)
             errors = {"pin": exc.shown()}
         else:
+            evidence.note_code_sent(user, party, **_client())
             db.session.commit()
             dialog.keep_proof(user, purpose(package_id), sent)
             return redirect(url_for("contracts.sign_code", package_id=package_id))
@@ -106,6 +112,7 @@ def execute_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
         _start_again(package_id)
         return render_template("contracts/sign_pin.html", package=package,
                                errors={"pin": exc.shown()}), 400
+    evidence.note_signed(user, package_id, **_client())
     db.session.commit()
     _start_again(package_id)
     return redirect(url_for("contracts.sign_done", package_id=package_id))

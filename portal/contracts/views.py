@@ -219,3 +219,15 @@ def report(package_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     db.session.commit()
     return pdf_response(data, f"署名検証レポート_{pkg.id}.pdf", download=True)
+
+
+@bp.route("/<int:package_id>/evidence.pdf")
+@customer_required
+def evidence_certificate(package_id: int):  # type: ignore[no-untyped-def]
+    """締結証明書 (#16 item 4): the same permission as the report."""
+    pkg, _ = services.customer_package(_me(), package_id)
+    from .evidence import certificate_pdf
+
+    data = certificate_pdf(pkg, actor=_me())
+    db.session.commit()
+    return pdf_response(data, f"締結証明書_{pkg.id}.pdf", download=True)
