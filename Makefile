@@ -9,6 +9,9 @@ FLASK := $(VENV)/bin/flask --app wsgi
 SERVICES := scripts/services.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in mails, invitation URLs and QR codes follow the address the portal runs on
+# unless PORTAL_BASE_URL says otherwise (issue #13 item 1).
+RUN_ENV := PORTAL_RUN_HOST=$(HOST) PORTAL_RUN_PORT=$(PORT)
 APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
 	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk
 
@@ -17,13 +20,13 @@ APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
 ## make run: install everything, migrate, seed the demo, start the services and the portal.
 run: deps migrate
 	@$(SERVICES) start clamd smtp signing mailer
-	@$(FLASK) demo seed
+	@$(RUN_ENV) $(FLASK) demo seed
 	@echo
 	@echo "Portal:        http://$(HOST):$(PORT)/          (bank console: http://$(HOST):$(PORT)/console/)"
 	@echo "Demo mailbox:  http://$(HOST):$(PORT)/dev/mailbox   (or: $(FLASK) demo mailbox)"
 	@echo "Stop the background services with: $(SERVICES) stop"
 	@echo
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	$(RUN_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --limit-request-line 8190 --limit-request-field_size 16380 --access-logfile - wsgi:app
 
 ## make test: install what the tests need, start the real services, run every test
@@ -67,7 +70,7 @@ migrate: venv
 	$(FLASK) db upgrade
 
 seed: venv
-	@$(FLASK) demo seed
+	@$(RUN_ENV) $(FLASK) demo seed
 
 services:
 	@$(SERVICES) start clamd smtp signing mailer

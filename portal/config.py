@@ -22,7 +22,7 @@ INT_KEYS = {
     "SMTP_PORT", "CLAMD_PORT", "UPLOAD_MAX_BYTES", "LOGIN_MAX_FAILURES",
     "LOGIN_LOCK_MINUTES", "IP_THROTTLE_MAX", "IP_THROTTLE_WINDOW_SECONDS",
     "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
-    "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS",
+    "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS", "RUN_PORT",
     "CODE_ISSUE_MAX_PER_ACCOUNT", "CODE_ISSUE_MAX_PER_ADDRESS", "CODE_ISSUE_MAX_PER_CLIENT",
     "CODE_ISSUE_WINDOW_MINUTES", "CODE_CHECK_MAX_FAILURES", "CODE_CHECK_WINDOW_MINUTES",
 }
@@ -71,7 +71,12 @@ def defaults(root: Path) -> dict[str, Any]:
         # SIGN-6: add an archive timestamp once the newest one's TSA certificate
         # expires within this many days.
         "LONGTERM_RENEW_DAYS": 365,
-        "BASE_URL": "http://127.0.0.1:8000",
+        # The address in invitation URLs, QR codes and mail links. Empty: the
+        # address the portal was started on (RUN_HOST/RUN_PORT, set by `make run`),
+        # else the request's own address (portal.mail.public_base_url).
+        "BASE_URL": "",
+        "RUN_HOST": "",
+        "RUN_PORT": None,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 30,
         "IP_THROTTLE_MAX": 50,

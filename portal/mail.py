@@ -18,7 +18,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, request
 from sqlalchemy import or_, select, update
 
 from portal.clock import now
@@ -30,6 +30,28 @@ log = logging.getLogger(__name__)
 
 # A claim older than this is treated as a crashed sender and retried.
 STALE_CLAIM = timedelta(minutes=10)
+# MAIL-1: every subject starts with the service's name (one place adds it).
+SUBJECT_PREFIX = "【電子契約サービス】"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def public_base_url() -> str:
+    """The address links point to (invitation URL, QR code, mails): BASE_URL if
+    configured, else the address the portal was started on (``make run PORT=…``),
+    else the request's own address. Production never trusts the request's Host
+    header for links (a forged Host would put a foreign address in mails)."""
+    cfg = current_app.config
+    if cfg.get("BASE_URL"):
+        return str(cfg["BASE_URL"]).rstrip("/")
+    host, port = str(cfg.get("RUN_HOST") or ""), cfg.get("RUN_PORT")
+    if port and host not in WILDCARD_HOSTS:
+        return f"http://{host}:{port}"
+    if has_request_context() and cfg.get("PROFILE") != "production":
+        return request.host_url.rstrip("/")
+    if port:
+        return f"http://127.0.0.1:{port}"
+    return DEFAULT_BASE_URL
 
 
 def _render(template: str, context: dict[str, object]) -> tuple[str, str]:
@@ -40,11 +62,15 @@ def _render(template: str, context: dict[str, object]) -> tuple[str, str]:
     first, _, body = text.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"mail template {template} must start with 'Subject:'")
-    return first.removeprefix("Subject:").strip(), body.lstrip("\n")
+    return with_prefix(first.removeprefix("Subject:").strip()), body.lstrip("\n")
+
+
+def with_prefix(subject: str) -> str:
+    return subject if subject.startswith(SUBJECT_PREFIX) else SUBJECT_PREFIX + subject
 
 
 def queue_mail(template: str, to: str, **context: object) -> MailOutbox:
-    context.setdefault("base_url", current_app.config["BASE_URL"])
+    context.setdefault("base_url", public_base_url())
     subject, body = _render(template, context)
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].rstrip(">")
     message_id = make_msgid(idstring=uuid.uuid4().hex, domain=domain)

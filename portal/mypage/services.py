@@ -22,7 +22,7 @@ from portal.crypto import generate_temporary_password
 from portal.errors import DomainError, IllegalTransition, NotFound
 from portal.extensions import db
 from portal.i18n import gettext
-from portal.mail import queue_mail
+from portal.mail import public_base_url, queue_mail
 from portal.models import (
     Branch,
     Company,
@@ -79,8 +79,7 @@ def create_invitation(staff: StaffUser, *, customer_name: str | None,
 
 
 def invitation_url(invitation: Invitation) -> str:
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return f"{base}/apply?inv={invitation.token}"
+    return f"{public_base_url()}/apply?inv={invitation.token}"
 
 
 def resolve_invitation(token: str) -> Invitation:

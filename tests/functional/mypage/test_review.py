@@ -110,8 +110,9 @@ def test_approval_creates_company_user_and_three_mails(client, flow, factories, 
     deliver_pending()
     mails = smtp_sink.to(CORPORATION_FORM["email"])
     subjects = [str(m["Subject"]) for m in mails]
-    assert subjects == ["MyPageIDのお知らせ", "仮パスワードのお知らせ",
-                        "本人確認書類等アップロードのお願い"]
+    assert subjects == ["【電子契約サービス】MyPageIDのお知らせ",  # MAIL-1: one prefix (#13)
+                        "【電子契約サービス】仮パスワードのお知らせ",
+                        "【電子契約サービス】本人確認書類等アップロードのお願い"]
     id_body, pw_body = smtp_sink.body(mails[0]), smtp_sink.body(mails[1])
     assert user.mypage_id in id_body and "仮パスワード：" not in id_body
     assert user.mypage_id not in pw_body and "仮パスワード：" in pw_body
