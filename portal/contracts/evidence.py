@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.clock import now, to_jst
-from portal.errors import NotFound
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.models import AuditEntry, CustomerUser, StaffUser
@@ -50,6 +51,8 @@ from .models import (
     SignatureKind,
     SigningEvidence,
 )
+
+log = logging.getLogger(__name__)
 
 NO_RECORD = "記録なし"
 CODE_SENT = "certs.sign_code_sent"
@@ -313,7 +316,8 @@ LEFT, TOP, BOTTOM, RIGHT = 50, 800, 60, 545
 
 class _Writer:
     def __init__(self, pdf: canvas.Canvas) -> None:
-        self.pdf, self.font, self.y = pdf, japanese_font(), TOP
+        self.pdf, self.font = pdf, japanese_font()
+        self.y: float = TOP
 
     def line(self, text: str, size: float = 9.0, indent: int = 0) -> None:
         for part in self._wrap(text, size, indent):
@@ -393,9 +397,21 @@ def render(evidence: Evidence, issued_at: datetime) -> bytes:
 
 # --- issuing and downloading --------------------------------------------------------------------
 
-def issue(staff: Any, package: ContractPackage) -> None:
-    """Render, seal (B-LTA) and store the certificate in the conclusion's
-    transaction; a seal failure raises the conclusion's DomainError."""
+def issue_at_conclusion(staff: StaffUser, package: ContractPackage) -> None:
+    """At 締結, once the documents are sealed. The conclusion stands even if the
+    service fails now: the certificate is then issued at its first download
+    (nothing of it is stored, so the package is as if concluded before #16)."""
+    try:
+        issue(staff, package)
+    except DomainError as exc:
+        log.warning("evidence certificate deferred for package %s: %s", package.id,
+                    exc.message)
+        audit.record("contract.evidence.deferred", actor=staff, target=package)
+
+
+def issue(staff: StaffUser | None, package: ContractPackage) -> None:
+    """Render, seal (B-LTA) and store the certificate in the current
+    transaction; a seal failure raises DomainError with nothing stored."""
     from .signing import bank_seal
 
     sealed = bank_seal(render(collect(package), now()))

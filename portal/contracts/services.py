@@ -535,7 +535,7 @@ def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
                   signing_only=False)
     from . import evidence  # imports signing, which imports this module
 
-    evidence.issue(staff, package)  # 締結証明書 (#16 item 4)
+    evidence.issue_at_conclusion(staff, package)  # 締結証明書 (#16 item 4)
 
 
 def record_repayment(staff: StaffUser, package: ContractPackage) -> None:
