@@ -1,4 +1,4 @@
-"""締結証明書 (#16 item 4): a Japanese PDF, sealed by the bank as PAdES B-LTA
+"""締結証明書 (SIGN-7, #16 item 4): a Japanese PDF, sealed by the bank as PAdES B-LTA
 when a package is concluded, that proves on its own who signed and how.
 
 For each party's signature: the signer (name, company, role), the certificate

@@ -1,4 +1,4 @@
-"""#16 item 4, CON-6: the signing service dies after the documents are sealed,
+"""SIGN-7 (#16 item 4), CON-6: the signing service dies after the documents are sealed,
 while the bank seals the 締結証明書. The conclusion stands (the documents carry
 the bank's seal), nothing of the certificate is stored, and the certificate is
 issued at its first download once the service is back; while it is down the

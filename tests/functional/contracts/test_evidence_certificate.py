@@ -1,4 +1,4 @@
-"""#16 item 4, CON-6, SIGN-1, SIGN-2, SIGN-5, AUD-1: the 締結証明書 of a concluded
+"""SIGN-7 (#16 item 4), CON-6, SIGN-1, SIGN-2, AUD-1: the 締結証明書 of a concluded
 package. Two parties sign through the real dialog against the real signing
 service, the branch staff concludes; the certificate is downloadable by the
 parties (MyPage) and the staff (console) and by nobody else, says who signed
