@@ -53,7 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         rs_sessionmaker=sessions,
         rs_service=service,
         rs_clients=clients_from_config(cfg),
-        rs_tsa=TimeStampAuthority(authority.tsa, cfg["TSA_POLICY_OID"]),
+        rs_tsa=TimeStampAuthority(
+            authority.tsa, cfg["TSA_POLICY_OID"], issuer=authority.issuing
+        ),
     )
     app.register_blueprint(csc)
     app.register_blueprint(admin)

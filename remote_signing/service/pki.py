@@ -174,7 +174,7 @@ class Pki:
             )
             .add_extension(_aki(issuing_cert), critical=False)
             .add_extension(pki._crl_dp(pki.crl_url), critical=False)
-            .add_extension(pki._aia(pki.issuing_cert_url), critical=False)
+            .add_extension(pki._aia(pki.issuing_cert_url, ocsp=True), critical=False)
             .sign(issuing_key, hashes.SHA256())
         )
         return cls(cfg, root, issuing, Authority(tsa_cert, tsa_key))
@@ -197,6 +197,9 @@ class Pki:
             )
             # RFC 6960 4.2.2.2.1: relying parties need not check the responder's own status.
             .add_extension(x509.OCSPNoCheck(), critical=False)
+            # Its issuer's certificate, but no OCSP or CRL pointer: nocheck means no
+            # validator asks for the responder's own status.
+            .add_extension(self._aia(self.issuing_cert_url), critical=False)
             .add_extension(_aki(self.issuing.cert), critical=False)
             .sign(self.issuing.key, hashes.SHA256())
         )

@@ -1,4 +1,8 @@
-"""RFC 3161 time-stamping authority with its own certificate and policy OID."""
+"""RFC 3161 time-stamping authority with its own certificate and policy OID.
+
+A token asked for with ``certReq`` carries the TSA certificate AND the issuing
+CA certificate between it and the root, so a validator that trusts only the
+root and fetches nothing can build the path (issue #16 item 3)."""
 
 from __future__ import annotations
 
@@ -19,10 +23,11 @@ _CRYPTO = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashe
 
 
 class TimeStampAuthority:
-    def __init__(self, authority: Authority, policy_oid: str) -> None:
+    def __init__(self, authority: Authority, policy_oid: str, *, issuer: Authority) -> None:
         self._auth = authority
         self._cert = ax509.Certificate.load(authority.der)
         self._policy = policy_oid
+        self._chain_der = (authority.der, issuer.der)
         # asn1crypto re-encodes built structures on every dump: encode the
         # constant parts once and load them back per response (loaded = kept as DER).
         self._tsa_name_der = ax509.GeneralName(
@@ -99,7 +104,7 @@ class TimeStampAuthority:
             "signer_infos": [signer],
         }
         if req["cert_req"].native:
-            signed_data["certificates"] = [ax509.Certificate.load(self._auth.der)]
+            signed_data["certificates"] = [ax509.Certificate.load(d) for d in self._chain_der]
         return cms.ContentInfo(
             {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
         )
