@@ -477,8 +477,19 @@ def approve(staff: StaffUser, submission: KycSubmission) -> None:
     submission.reviewed_by = staff.id
     user = submission.user
     queue_mail("kyc_initial_pin_request", user.email, name=user.display_name)
-    notify(user_id=user.id, company_id=user.company_id,
+    notify(user_id=user.id, company_id=user.company_id, link=_pin_link(),
            text="本人確認書類の確認が完了しました。初期PINの登録をお願いします。")
+
+
+def _pin_link() -> str | None:
+    """HOME-2: the notice opens 初期PIN登録, which leads on to 発行 (#13 item 2)."""
+    from portal.web import url_for_safe
+
+    try:
+        link = url_for_safe("certs.register_pin")
+    except RuntimeError:  # no request context (a CLI job)
+        return None
+    return None if link == "#" else link
 
 
 def reject(staff: StaffUser, submission: KycSubmission, reason: str) -> None:

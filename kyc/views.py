@@ -50,6 +50,29 @@ def _ip() -> str:
 
 # --- MyPage -----------------------------------------------------------------------------
 
+# Pages that start or fill a submission; the status page and the consent PDF stay open.
+SUBMISSION_ENDPOINTS = {"kyc.consent", "kyc.upload", "kyc.choose_type", "kyc.upload_file",
+                        "kyc.retry", "kyc.delete_file", "kyc.submit"}
+MSG_NOT_NEEDED_VIEWER = "参照者は電子証明書を利用しないため、本人確認書類のアップロードは不要です。"
+MSG_NOT_NEEDED = "現在、本人確認書類のアップロードは必要ありません。"
+
+
+@bp.before_request
+def _only_when_documents_are_needed() -> Any:
+    """#13 item 4 (KYC-1): a viewer or a user who can already sign cannot start
+    or fill a submission, whatever URL is typed."""
+    from portal.certs.services import documents_needed
+    from portal.models import CustomerRole
+
+    if request.endpoint not in SUBMISSION_ENDPOINTS or not current_user.is_authenticated:
+        return None
+    me = _me()
+    if documents_needed(me):
+        return None
+    flash(MSG_NOT_NEEDED_VIEWER if me.role == CustomerRole.VIEWER else MSG_NOT_NEEDED, "error")
+    return redirect(url_for("kyc.start_or_settings"))
+
+
 @bp.route("")
 @customer_required
 def start():  # type: ignore[no-untyped-def]

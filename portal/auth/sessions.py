@@ -48,6 +48,15 @@ def end_all_sessions_of(user: CustomerUser | StaffUser) -> None:
     db.session.execute(delete(UserSession).where(UserSession.principal == user.get_id()))
 
 
+def end_other_sessions_of(user: CustomerUser | StaffUser) -> None:
+    """After a password change: every other browser of the user must log in again."""
+    token = session.get("sid")
+    others = delete(UserSession).where(UserSession.principal == user.get_id())
+    if token:
+        others = others.where(UserSession.id != token_digest(token))
+    db.session.execute(others)
+
+
 def _expired(row: UserSession) -> bool:
     cfg = current_app.config
     moment = now()

@@ -46,22 +46,34 @@ class SigningStatus(StrEnum):
     REQUESTED = "証明書発行依頼中"
     KYC_REVIEW = "本人確認書類確認中"
     PIN_PENDING = "PIN登録待ち"
+    ISSUE_PENDING = "証明書発行待ち"  # PIN registered, 発行 not pressed yet (#13 item 2)
     CAN_SIGN = "署名可能"
     LOCKED = "署名不可"
     REVOKED = "証明書失効"
     VIEWER = "参照権限のため署名はできません"
 
     @property
+    def word(self) -> str:
+        """The ステータス value of the card (guide §3.4: a viewer's is 署名不可)."""
+        return SigningStatus.LOCKED.value if self is SigningStatus.VIEWER else self.value
+
+    @property
     def note(self) -> str:
         """The sentence under the user's name on the card (source guide §3.4)."""
         return {
             SigningStatus.CAN_SIGN: "有効な電子証明書をご活用頂けます。",
-            SigningStatus.LOCKED: "PINロック中のため署名はできません。",
+            SigningStatus.LOCKED: "署名用PINロック中のため署名はできません。",
             SigningStatus.REVOKED: (
                 "電子証明書が失効しています。電子証明書発行依頼を行ってください。"
             ),
             SigningStatus.VIEWER: "参照権限のため署名はできません。",
             SigningStatus.PIN_PENDING: "初期PIN登録・証明書発行をお待ちしています。",
+            SigningStatus.ISSUE_PENDING: (
+                "初期PINは登録済みです。「発行」ボタンを押下して電子証明書を発行してください。"
+            ),
+            SigningStatus.REQUESTED: "本人確認書類のアップロードをお願いします。",
+            SigningStatus.KYC_REVIEW: "本人確認書類を確認しています。確認完了までお待ちください。",
+            SigningStatus.NOT_LOGGED_IN: "初回ログインが完了していません。",
         }.get(self, self.value)
 
 
@@ -185,10 +197,21 @@ def _status_before_certificate(
             else SigningStatus.REQUESTED
         )
     if submission.state == KycState.APPROVED:
+        if cert is not None and cert.state is CertState.PIN_REGISTERED:
+            return SigningStatus.ISSUE_PENDING
         return SigningStatus.PIN_PENDING
     if submission.state == KycState.SUBMITTED:
         return SigningStatus.KYC_REVIEW
     return SigningStatus.REQUESTED
+
+
+def documents_needed(user: CustomerUser) -> bool:
+    """KYC-1/CERT-1: identity documents are asked for only on the way to a
+    certificate (証明書発行依頼中): never from a viewer (no certificate) nor from
+    a user who can sign or whose documents are in review (#13 item 4)."""
+    if user.role is CustomerRole.VIEWER or user.state is not UserState.ACTIVE:
+        return False
+    return signing_status_enum(user) is SigningStatus.REQUESTED
 
 
 def refresh_lock(cert: SigningCertificate) -> None:

@@ -241,13 +241,16 @@ def card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
     status = services.signing_status_enum(user)
     may_lock = active and can(actor, Permission.PIN_LOCK, user)
     return {
-        "status": status.value,
+        "status": status.word,
         "note": status.note,
         "expiry": cert.valid_to if active and cert is not None else None,
         "credential_id": cert.credential_id if active and cert is not None else "",
         "change_pin_url": url_for("certs.change_pin") if active and actor.id == user.id else None,
         "register_url": url_for("certs.register_pin")
         if actor.id == user.id and services.can_register_pin(user)
+        else None,
+        "issue_url": url_for("certs.issue")
+        if actor.id == user.id and status is services.SigningStatus.ISSUE_PENDING
         else None,
         "lock_url": url_for("certs.lock", user_id=user.id)
         if may_lock and cert is not None and not cert.pin_locked

@@ -12,7 +12,14 @@ from sqlalchemy import select
 from portal import audit, ratelimit
 from portal.auth import sessions
 from portal.auth.password_policy import check_password_policy
-from portal.auth.services import TEMP_EXPIRED, find_customer, set_password, unlock
+from portal.auth.services import (
+    TEMP_EXPIRED,
+    count_wrong_password,
+    find_customer,
+    is_locked,
+    set_password,
+    unlock,
+)
 from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
@@ -59,6 +66,29 @@ def change_first_password(user: CustomerUser, current: str, new: str) -> None:
     set_password(user, new, temporary=False)
     user.first_login_done = True
     audit.record("password.first_changed", actor=user, target=user)
+
+
+# --- ログインパスワード変更 (AUTH-10, guide §2.4, §3.5) ----------------------------------
+
+def change_password(user: CustomerUser, current: str, new: str, *, ip: str = "") -> None:
+    """A logged-in user's own change. A wrong current password counts toward the
+    account lockout (``login.account``, AUTH-4/AUTH-9): whoever guesses it from an
+    open session locks the account, and the lock ends every session."""
+    if is_locked(user, hold=True):
+        raise ratelimit.RateLimited(ratelimit.LOGIN_ACCOUNT, field="current_password")
+    if not verify_secret(user.password_hash, current):
+        audit.record("password.change_failed", actor=user, target=user, ip=ip)
+        if count_wrong_password(user, ip=ip, context="password_change"):
+            sessions.end_all_sessions_of(user)
+            raise ratelimit.RateLimited(ratelimit.LOGIN_ACCOUNT, field="current_password")
+        raise DomainError(MSG_CURRENT_WRONG, field="current_password")
+    problems = check_password_policy(new, mypage_id=user.mypage_id, email=user.email)
+    if problems:
+        raise PolicyError(problems)
+    set_password(user, new, temporary=False)
+    unlock(user)
+    queue_mail("password_changed", user.email, name=user.display_name)
+    audit.record("password.changed", actor=user, target=user, ip=ip)
 
 
 # --- 仮パスワード再発行 (AUTH-3, §3.4.4) ---------------------------------------------

@@ -9,60 +9,43 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from portal import ratelimit
 from portal.auth.decorators import customer_required, email_verification_page
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import CompanyKind, CustomerRole, CustomerUser, UserState
+from portal.models import CompanyKind, CustomerUser
 from portal.mypage import account, verification
 from portal.mypage.schemas import EmailChangeSchema, VerificationCodeSchema
-from portal.mypage.status import status_line
 from portal.mypage.views import bp
-from portal.permissions import Permission, can, get_or_404_for
+from portal.permissions import Permission, get_or_404_for
 from portal.ratelimit import RateLimited
-
-ROLE_ORDER = {CustomerRole.REPRESENTATIVE: 0, CustomerRole.ADMINISTRATOR: 1,
-              CustomerRole.SIGNER: 2, CustomerRole.VIEWER: 3}
-
-
-def _company_users(user: CustomerUser) -> list[CustomerUser]:
-    users = db.session.execute(
-        select(CustomerUser).where(CustomerUser.company_id == user.company_id,
-                                   CustomerUser.state == UserState.ACTIVE)
-    ).scalars().all()
-    return sorted(users, key=lambda u: (ROLE_ORDER.get(CustomerRole(u.role), 9), u.id))
 
 
 @bp.route("/settings")
 @customer_required
 def settings():  # type: ignore[no-untyped-def]
-    """登録情報の照会・変更: the company card and one card per user with its status."""
+    """登録情報の照会・変更: the company card and one card per user (the same
+    partial and buttons as ユーザ情報の管理, portal.users.cards)."""
+    from portal.users import services as users
+    from portal.users.cards import user_cards
+
     user = current_user._get_current_object()
-    users = _company_users(user)
-    cards = [{
-        "user": u,
-        "status": status_line(u),
-        "role_label": CustomerRole(u.role).label,
-        "can_reissue": account.can_reissue(user, u),
-        "can_edit": can(user, Permission.USERS_EDIT, u),
-        **_user_actions(user, u),
-    } for u in users]
-    return render_template("mypage/settings.html", company=user.company, cards=cards,
-                           kind_label=CompanyKind(user.company.kind).label,
-                           me=user, can_edit_company=can(user, Permission.COMPANY_EDIT),
-                           can_create_user=can(user, Permission.USERS_CREATE))
+    company = user.company
+    return render_template("mypage/settings.html", company=company, cards=user_cards(user),
+                           kind_label=CompanyKind(company.kind).label, me=user,
+                           can_edit_company=users.customer_may_edit_company(user, company),
+                           channel=users.company_edit_channel(company),
+                           can_create_user=users.may_create_user(user))
 
 
-def _user_actions(actor: CustomerUser, user: CustomerUser) -> dict[str, bool]:
-    """ユーザ削除 (USR-6) and 電子証明書発行依頼 (CERT-3) as on ユーザ情報の管理."""
-    try:
-        from portal.users import services as users
-    except ImportError:  # the users area is not installed
-        return {"can_delete": False, "can_request_cert": False}
-    return {"can_delete": users.can_delete(actor, user),
-            "can_request_cert": users.can_request_cert(actor, user)}
+@bp.route("/settings/password", methods=["GET", "POST"])
+@customer_required
+def password_change():  # type: ignore[no-untyped-def]
+    """ログインパスワード変更 (AUTH-10): the same flow as the first-login change."""
+    from portal.auth.password_change import change_password_view
+
+    return change_password_view(first_login=False)
 
 
 @bp.route("/settings/users/<int:user_id>/temporary-password", methods=["GET", "POST"])

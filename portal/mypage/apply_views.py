@@ -78,6 +78,9 @@ SESSION_HANDLE = "apply_handle"
 SESSION_RESET = "reset_handle"
 
 
+MSG_KIND_REQUIRED = "法人・個人区分を選択してください。"
+
+
 def _form_values() -> dict[str, str]:
     return {k: v for k, v in request.form.items() if k != "csrf_token"}
 
@@ -133,6 +136,9 @@ def form():  # type: ignore[no-untyped-def]
         invitation = db.session.get(Invitation, invitation_id)
         if invitation is not None:
             values["branch_id"] = str(invitation.branch_id)
+    if "show" in request.args and values["kind"] not in KIND_LABELS:  # 入力項目を表示 (#13 item 6)
+        return _render_form(values, {"kind": [MSG_KIND_REQUIRED]}, 400,
+                            invitation_error=invitation_error)
     return _render_form(values, {}, invitation_error=invitation_error)
 
 

@@ -309,7 +309,8 @@ def send_account_mails(user: CustomerUser, temporary_password: str) -> None:
     queue_mail("mypage_id_notice", user.email, name=name, mypage_id=user.mypage_id)
     queue_mail("temporary_password", user.email, name=name, password=temporary_password,
                expires_at=expires)
-    queue_mail("kyc_upload_request", user.email, name=name)
+    if user.role != CustomerRole.VIEWER:  # a viewer never gets a certificate (#13 item 4)
+        queue_mail("kyc_upload_request", user.email, name=name)
 
 
 def approve(application: Application, *, actor: StaffUser) -> CustomerUser:

@@ -482,6 +482,17 @@ def check_room_for(company: Company, role: CustomerRole) -> None:
         raise FieldError(MSG_HANDOVER, field="role")
 
 
+def may_create_user(actor: CustomerUser) -> bool:
+    """Whether ユーザ新規登録 shows: the right role in a corporation (USR-2, USR-3)."""
+    return (can(actor, Permission.USERS_CREATE)
+            and CompanyKind(actor.company.kind) is CompanyKind.CORPORATION)
+
+
+def no_room_reason(company: Company) -> str | None:
+    """USR-1 told when the form opens (#13 item 6), not after it is filled."""
+    return MSG_TOO_MANY if _count(company.id) >= MAX_USERS else None
+
+
 def _require_create(actor: CustomerUser) -> None:
     if not can(actor, Permission.USERS_CREATE):
         raise Forbidden()
@@ -538,6 +549,9 @@ def create_user(actor: CustomerUser, draft: UserDraft, *,
                  detail={"role": role.value, "mypage_id": user.mypage_id,
                          "poa": draft.poa_kind, "poa_id": poa.id if poa else None})
     _send_account_mails(user, temporary)
+    if role is not R.VIEWER:  # HOME-2: the way to the certificate starts with documents
+        notify(user_id=user.id, company_id=user.company_id, link=_kyc_link(),
+               text="本人確認書類等のアップロードをお願いします。電子証明書の発行に必要です。")
     return user
 
 

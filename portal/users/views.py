@@ -23,9 +23,10 @@ from portal.certs import dialog
 from portal.certs.messages import CertError
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import CompanyKind, CustomerRole, CustomerUser
+from portal.models import CustomerRole, CustomerUser
 from portal.permissions import Permission, can
 from portal.users import services
+from portal.users.cards import user_cards
 from portal.users.models import CertReason, DraftKind, PoaKind, UserDraft
 from portal.users.schemas import (
     POA_CHOICES,
@@ -71,26 +72,10 @@ def _back_to_list() -> str:
 def index():  # type: ignore[no-untyped-def]
     """ユーザ情報の管理: one card per user with the buttons the actor may use."""
     me = _me()
-    cards = [{
-        "user": u,
-        "status": _status(u),
-        "can_edit": can(me, Permission.USERS_EDIT, u),
-        "can_delete": services.can_delete(me, u),
-        "can_request_cert": services.can_request_cert(me, u),
-    } for u in services.active_users(me.company_id)]
-    return render_template("users/index.html", cards=cards, me=me, company=me.company,
-                           can_create=can(me, Permission.USERS_CREATE)
-                           and me.company.kind == CompanyKind.CORPORATION,
+    return render_template("users/index.html", cards=user_cards(me), me=me, company=me.company,
+                           can_create=services.may_create_user(me),
                            can_edit_company=services.customer_may_edit_company(me, me.company),
                            channel=services.company_edit_channel(me.company))
-
-
-def _status(user: CustomerUser) -> str:
-    try:
-        from portal.mypage.status import status_line
-    except ImportError:
-        return ""
-    return status_line(user)
 
 
 # --- new user (USR-3) --------------------------------------------------------------------
@@ -101,6 +86,9 @@ def create():  # type: ignore[no-untyped-def]
     me = _me()
     if not can(me, Permission.USERS_CREATE):
         abort(403)
+    full = services.no_room_reason(me.company)
+    if full is not None:  # USR-1 told before the form is filled (#13 item 6)
+        return render_template("users/form.html", full=full), 409
     values: dict[str, Any] = {"poa_method": "system", "identity_method": "documents"}
     errors: dict[str, list[str]] = {}
     handle = request.args.get("draft")
@@ -375,7 +363,7 @@ def _user_values(user: CustomerUser) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(user, name) or "" for name in (
         "last_name", "first_name", "last_name_kana", "first_name_kana", "last_name_en",
         "first_name_en", "mobile", "department", "title")}
-    values["birth_date"] = user.birth_date.strftime("%Y%m%d") if user.birth_date else ""
+    values["birth_date"] = user.birth_date.strftime("%Y/%m/%d") if user.birth_date else ""
     values["email"] = values["email_confirm"] = user.pending_email or user.email
     values["personal_signing"] = "on" if user.personal_signing else ""
     return values

@@ -215,7 +215,9 @@ def test_settings_cards_and_status_lines_are_english(client, factories):
     assert leftover_japanese(page, *data) == []
     assert "View/change registration" in page and "Contracting party information" in page
     assert "Not logged in yet" in page
-    assert "Cannot sign (view-only permission)" in page
+    # CERT-6 (#13 item 5): the guide's explanation line, then the status word once
+    assert "You cannot sign because you have view-only permission." in page
+    assert "Cannot sign" in page
     assert f"{newcomer.display_name} (Signer)" in page
     assert "Reissue temporary password" in page
     assert "(Change in progress: moving@example.jp)" in page

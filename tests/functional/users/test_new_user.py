@@ -25,7 +25,7 @@ from tests.functional.users.helpers import (
 )
 
 
-def test_usr3_usr4_representative_creates_a_viewer_who_gets_three_mails(
+def test_usr3_usr4_representative_creates_a_viewer_who_gets_two_mails(
         client, other_client, people, company, smtp_sink):
     rep = people.user(company)
     login(client, rep)
@@ -44,6 +44,7 @@ def test_usr3_usr4_representative_creates_a_viewer_who_gets_three_mails(
     assert done.status_code == 302
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "登録完了" in page and "初回ログイン" in page
+    assert "本人確認書類" not in page  # #13 item 4: a viewer never uploads documents
     created = user_by_email("viewer@example.jp")
     assert created is not None and created.role == "viewer" and created.company_id == company.id
     assert created.password_is_temporary and not created.first_login_done
@@ -54,7 +55,7 @@ def test_usr3_usr4_representative_creates_a_viewer_who_gets_three_mails(
     subjects = [str(m["Subject"]) for m in smtp_sink.to("viewer@example.jp")]
     assert any("MyPageID" in s for s in subjects)
     assert any("仮パスワード" in s for s in subjects)
-    assert any("本人確認書類" in s for s in subjects)
+    assert not any("本人確認書類" in s for s in subjects)  # no certificate, no documents
     assert created.mypage_id in smtp_sink.body(smtp_sink.last_to("viewer@example.jp", "MyPageID"))
     temporary = temporary_password(smtp_sink, "viewer@example.jp")
     # USR-4: the new user must do first login
@@ -69,8 +70,14 @@ def test_usr1_an_eleventh_user_is_refused(client, people, company):
         people.user(company, "viewer")
     assert count_users(company.id) == 10
     login(client, rep)
-    response = start_new_user(client, person("eleventh@example.jp", role="viewer"))
-    assert response.status_code == 400
+    # #13 item 6: told when the form opens, before anything is typed; no form shown
+    opened = client.get("/users/new")
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 409 and "最大10名" in page and 'id="to-confirm"' not in page
+    token = client.csrf_token("/settings/password")
+    response = client.post("/users/new", data={**person("eleventh@example.jp", role="viewer"),
+                                               "csrf_token": token})
+    assert response.status_code == 409  # a form kept open elsewhere is refused the same way
     assert "最大10名" in response.get_data(as_text=True)
     assert user_by_email("eleventh@example.jp") is None and count_users(company.id) == 10
 
