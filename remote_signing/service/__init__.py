@@ -19,7 +19,7 @@ from .api import admin, csc, pki, register_errors
 from .auth import clients_from_config
 from .config import load_config
 from .db import ensure_schema, make_engine, make_sessionmaker
-from .keystore import KdfParams, SoftwareKeyStore
+from .keystore import build_keystore
 from .mailer import OtpMailer
 from .pki import Pki
 from .services import SigningService
@@ -37,15 +37,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(cfg["DATABASE_URL"])
     ensure_schema(engine)
     sessions = make_sessionmaker(engine)
-    keystore = SoftwareKeyStore(
-        cfg["MASTER_KEY_BYTES"],
-        KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"]),
-    )
+    keystore = build_keystore(cfg)
     mailer = OtpMailer(
         cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["MAIL_FROM"], cfg["SMTP_TIMEOUT"]
     )
     with sessions() as s, s.begin():
-        authority = Pki.load_or_create(s, cfg)
+        authority = Pki.load_or_create(s, cfg, keystore)
         service = SigningService(cfg, authority, keystore, mailer)
         service.ensure_seal(s)
     app.extensions.update(
@@ -87,10 +84,10 @@ def serve(
     threads: int = 8,
     config: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run under gunicorn: one worker (the CA state is loaded once), several threads."""
+    """Run under gunicorn: one worker (the CA state is loaded once), several threads.
+    The app is built in the worker, after the fork: a PKCS#11 library must not
+    be carried across fork()."""
     from gunicorn.app.base import BaseApplication
-
-    app = create_app(config)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -100,10 +97,12 @@ def serve(
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("keepalive", 30)
             self.cfg.set("graceful_timeout", 5)
+            # The first start generates the CA keys (in the token) before serving.
+            self.cfg.set("timeout", 120)
             # Several instances run side by side (tests, bench): no shared control socket.
             self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
-            return app
+            return create_app(config)
 
     _Server().run()

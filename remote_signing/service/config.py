@@ -16,6 +16,8 @@ from typing import Any
 
 DEV_PORTAL_SECRET = "embedded-dev-portal-secret"
 DEV_CONSOLE_SECRET = "embedded-dev-console-secret"
+DEV_TOKEN_PIN = "embedded-dev-token-pin"
+KEYSTORE_BACKENDS = {"software", "pkcs11"}
 
 DEFAULTS: dict[str, Any] = {
     "PROFILE": "embedded",
@@ -62,6 +64,14 @@ DEFAULTS: dict[str, Any] = {
     "KDF_MEMORY_KIB": 19456,
     "KDF_PARALLELISM": 2,
     "LOG_FILE": None,
+    # Where the private keys live (RS-2): "software" (wrapped in the database) or
+    # "pkcs11" (a token: SoftHSM2 under var/softhsm in make run / make test,
+    # the HSM's module in production). The SO PIN is only for initialising the
+    # token (scripts/services.sh); the service logs in with the user PIN.
+    "KEYSTORE_BACKEND": "software",
+    "PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+    "PKCS11_TOKEN_LABEL": "rs-embedded",
+    "PKCS11_USER_PIN": DEV_TOKEN_PIN,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -122,5 +132,13 @@ def _check(cfg: dict[str, Any]) -> None:
             raise ConfigError("production profile needs real client secrets")
         if not cfg.get("MASTER_KEY"):
             raise ConfigError("production profile needs MASTER_KEY")
+    if cfg["KEYSTORE_BACKEND"] not in KEYSTORE_BACKENDS:
+        raise ConfigError("KEYSTORE_BACKEND must be software or pkcs11")
+    if (
+        cfg["PROFILE"] == "production"
+        and cfg["KEYSTORE_BACKEND"] == "pkcs11"
+        and cfg["PKCS11_USER_PIN"] == DEV_TOKEN_PIN
+    ):
+        raise ConfigError("production profile needs the token's real user PIN")
     if cfg["OTP_DIGITS"] < 6:
         raise ConfigError("OTP_DIGITS must be at least 6")

@@ -7,6 +7,10 @@ stored as PKCS#8 encrypted with AES-256-GCM under a key-encryption key
 
 so neither a database dump (no master key) nor the master key alone (no PIN)
 unwraps it. A wrong PIN fails the GCM tag check; no PIN verifier is stored.
+
+The PKCS#11 backend (``pkcs11_store.Pkcs11KeyStore``, RS-2) keeps the same PIN
+layer but what it wraps is the token's own wrapping of the key, so the token is
+needed too. ``build_keystore`` picks the backend from ``KEYSTORE_BACKEND``.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -37,6 +42,29 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 
 class WrongSecret(Exception):
     """The PIN (or seal secret) does not unwrap the key."""
+
+
+class KeyStoreMismatch(RuntimeError):
+    """A stored key belongs to the other backend (the database and the
+    configured KEYSTORE_BACKEND do not match)."""
+
+
+class AuthorityKey(Protocol):
+    """What the CA, OCSP responder and TSA sign with: an RSA private key of
+    ``cryptography`` (software) or a key that stays in the token; both take
+    ``sign(data, padding, algorithm)`` with PKCS#1 v1.5."""
+
+    @property
+    def key_size(self) -> int: ...
+
+    def public_key(self) -> rsa.RSAPublicKey: ...
+
+    def sign(
+        self,
+        data: bytes,
+        padding: padding.AsymmetricPadding,
+        algorithm: hashes.HashAlgorithm | utils.Prehashed,
+    ) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -64,8 +92,11 @@ class KdfParams:
 
 
 class KeyStore(Protocol):
-    def generate(self, secret: str, *, label: str, key_size: int) -> tuple[WrappedKey, PublicKey]:
-        """Create a key pair usable only with ``secret``; ``label`` binds it to its owner."""
+    def generate(
+        self, secret: str, *, label: str, key_size: int, resident: bool = False
+    ) -> tuple[WrappedKey, PublicKey]:
+        """Create a key pair usable only with ``secret``; ``label`` binds it to its owner.
+        ``resident``: an unattended key (the bank seal) that an HSM keeps inside."""
 
     def unlock(self, wrapped: WrappedKey, secret: str, *, label: str) -> bytes:
         """Check ``secret``; return an activation handle for :meth:`sign` (raises WrongSecret)."""
@@ -84,13 +115,72 @@ class KeyStore(Protocol):
     def rewrap(self, wrapped: WrappedKey, old: str, new: str, *, label: str) -> WrappedKey:
         """Change the secret protecting a key (raises WrongSecret)."""
 
+    def new_authority_key(self, name: str, key_size: int) -> tuple[AuthorityKey, bytes]:
+        """A new unattended key (root, issuing, tsa, ocsp) and the reference to store."""
+
+    def load_authority_key(self, name: str, stored: bytes) -> AuthorityKey:
+        """The key a stored reference names (raises KeyStoreMismatch)."""
+
+
+class PinLayer:
+    """AES-256-GCM under KEK = HMAC(master, argon2id(PIN)); the label is the AAD."""
+
+    def __init__(self, master_key: bytes, kdf: KdfParams, backend: str | None = None) -> None:
+        self._master = master_key
+        self._kdf = kdf
+        self._backend = backend
+
+    def wrap(self, payload: bytes, secret: str, label: str) -> WrappedKey:
+        salt = os.urandom(16)
+        kek = self.kek(secret, salt, self._kdf)
+        nonce = os.urandom(12)
+        blob = nonce + AESGCM(kek).encrypt(nonce, payload, label.encode())
+        params = json.loads(self._kdf.dumps())
+        if self._backend:
+            params["ks"] = self._backend
+        return WrappedKey(blob=blob, salt=salt, params=json.dumps(params))
+
+    def unlock(self, wrapped: WrappedKey, secret: str, label: str) -> bytes:
+        """Check the secret; the KEK is the activation handle."""
+        self.check_backend(wrapped)
+        kek = self.kek(secret, wrapped.salt, KdfParams.loads(wrapped.params))
+        self.open(kek, wrapped.blob, label)
+        return kek
+
+    def check_backend(self, wrapped: WrappedKey) -> None:
+        if json.loads(wrapped.params).get("ks") != self._backend:
+            raise KeyStoreMismatch("the key was stored by another KEYSTORE_BACKEND")
+
+    def kek(self, secret: str, salt: bytes, kdf: KdfParams) -> bytes:
+        stretched = hash_secret_raw(
+            secret.encode(),
+            salt,
+            time_cost=kdf.time_cost,
+            memory_cost=kdf.memory_kib,
+            parallelism=kdf.parallelism,
+            hash_len=32,
+            type=Type.ID,
+        )
+        return hmac.new(self._master, b"rs-kek-v1" + stretched, hashlib.sha256).digest()
+
+    @staticmethod
+    def open(kek: bytes, blob: bytes, label: str) -> bytes:
+        try:
+            return AESGCM(kek).decrypt(blob[:12], blob[12:], label.encode())
+        except InvalidTag as exc:
+            raise WrongSecret from exc
+
 
 class SoftwareKeyStore:
     def __init__(self, master_key: bytes, kdf: KdfParams) -> None:
         self._master = master_key
         self._kdf = kdf
+        self._pin = PinLayer(master_key, kdf)
+        self._service_wrap = derive_key(master_key, "rs-service-keys-v1")
 
-    def generate(self, secret: str, *, label: str, key_size: int) -> tuple[WrappedKey, PublicKey]:
+    def generate(
+        self, secret: str, *, label: str, key_size: int, resident: bool = False
+    ) -> tuple[WrappedKey, PublicKey]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
         der = key.private_bytes(
             serialization.Encoding.DER,
@@ -100,9 +190,26 @@ class SoftwareKeyStore:
         return self._wrap(der, secret, label), key.public_key()
 
     def unlock(self, wrapped: WrappedKey, secret: str, *, label: str) -> bytes:
-        kek = self._kek(secret, wrapped.salt, KdfParams.loads(wrapped.params))
-        self._decrypt(kek, wrapped.blob, label)
-        return kek
+        return self._pin.unlock(wrapped, secret, label)
+
+    # CA keys sign unattended: wrapped by a key derived from the master key only.
+    def new_authority_key(self, name: str, key_size: int) -> tuple[AuthorityKey, bytes]:
+        key = rsa.generate_private_key(65537, key_size)
+        der = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return key, seal(self._service_wrap, der, name.encode())
+
+    def load_authority_key(self, name: str, stored: bytes) -> AuthorityKey:
+        try:
+            der = unseal(self._service_wrap, stored, name.encode())
+        except InvalidTag as exc:
+            raise KeyStoreMismatch(f"service key {name} does not open in software") from exc
+        key = serialization.load_der_private_key(der, password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
 
     def sign(
         self,
@@ -131,30 +238,23 @@ class SoftwareKeyStore:
         return self._wrap(der, new, label)
 
     def _wrap(self, der: bytes, secret: str, label: str) -> WrappedKey:
-        salt = os.urandom(16)
-        kek = self._kek(secret, salt, self._kdf)
-        nonce = os.urandom(12)
-        blob = nonce + AESGCM(kek).encrypt(nonce, der, label.encode())
-        return WrappedKey(blob=blob, salt=salt, params=self._kdf.dumps())
-
-    def _kek(self, secret: str, salt: bytes, kdf: KdfParams) -> bytes:
-        stretched = hash_secret_raw(
-            secret.encode(),
-            salt,
-            time_cost=kdf.time_cost,
-            memory_cost=kdf.memory_kib,
-            parallelism=kdf.parallelism,
-            hash_len=32,
-            type=Type.ID,
-        )
-        return hmac.new(self._master, b"rs-kek-v1" + stretched, hashlib.sha256).digest()
+        return self._pin.wrap(der, secret, label)
 
     @staticmethod
     def _decrypt(kek: bytes, blob: bytes, label: str) -> bytes:
-        try:
-            return AESGCM(kek).decrypt(blob[:12], blob[12:], label.encode())
-        except InvalidTag as exc:
-            raise WrongSecret from exc
+        return PinLayer.open(kek, blob, label)
+
+
+def build_keystore(cfg: Mapping[str, Any]) -> KeyStore:
+    kdf = KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"])
+    if cfg["KEYSTORE_BACKEND"] == "pkcs11":
+        from .pkcs11_store import Pkcs11KeyStore, Pkcs11Token
+
+        token = Pkcs11Token.shared(
+            cfg["PKCS11_MODULE"], cfg["PKCS11_TOKEN_LABEL"], cfg["PKCS11_USER_PIN"]
+        )
+        return Pkcs11KeyStore(token, cfg["MASTER_KEY_BYTES"], kdf)
+    return SoftwareKeyStore(cfg["MASTER_KEY_BYTES"], kdf)
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:

@@ -1,6 +1,9 @@
 """The service's CA (root + issuing CA), the TSA certificate, CRLs and OCSP.
 
-CA keys sign unattended, so they are wrapped by the master key only.
+CA keys sign unattended: the key store keeps them (software: wrapped by the
+master key only; PKCS#11: in the token, never extractable). A token key cannot
+be handed to ``cryptography``'s builders, so those build with a scratch key and
+the TBS bytes are signed again by the token (``_resign``), same algorithm.
 
 OCSP for end-entity certificates is answered by a delegated responder
 certificate (id-kp-OCSPSigning + id-pkix-ocsp-nocheck, included in every
@@ -18,21 +21,25 @@ that path (tests/functional/contracts/test_validation.py, pdfsig online).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from asn1crypto import crl as acrl
 from asn1crypto import keys as akeys
+from asn1crypto import ocsp as aocsp
+from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.orm import Session
 
 from . import clock
-from .keystore import PublicKey, derive_key, seal, unseal
+from .keystore import AuthorityKey, KeyStore, PublicKey
 from .models import ServiceKey
 
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
@@ -45,7 +52,7 @@ CRL_VALIDITY = timedelta(days=1)
 @dataclass(frozen=True)
 class Authority:
     cert: x509.Certificate
-    key: rsa.RSAPrivateKey
+    key: AuthorityKey
 
     @property
     def der(self) -> bytes:
@@ -84,8 +91,11 @@ class Pki:
         issuing: Authority,
         tsa: Authority,
         responder: Authority | None = None,
+        *,
+        keystore: KeyStore,
     ):
         self.cfg = cfg
+        self.keystore = keystore
         self.root = root
         self.issuing = issuing
         self.tsa = tsa
@@ -99,18 +109,17 @@ class Pki:
 
     # --- bootstrap -------------------------------------------------------
     @classmethod
-    def load_or_create(cls, session: Session, cfg: dict[str, Any]) -> Pki:
-        wrap_key = derive_key(cfg["MASTER_KEY_BYTES"], "rs-service-keys-v1")
+    def load_or_create(cls, session: Session, cfg: dict[str, Any], keystore: KeyStore) -> Pki:
         stored = {k.name: k for k in session.query(ServiceKey).all()}
         if {"root", "issuing", "tsa"} <= stored.keys():
-            loaded = {n: _load_authority(stored[n], wrap_key) for n in ("root", "issuing", "tsa")}
-            pki = cls(cfg, loaded["root"], loaded["issuing"], loaded["tsa"])
+            loaded = {n: _load_authority(stored[n], keystore) for n in ("root", "issuing", "tsa")}
+            pki = cls(cfg, loaded["root"], loaded["issuing"], loaded["tsa"], keystore=keystore)
         else:
-            pki = cls._create(cfg)
+            pki, refs = cls._create(cfg, keystore)
             for label in ("root", "issuing", "tsa"):
-                _store(session, wrap_key, label, getattr(pki, label))
+                _store(session, label, getattr(pki, label), refs[label])
         if "ocsp" in stored:
-            pki.responder = _load_authority(stored["ocsp"], wrap_key)
+            pki.responder = _load_authority(stored["ocsp"], keystore)
         pki.renew_responder_if_due(session)
         return pki
 
@@ -120,29 +129,29 @@ class Pki:
         runs for a year without restart never signs with an expired one."""
         if self.responder is not self.issuing and not _expires_soon(self.responder.cert):
             return False
-        wrap_key = derive_key(self.cfg["MASTER_KEY_BYTES"], "rs-service-keys-v1")
-        self.responder = self._issue_responder()
-        _store(session, wrap_key, "ocsp", self.responder)
+        self.responder, ref = self._issue_responder()
+        _store(session, "ocsp", self.responder, ref)
         session.flush()
         return True
 
     @classmethod
-    def _create(cls, cfg: dict[str, Any]) -> Pki:
+    def _create(cls, cfg: dict[str, Any], keystore: KeyStore) -> tuple[Pki, dict[str, bytes]]:
         org = cfg["CA_ORGANIZATION"]
         size = cfg["CA_KEY_SIZE"]
         start = clock.now_seconds() - timedelta(minutes=5)
-        root_key = rsa.generate_private_key(65537, size)
+        refs: dict[str, bytes] = {}
+        root_key, refs["root"] = keystore.new_authority_key("root", size)
         root_name = name(cfg["CA_ROOT_NAME"], org)
-        root_cert = (
+        root_cert = sign_certificate(
             _base_builder(root_name, root_name, root_key.public_key(), start, add_years(start, 20))
             .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-            .add_extension(_ca_usage(), critical=True)
-            .sign(root_key, hashes.SHA256())
+            .add_extension(_ca_usage(), critical=True),
+            root_key,
         )
         root = Authority(root_cert, root_key)
-        issuing_key = rsa.generate_private_key(65537, size)
-        pki = cls(cfg, root, root, root)  # URLs only
-        issuing_cert = (
+        issuing_key, refs["issuing"] = keystore.new_authority_key("issuing", size)
+        pki = cls(cfg, root, root, root, keystore=keystore)  # URLs only
+        issuing_cert = sign_certificate(
             _base_builder(
                 name(cfg["CA_ISSUING_NAME"], org),
                 root_name,
@@ -154,12 +163,12 @@ class Pki:
             .add_extension(_ca_usage(), critical=True)
             .add_extension(_aki(root_cert), critical=False)
             .add_extension(pki._crl_dp(pki.root_crl_url), critical=False)
-            .add_extension(pki._aia(pki.root_cert_url), critical=False)
-            .sign(root_key, hashes.SHA256())
+            .add_extension(pki._aia(pki.root_cert_url), critical=False),
+            root_key,
         )
         issuing = Authority(issuing_cert, issuing_key)
-        tsa_key = rsa.generate_private_key(65537, size)
-        tsa_cert = (
+        tsa_key, refs["tsa"] = keystore.new_authority_key("tsa", size)
+        tsa_cert = sign_certificate(
             _base_builder(
                 name(cfg["TSA_NAME"], org),
                 issuing_cert.subject,
@@ -174,15 +183,16 @@ class Pki:
             )
             .add_extension(_aki(issuing_cert), critical=False)
             .add_extension(pki._crl_dp(pki.crl_url), critical=False)
-            .add_extension(pki._aia(pki.issuing_cert_url, ocsp=True), critical=False)
-            .sign(issuing_key, hashes.SHA256())
+            .add_extension(pki._aia(pki.issuing_cert_url, ocsp=True), critical=False),
+            issuing_key,
         )
-        return cls(cfg, root, issuing, Authority(tsa_cert, tsa_key))
+        tsa = Authority(tsa_cert, tsa_key)
+        return cls(cfg, root, issuing, tsa, keystore=keystore), refs
 
-    def _issue_responder(self) -> Authority:
-        key = rsa.generate_private_key(65537, self.cfg["CA_KEY_SIZE"])
+    def _issue_responder(self) -> tuple[Authority, bytes]:
+        key, ref = self.keystore.new_authority_key("ocsp", self.cfg["CA_KEY_SIZE"])
         start = clock.now_seconds() - timedelta(minutes=5)
-        cert = (
+        cert = sign_certificate(
             _base_builder(
                 name("OCSPレスポンダ", self.cfg["CA_ORGANIZATION"]),
                 self.issuing.cert.subject,
@@ -200,10 +210,10 @@ class Pki:
             # Its issuer's certificate, but no OCSP or CRL pointer: nocheck means no
             # validator asks for the responder's own status.
             .add_extension(self._aia(self.issuing_cert_url), critical=False)
-            .add_extension(_aki(self.issuing.cert), critical=False)
-            .sign(self.issuing.key, hashes.SHA256())
+            .add_extension(_aki(self.issuing.cert), critical=False),
+            self.issuing.key,
         )
-        return Authority(cert, key)
+        return Authority(cert, key), ref
 
     # --- issuing ---------------------------------------------------------
     def issue_user_certificate(
@@ -212,7 +222,7 @@ class Pki:
         start = clock.now_seconds()
         end = add_years(start, self.cfg["USER_CERT_YEARS"]) - timedelta(seconds=1)
         policy = x509.PolicyInformation(x509.ObjectIdentifier(self.cfg["CERT_POLICY_OID"]), None)
-        return (
+        return sign_certificate(
             _base_builder(
                 name(common_name, organization), self.issuing.cert.subject, public_key, start, end
             )
@@ -226,8 +236,8 @@ class Pki:
             .add_extension(x509.CertificatePolicies([policy]), critical=False)
             .add_extension(_aki(self.issuing.cert), critical=False)
             .add_extension(self._crl_dp(self.crl_url), critical=False)
-            .add_extension(self._aia(self.issuing_cert_url, ocsp=True), critical=False)
-            .sign(self.issuing.key, hashes.SHA256())
+            .add_extension(self._aia(self.issuing_cert_url, ocsp=True), critical=False),
+            self.issuing.key,
         )
 
     def chain_der(self) -> list[bytes]:
@@ -256,7 +266,7 @@ class Pki:
                     x509.CRLReason(x509.ReasonFlags(reason)), critical=False
                 )
             builder = builder.add_revoked_certificate(entry.build())
-        return builder.sign(auth.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        return sign_crl(builder, auth.key)
 
     def ocsp(self, request_der: bytes, status_of: Callable[[str, int], CertStatus]) -> bytes:
         try:
@@ -287,14 +297,12 @@ class Pki:
             revocation_reason=reason,
         )
         signer = self.responder if auth_name == "issuing" else auth
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
         if signer is not auth:
             builder = builder.certificates([signer.cert])
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 builder = builder.add_extension(ext.value, critical=False)
-        resp = builder.sign(signer.key, hashes.SHA256())
-        return resp.public_bytes(serialization.Encoding.DER)
+        return sign_ocsp(builder, signer)
 
     def _authority_for(self, req: ocsp.OCSPRequest) -> str | None:
         algo = req.hash_algorithm.name
@@ -327,25 +335,113 @@ class Pki:
         return x509.AuthorityInformationAccess(descs)
 
 
-def _load_authority(row: ServiceKey, wrap_key: bytes) -> Authority:
-    key = serialization.load_der_private_key(
-        unseal(wrap_key, row.wrapped_key, row.name.encode()), password=None
-    )
-    assert isinstance(key, rsa.RSAPrivateKey)
+def _load_authority(row: ServiceKey, keystore: KeyStore) -> Authority:
+    key = keystore.load_authority_key(row.name, row.wrapped_key)
     return Authority(x509.load_der_x509_certificate(row.cert_der), key)
 
 
-def _store(session: Session, wrap_key: bytes, label: str, auth: Authority) -> None:
-    key_der = auth.key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+def _store(session: Session, label: str, auth: Authority, ref: bytes) -> None:
+    """``ref``: the key wrapped by the master key (software) or its token reference."""
+    session.merge(ServiceKey(name=label, cert_der=auth.der, wrapped_key=ref))
+
+
+# --- signing with a key cryptography cannot hold ------------------------------
+_scratch: list[Any] = []  # [scratch key, its certificate], made once on first use
+_scratch_lock = threading.Lock()
+
+
+def _scratch_pair() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """Signs only to get the TBS bytes out of a builder; its signature is replaced."""
+    with _scratch_lock:
+        if not _scratch:
+            key = rsa.generate_private_key(65537, 2048)
+            subject = name("scratch", "scratch")
+            start = clock.now_seconds()
+            cert = _base_builder(
+                subject, subject, key.public_key(), start, start + timedelta(days=1)
+            ).sign(key, hashes.SHA256())
+            _scratch.extend([key, cert])
+    return _scratch[0], _scratch[1]
+
+
+def _scratch_key() -> rsa.RSAPrivateKey:
+    return _scratch_pair()[0]
+
+
+def _scratch_cert() -> x509.Certificate:
+    return _scratch_pair()[1]
+
+
+def _key_hash(cert: x509.Certificate) -> bytes:
+    return _issuer_hashes(cert, "sha1")[1]
+
+
+def _resign(tbs: bytes, key: AuthorityKey) -> bytes:
+    return key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+
+
+def sign_certificate(builder: x509.CertificateBuilder, key: AuthorityKey) -> x509.Certificate:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return builder.sign(key, hashes.SHA256())
+    draft = builder.sign(_scratch_key(), hashes.SHA256())
+    der = ax509.Certificate(
+        {
+            "tbs_certificate": ax509.TbsCertificate.load(draft.tbs_certificate_bytes),
+            "signature_algorithm": ax509.Certificate.load(
+                draft.public_bytes(serialization.Encoding.DER)
+            )["signature_algorithm"],
+            "signature_value": _resign(draft.tbs_certificate_bytes, key),
+        }
+    ).dump()
+    return x509.load_der_x509_certificate(der)
+
+
+def sign_crl(builder: x509.CertificateRevocationListBuilder, key: AuthorityKey) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    draft = builder.sign(_scratch_key(), hashes.SHA256())
+    loaded = acrl.CertificateList.load(draft.public_bytes(serialization.Encoding.DER))
+    return acrl.CertificateList(
+        {
+            "tbs_cert_list": acrl.TbsCertList.load(draft.tbs_certlist_bytes),
+            "signature_algorithm": loaded["signature_algorithm"],
+            "signature": _resign(draft.tbs_certlist_bytes, key),
+        }
+    ).dump()
+
+
+def sign_ocsp(builder: ocsp.OCSPResponseBuilder, signer: Authority) -> bytes:
+    """Signed by ``signer``, named by its key hash (responderID byKey)."""
+    key = signer.key
+    if isinstance(key, rsa.RSAPrivateKey):
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    # cryptography insists that the responder certificate matches the key it
+    # signs with: draft with a scratch certificate, then name the real one.
+    draft = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, _scratch_cert()).sign(
+        _scratch_key(), hashes.SHA256()
     )
-    session.merge(
-        ServiceKey(
-            name=label, cert_der=auth.der, wrapped_key=seal(wrap_key, key_der, label.encode())
-        )
-    )
+    outer = aocsp.OCSPResponse.load(draft.public_bytes(serialization.Encoding.DER))
+    basic = outer["response_bytes"]["response"].parsed
+    tbs = aocsp.ResponseData.load(draft.tbs_response_bytes)
+    tbs["responder_id"] = aocsp.ResponderId({"by_key": _key_hash(signer.cert)})
+    tbs_der = tbs.dump(force=True)
+    fields: dict[str, Any] = {
+        "tbs_response_data": aocsp.ResponseData.load(tbs_der),
+        "signature_algorithm": basic["signature_algorithm"],
+        "signature": _resign(tbs_der, key),
+    }
+    if basic["certs"].native is not None:
+        fields["certs"] = basic["certs"]
+    return aocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {
+                "response_type": "basic_ocsp_response",
+                "response": aocsp.BasicOCSPResponse(fields),
+            },
+        }
+    ).dump()
 
 
 def _expires_soon(cert: x509.Certificate) -> bool:

@@ -111,7 +111,10 @@ class SigningService:
                 raise ServiceError(ErrorCode.PIN_POLICY, "PIN violates policy", rules=broken)
         cred_id = "cred-" + secrets.token_hex(16)
         wrapped, public_key = self.keystore.generate(
-            pin, label=cred_id, key_size=self.cfg["USER_KEY_SIZE"]
+            pin,
+            label=cred_id,
+            key_size=self.cfg["USER_KEY_SIZE"],
+            resident=kind is CredentialKind.SEAL,
         )
         cred = Credential(
             id=cred_id,

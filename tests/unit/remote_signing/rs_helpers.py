@@ -29,6 +29,31 @@ def service_config(db: Path, smtp_port: int, log: Path | None = None) -> dict[st
     }
 
 
+TOKEN_LABEL = "rs-test"
+TOKEN_PIN = "test-token-pin"
+_softhsm_conf: list[str] = []
+
+
+def private_softhsm_token(directory: Path) -> str:
+    """A SoftHSM2 token for this test process (SoftHSM2 reads SOFTHSM2_CONF once
+    per process: the first call decides; later calls reuse it)."""
+    from remote_signing.service.pkcs11_store import init_token
+
+    if not _softhsm_conf:
+        conf = init_token(directory, label=TOKEN_LABEL, user_pin=TOKEN_PIN, so_pin="test-so-pin")
+        os.environ["SOFTHSM2_CONF"] = str(conf)
+        _softhsm_conf.append(str(conf))
+    return _softhsm_conf[0]
+
+
+def pkcs11_config() -> dict[str, Any]:
+    return {
+        "KEYSTORE_BACKEND": "pkcs11",
+        "PKCS11_TOKEN_LABEL": TOKEN_LABEL,
+        "PKCS11_USER_PIN": TOKEN_PIN,
+    }
+
+
 def basic(client_id: str, secret: str) -> dict[str, str]:
     token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
