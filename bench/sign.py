@@ -133,10 +133,10 @@ class TimedClient(SigningClient):
         finally:
             self._note(path.rsplit("/", 1)[-1], t0)
 
-    def timestamp(self, request_der: bytes) -> bytes:
+    def timestamp(self, request_der: bytes, url: str | None = None) -> bytes:
         t0 = time.perf_counter()
         try:
-            return super().timestamp(request_der)
+            return super().timestamp(request_der, url)
         finally:
             self._note("TSA", t0)
 

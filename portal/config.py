@@ -68,6 +68,10 @@ def defaults(root: Path) -> dict[str, Any]:
         # The service checks the PIN at 送信 (sendOTP + PIN → PIN token). False for a
         # plain CSC v2 service: the PIN then waits sealed in the session until 電子署名.
         "SIGNING_PIN_FIRST": True,
+        # RFC 3161 TSAs for signatures, seals and archive timestamps, tried in order
+        # (a list, or URLs separated by commas/spaces in PORTAL_SIGNING_TSA_URLS).
+        # Each must issue under the signing service's root. Empty: the service's own.
+        "SIGNING_TSA_URLS": "",
         # SIGN-6: add an archive timestamp once the newest one's TSA certificate
         # expires within this many days.
         "LONGTERM_RENEW_DAYS": 365,

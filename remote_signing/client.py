@@ -92,6 +92,11 @@ class OtpDeliveryFailed(ServiceUnavailable):
     pass
 
 
+class TimestampUnavailable(ServiceUnavailable):
+    """No configured TSA answered with a valid timestamp: nothing may be stored
+    (a signature, seal or archive timestamp without one is never kept)."""
+
+
 class SadInvalid(SigningError):
     """The activation token is unknown, used, expired, or does not cover the hashes."""
 
@@ -176,9 +181,14 @@ class SigningClient:
         connect_timeout: float = 3.0,
         session: requests.Session | None = None,
         pin_first: bool = True,
+        tsa_urls: Sequence[str] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.pin_first = pin_first
+        # Tried in this order (remote_signing.pdf.ServiceTimeStamper); the service's own
+        # TSA when none is configured.
+        self.tsa_urls: tuple[str, ...] = tuple(tsa_urls) or (f"{self.base_url}/tsa",)
+        self._root_der: bytes | None = None
         self._auth = (client_id, client_secret)
         self._timeout = (connect_timeout, timeout)
         self._http = session or requests.Session()
@@ -191,6 +201,7 @@ class SigningClient:
             config["SIGNING_CLIENT_SECRET"],
             timeout=float(config.get("SIGNING_TIMEOUT", 10)),
             pin_first=bool(config.get("SIGNING_PIN_FIRST", True)),
+            tsa_urls=tsa_urls_from(config),
         )
 
     def close(self) -> None:
@@ -346,15 +357,20 @@ class SigningClient:
 
     # --- public PKI -------------------------------------------------------
     def root_certificate(self) -> bytes:
-        return self._get("/ca/root.cer")
+        """The service's root (fetched once per client: it does not change)."""
+        if self._root_der is None:
+            self._root_der = self._get("/ca/root.cer")
+        return self._root_der
 
     def tsa_url(self) -> str:
-        return f"{self.base_url}/tsa"
+        return self.tsa_urls[0]
 
-    def timestamp(self, request_der: bytes) -> bytes:
+    def timestamp(self, request_der: bytes, url: str | None = None) -> bytes:
+        """One RFC 3161 round trip to ``url`` (default: the first TSA); the answer is
+        not checked here (``ServiceTimeStamper`` checks it and tries the next TSA)."""
         try:
             resp = self._http.post(
-                self.tsa_url(),
+                url or self.tsa_urls[0],
                 data=request_der,
                 auth=self._auth,
                 timeout=self._timeout,
@@ -411,7 +427,7 @@ def shared_client(config: Mapping[str, Any]) -> SigningClient:
     forked worker never inherits its parent's sockets."""
     key = (os.getpid(), config["SIGNING_SERVICE_URL"], config["SIGNING_CLIENT_ID"],
            config["SIGNING_CLIENT_SECRET"], config.get("SIGNING_TIMEOUT", 10),
-           config.get("SIGNING_PIN_FIRST", True))
+           config.get("SIGNING_PIN_FIRST", True), tsa_urls_from(config))
     with _shared_lock:
         client = _shared.get(key)
         if client is None:
@@ -423,6 +439,15 @@ def shared_client(config: Mapping[str, Any]) -> SigningClient:
         else:
             _shared.move_to_end(key)
         return client
+
+
+def tsa_urls_from(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """``SIGNING_TSA_URLS``: a list, or one string of URLs separated by commas or
+    spaces (``PORTAL_SIGNING_TSA_URLS``); empty means the signing service's own TSA."""
+    value = config.get("SIGNING_TSA_URLS") or ()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return tuple(str(u).strip() for u in value if str(u).strip())
 
 
 def _error(resp: requests.Response) -> SigningError:

@@ -6,41 +6,107 @@ timestamp comes from the service's RFC 3161 TSA. Several documents can be
 signed with ONE authorization: their signing coroutines run together and the
 ``BatchAuthorizer`` sends the service all their hashes at once, so the
 activation token is bound to exactly that set.
+
+Timestamps fail closed (issue #16 item 5): ``ServiceTimeStamper`` tries the
+configured TSAs in order and keeps a token only when it is intact, covers the
+requested digest, answers our nonce and chains to the signing service's root
+from the certificates inside the token alone; when no TSA gives one it raises
+``TimestampUnavailable`` and nothing is signed or stored. ``sign_documents``
+asks for a timestamp before the authorization, so a missing TSA costs the user
+no signature on the service side.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as ax509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import handle_tsp_response
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko.sign.validation.status import TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .client import CredentialInfo, PinProof, SigningClient, SigningError
+from .client import (
+    CredentialInfo,
+    PinProof,
+    SigningClient,
+    SigningError,
+    TimestampUnavailable,
+)
+
+log = logging.getLogger(__name__)
 
 # Hex characters reserved for the CMS blob: fits B-T with an RSA-2048 signer and
 # a timestamp token (RECIPES: 12288 too small); a fixed size avoids a dry-run signature.
 BYTES_RESERVED = 16384
 
 
-class ServiceTimeStamper(TimeStamper):
-    """RFC 3161 client that reuses the adapter's HTTP session and credential."""
+class InvalidTimestamp(Exception):
+    """A TSA answered, but not with a token we may keep."""
 
-    def __init__(self, client: SigningClient) -> None:
+
+class ServiceTimeStamper(TimeStamper):
+    """RFC 3161 client over the adapter's HTTP session and credential, with
+    fail-over: the client's TSA URLs in order, a URL that failed once is tried
+    last for the rest of this stamper's operation. Every token is verified
+    before use (see the module docstring)."""
+
+    def __init__(self, client: SigningClient, urls: Sequence[str] | None = None) -> None:
         super().__init__()
         self._client = client
+        self._urls = list(urls or client.tsa_urls)
+        self._context: ValidationContext | None = None
 
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        der = await asyncio.to_thread(self._client.timestamp, req.dump())
-        return tsp.TimeStampResp.load(der)
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        failed: list[str] = []
+        for url in list(self._urls):
+            try:
+                return await self._timestamp_from(url, message_digest, md_algorithm)
+            except Exception as exc:  # noqa: BLE001  any failure of one TSA: try the next
+                log.warning("TSA %s gave no valid timestamp: %s: %s", url,
+                            type(exc).__name__, exc)
+                failed.append(f"{url}: {type(exc).__name__}")
+                self._urls.remove(url)
+                self._urls.append(url)
+        raise TimestampUnavailable("no TSA gave a valid timestamp", detail={"tried": failed})
+
+    async def _timestamp_from(self, url: str, message_digest: bytes,
+                              md_algorithm: str) -> cms.ContentInfo:
+        nonce, req = self.request_cms(message_digest, md_algorithm)
+        der = await asyncio.to_thread(self._client.timestamp, req.dump(), url)
+        token = handle_tsp_response(tsp.TimeStampResp.load(der), nonce)
+        await self._verify(token, message_digest, md_algorithm)
+        return token
+
+    async def _verify(self, token: cms.ContentInfo, message_digest: bytes,
+                      md_algorithm: str) -> None:
+        """Intact, the requested digest, trusted from the token's own certificates
+        and the root alone (nothing fetched)."""
+        kwargs = await validate_tst_signed_data(
+            token["content"], await self._trust(),
+            lambda algo: message_digest if algo == md_algorithm else b"")
+        status = TimestampSignatureStatus(**kwargs)
+        if not (status.intact and status.valid and status.trusted):
+            raise InvalidTimestamp(status.summary())
+
+    async def _trust(self) -> ValidationContext:
+        # One context per stamper: it caches the TSA's validated path between tokens.
+        if self._context is None:
+            root = await asyncio.to_thread(self._client.root_certificate)
+            self._context = ValidationContext(trust_roots=[_certificate(root)],
+                                              allow_fetching=False)
+        return self._context
 
 
 class BatchAuthorizer:
@@ -172,6 +238,9 @@ def sign_documents(
     timestamper = ServiceTimeStamper(client)
 
     async def run() -> list[bytes]:
+        # A TSA first: without one nothing is authorized (fail closed, no orphan
+        # signature on the service's side).
+        await timestamper.async_dummy_response("sha256")
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(_sign_one(doc, signer, timestamper, o))

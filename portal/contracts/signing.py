@@ -83,7 +83,8 @@ def console_client() -> rs.SigningClient:
     return rs.SigningClient(cfg["SIGNING_SERVICE_URL"],
                             cfg.get("SIGNING_CONSOLE_CLIENT_ID", "console"),
                             cfg.get("SIGNING_CONSOLE_CLIENT_SECRET", "embedded-dev-console-secret"),
-                            timeout=float(cfg.get("SIGNING_TIMEOUT", 30)))
+                            timeout=float(cfg.get("SIGNING_TIMEOUT", 30)),
+                            tsa_urls=rs.tsa_urls_from(cfg))
 
 
 def _refused(exc: DomainError) -> SigningRefused:
