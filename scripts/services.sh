@@ -104,11 +104,53 @@ start_postgres() {
   say "postgres: started on 127.0.0.1:$PG_PORT"
 }
 
+# --- The signing service's PKCS#11 token: SoftHSM2 under var/softhsm ---------
+# make run / make test keep the service's keys in a SoftHSM2 token (issue #16).
+# Label and user PIN: RS_PKCS11_TOKEN_LABEL / RS_PKCS11_USER_PIN, else the
+# service's defaults (remote_signing/service/config.py); the SO PIN only
+# initialises the token. Production sets RS_PKCS11_MODULE to its HSM's library
+# and initialises that token with the HSM's own tools: nothing is done here then.
+export RS_KEYSTORE_BACKEND="${RS_KEYSTORE_BACKEND:-pkcs11}"
+export SOFTHSM2_CONF="${SOFTHSM2_CONF:-$VAR/softhsm/softhsm2.conf}"
+
+rs_defaults() {  # the signing service's token defaults, one a line (config.py needs only the stdlib)
+  "$PY" - "$ROOT/remote_signing/service/config.py" <<'EOF'
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("rs_config", sys.argv[1])
+c = importlib.util.module_from_spec(spec); spec.loader.exec_module(c)
+print(c.DEFAULTS["PKCS11_MODULE"], c.DEFAULTS["PKCS11_TOKEN_LABEL"], c.DEFAULTS["PKCS11_USER_PIN"], c.DEV_TOKEN_SO_PIN, sep="\n")
+EOF
+}
+
+init_token() {
+  [[ "$RS_KEYSTORE_BACKEND" == pkcs11 ]] || return 0
+  local d_module d_label d_pin d_so_pin
+  { read -r d_module; read -r d_label; read -r d_pin; read -r d_so_pin; } < <(rs_defaults)
+  local module="${RS_PKCS11_MODULE:-$d_module}"
+  [[ "$module" == *softhsm* ]] || return 0
+  local label="${RS_PKCS11_TOKEN_LABEL:-$d_label}"
+  local pin="${RS_PKCS11_USER_PIN:-$d_pin}"
+  local so_pin="${RS_PKCS11_SO_PIN:-$d_so_pin}"
+  local dir; dir="$(dirname "$SOFTHSM2_CONF")"
+  mkdir -p "$dir/tokens"
+  chmod 700 "$dir"
+  if [[ ! -f "$SOFTHSM2_CONF" ]]; then
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$dir/tokens" >"$SOFTHSM2_CONF"
+  fi
+  if softhsm2-util --show-slots 2>/dev/null | grep -Eq "^ *Label: +$label *\$"; then
+    say "softhsm2: token '$label' ready ($SOFTHSM2_CONF)"
+    return
+  fi
+  softhsm2-util --init-token --free --label "$label" --pin "$pin" --so-pin "$so_pin" >/dev/null
+  say "softhsm2: token '$label' initialised ($SOFTHSM2_CONF)"
+}
+
 # --- Embedded signing service (remote_signing.service) -----------------------
 start_signing() {
   if probe_http "http://127.0.0.1:$SIGNING_PORT/health"; then say "signing service: running on 127.0.0.1:$SIGNING_PORT"; return; fi
   # Its own database and key store under var/rs (never the portal's database).
   mkdir -p "$VAR/rs"
+  init_token
   # `cd` first and background only the service itself, so the PID file names
   # the service's own process (its process group is stopped as a whole).
   (cd "$ROOT"

@@ -17,6 +17,8 @@ from typing import Any
 DEV_PORTAL_SECRET = "embedded-dev-portal-secret"
 DEV_CONSOLE_SECRET = "embedded-dev-console-secret"
 DEV_TOKEN_PIN = "embedded-dev-token-pin"
+# Only scripts/services.sh uses it (initialising the SoftHSM2 token of make run).
+DEV_TOKEN_SO_PIN = "embedded-dev-token-so-pin"
 KEYSTORE_BACKENDS = {"software", "pkcs11"}
 
 DEFAULTS: dict[str, Any] = {

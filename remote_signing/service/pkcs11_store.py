@@ -164,7 +164,10 @@ class Pkcs11KeyStore:
 
     def load_authority_key(self, name: str, stored: bytes) -> AuthorityKey:
         if not stored.startswith(REF_PREFIX):
-            raise KeyStoreMismatch(f"service key {name} is not in the token")
+            raise KeyStoreMismatch(
+                f"service key {name} was stored by the software backend: start the pkcs11 "
+                "backend on an empty database, or set KEYSTORE_BACKEND=software"
+            )
         key_id = bytes.fromhex(stored[len(REF_PREFIX) :].decode())
         return TokenRsaKey(self.token, key_id, self._public_of(key_id))
 
