@@ -15,6 +15,11 @@ MENU: list[tuple[str, str, Permission]] = [
     ("console.audit_log", "操作ログ", Permission.CONSOLE_AUDIT_READ),
     ("console.longterm_alerts", "長期検証アラート", Permission.CONSOLE_AUDIT_READ),  # SIGN-6
     ("console.maintenance", "臨時メンテナンス", Permission.CONSOLE_MAINTENANCE),
+    ("console.retention_tombstones", "削除済み案件の記録", Permission.CONSOLE_AUDIT_READ),  # CON-9
+    ("console.retention_holds", "訴訟ホールド", Permission.CONSOLE_AUDIT_READ),  # CON-9
+    ("console.branches", "支店管理", Permission.CONSOLE_STAFF_MANAGE),  # ADM-1
+    ("console.staff_list", "担当者管理", Permission.CONSOLE_STAFF_MANAGE),
+    ("console.notices", "お知らせ管理", Permission.CONSOLE_NOTICES),
 ]
 
 

@@ -175,4 +175,9 @@ def maintenance_cancel(window_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("console.maintenance"))
 
 
-from portal.console import audit_views  # noqa: E402,F401  (registers the AUD-2 routes)
+# Registers the routes of the other console modules: AUD-2 (operation log) and
+# ADM-1 (branches, staff, notices, customer page).
+from portal.console import (  # noqa: E402,F401
+    admin_views,
+    audit_views,
+)

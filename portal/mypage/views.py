@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
-from portal.notices import notices_for
+from portal.notices import notices_for, system_notices_now
 
 bp = Blueprint("mypage", __name__)
 
@@ -14,7 +14,8 @@ bp = Blueprint("mypage", __name__)
 @bp.route("/")
 @customer_required
 def home():  # type: ignore[no-untyped-def]
-    return render_template("mypage/home.html", notices=notices_for(current_user))
+    return render_template("mypage/home.html", notices=notices_for(current_user),
+                           bank_notices=system_notices_now())
 
 
 @bp.route("/faq")
