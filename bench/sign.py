@@ -10,6 +10,11 @@ whole dialog: through the adapter and the signing service over HTTP (a real
 bare:   pyHanko B-T in-process with a tuned local signer (RSA-2048 key parsed
         once, fixed bytes_reserved) and the same TSA over HTTP.
 
+PKCS#11: the same dialog against a second signing service whose key store is a
+        private SoftHSM2 token (the user's key unwrapped in the token for the
+        signature; issue #16), interleaved with the others; printed with the
+        ratio HSM/software of the step and of the dialog (target <= 1.2).
+
 The KDF must stay at the OWASP minimum for argon2id (19 MiB, 2 passes) or
 stronger: the benchmark refuses to run below it. Median of N interleaved runs
 (default 15, after a warm-up); the machine's load average is printed beside the
@@ -28,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -44,11 +50,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noq
 from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from remote_signing.client import SigningClient  # noqa: E402
+from remote_signing.client import CredentialInfo, SigningClient  # noqa: E402
 from remote_signing.pdf import BYTES_RESERVED, ServiceTimeStamper, sign_documents  # noqa: E402
 from remote_signing.sample import sample_pdf  # noqa: E402
 from remote_signing.service.config import DEFAULTS as RS_DEFAULTS  # noqa: E402
 from remote_signing.service.config import DEV_PORTAL_SECRET  # noqa: E402
+from remote_signing.service.pkcs11_store import softhsm_service_env  # noqa: E402
 from remote_signing.testing import ServiceProcess, SmtpCapture  # noqa: E402
 
 PIN = "Bench2026!A"
@@ -148,6 +155,9 @@ class Figures:
     step: list[float] = field(default_factory=list)
     bare: list[float] = field(default_factory=list)
     calls: dict[str, list[float]] = field(default_factory=dict)
+    hsm_dialog: list[float] = field(default_factory=list)
+    hsm_step: list[float] = field(default_factory=list)
+    hsm_calls: dict[str, list[float]] = field(default_factory=dict)
 
 
 def main() -> None:
@@ -161,7 +171,7 @@ def main() -> None:
     pdf = sample_pdf(args.size)
     load_before = os.getloadavg()[0]
     f = measure(pdf, args.runs)
-    med = {k: statistics.median(v) * 1000 for k, v in vars(f).items() if k != "calls"}
+    med = {k: statistics.median(v) * 1000 for k, v in vars(f).items() if "calls" not in k}
     kdf = kdf_cost() * 1000
     print(f"PDF size: {len(pdf):,} bytes, runs: {args.runs} (median), load average "
           f"{load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -183,6 +193,16 @@ def main() -> None:
     print(f"ratio 電子署名 step/bare: {ratio:.2f} (target <= {TARGET_STEP_RATIO}: {verdict})")
     print(f"ratio whole dialog/bare: {med['dialog'] / med['bare']:.2f} (information: the dialog "
           "adds the PIN KDF, the mailed code and two more round trips)")
+    hsm_calls = ", ".join(f"{name} {statistics.median(v) * 1000:.1f}"
+                          for name, v in f.hsm_calls.items())
+    print(f"PKCS#11 key store (SoftHSM2): whole dialog {med['hsm_dialog']:.1f} ms, "
+          f"電子署名 step {med['hsm_step']:.1f} ms")
+    print(f"  round trips (median ms): {hsm_calls}")
+    hsm_ratio = med["hsm_step"] / med["step"]
+    verdict = "met" if hsm_ratio <= TARGET_STEP_RATIO else "NOT met"
+    print(f"ratio PKCS#11/software: step {hsm_ratio:.2f} (target <= {TARGET_STEP_RATIO}: "
+          f"{verdict}), whole dialog {med['hsm_dialog'] / med['dialog']:.2f}; "
+          f"PKCS#11 step/bare {med['hsm_step'] / med['bare']:.2f}")
 
 
 def check_kdf() -> None:
@@ -211,33 +231,51 @@ def kdf_cost() -> float:
     return statistics.median(times)
 
 
+def start_service(backend: str, smtp: SmtpCapture) -> ServiceProcess:
+    workdir = Path(tempfile.mkdtemp(prefix=f"rs-bench-{backend}-"))
+    env = (softhsm_service_env(workdir / "softhsm") if backend == "pkcs11"
+           else {"RS_KEYSTORE_BACKEND": "software"})
+    return ServiceProcess(workdir, smtp_port=smtp.port, env=env).start()
+
+
+def dialog_timer(
+    proc: ServiceProcess, smtp: SmtpCapture, pdf: bytes
+) -> tuple[Callable[[], tuple[float, float]], TimedClient, CredentialInfo]:
+    """送信 then 電子署名 against one service: (whole dialog, 送信 part) seconds."""
+    client = TimedClient(proc.url, "portal", DEV_PORTAL_SECRET)
+    email = "bench@example.jp"
+    info = client.create_credential(
+        user_id="bench",
+        name="山田 太郎",
+        email=email,
+        organization="株式会社テスト商事",
+        pin=PIN,
+    )
+
+    def remote_once() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        before = len(smtp.messages)
+        proof = client.send_otp_after_pin(info.credential_id, PIN)
+        code = smtp.otp_for(email, before)
+        t1 = time.perf_counter()
+        client.times.clear()
+        [out] = sign_documents(client, info, [pdf], proof=proof, otp=code)
+        t2 = time.perf_counter()
+        assert out.startswith(pdf)
+        return t2 - t0, t1 - t0
+
+    return remote_once, client, info
+
+
 def measure(pdf: bytes, runs: int) -> Figures:
     smtp = SmtpCapture().start()
-    proc = ServiceProcess(Path(tempfile.mkdtemp(prefix="rs-bench-")), smtp_port=smtp.port).start()
+    proc = start_service("software", smtp)
+    hsm_proc = start_service("pkcs11", smtp)
     try:
-        client = TimedClient(proc.url, "portal", DEV_PORTAL_SECRET)
-        email = "bench@example.jp"
-        info = client.create_credential(
-            user_id="bench",
-            name="山田 太郎",
-            email=email,
-            organization="株式会社テスト商事",
-            pin=PIN,
-        )
+        remote_once, client, info = dialog_timer(proc, smtp, pdf)
+        hsm_once, hsm_client, _ = dialog_timer(hsm_proc, smtp, pdf)
         tsa = ServiceTimeStamper(client)
         baseline = local_signer(info.certificates[1:])
-
-        def remote_once() -> tuple[float, float]:
-            t0 = time.perf_counter()
-            before = len(smtp.messages)
-            proof = client.send_otp_after_pin(info.credential_id, PIN)
-            code = smtp.otp_for(email, before)
-            t1 = time.perf_counter()
-            client.times.clear()
-            [out] = sign_documents(client, info, [pdf], proof=proof, otp=code)
-            t2 = time.perf_counter()
-            assert out.startswith(pdf)
-            return t2 - t0, t1 - t0
 
         def bare_once() -> float:
             t0 = time.perf_counter()
@@ -247,19 +285,26 @@ def measure(pdf: bytes, runs: int) -> Figures:
 
         for _ in range(2):
             remote_once()
+            hsm_once()
             bare_once()
         f = Figures()
-        for _ in range(runs):  # interleaved so both see the same machine state
+        for _ in range(runs):  # interleaved so all see the same machine state
             total, send = remote_once()
             for name, values in client.times.items():
                 f.calls.setdefault(name, []).extend(values)
             f.dialog.append(total)
             f.send.append(send)
             f.step.append(total - send)
+            total, send = hsm_once()
+            for name, values in hsm_client.times.items():
+                f.hsm_calls.setdefault(name, []).extend(values)
+            f.hsm_dialog.append(total)
+            f.hsm_step.append(total - send)
             f.bare.append(bare_once())
         return f
     finally:
         proc.stop()
+        hsm_proc.stop()
         smtp.stop()
 
 

@@ -312,3 +312,16 @@ def init_token(directory: Path, *, label: str, user_pin: str, so_pin: str) -> Pa
             env=env, capture_output=True, check=True,
         )  # fmt: skip
     return conf
+
+
+def softhsm_service_env(directory: Path, label: str = "rs-private") -> dict[str, str]:
+    """Environment for a signing service process on a private SoftHSM2 token
+    (tests, benchmarks); the token is made under ``directory``."""
+    pin = "private-token-pin"
+    conf = init_token(directory, label=label, user_pin=pin, so_pin="private-so-pin")
+    return {
+        "SOFTHSM2_CONF": str(conf),
+        "RS_KEYSTORE_BACKEND": "pkcs11",
+        "RS_PKCS11_TOKEN_LABEL": label,
+        "RS_PKCS11_USER_PIN": pin,
+    }
