@@ -180,4 +180,5 @@ def maintenance_cancel(window_id: int):  # type: ignore[no-untyped-def]
 from portal.console import (  # noqa: E402,F401
     admin_views,
     audit_views,
+    customer_views,
 )
