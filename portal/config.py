@@ -23,6 +23,7 @@ INT_KEYS = {
     "LOGIN_LOCK_MINUTES", "IP_THROTTLE_MAX", "IP_THROTTLE_WINDOW_SECONDS",
     "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
     "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS", "RUN_PORT",
+    "INTEGRITY_WORKERS", "INTEGRITY_BATCH",
     "CODE_ISSUE_MAX_PER_ACCOUNT", "CODE_ISSUE_MAX_PER_ADDRESS", "CODE_ISSUE_MAX_PER_CLIENT",
     "CODE_ISSUE_WINDOW_MINUTES", "CODE_CHECK_MAX_FAILURES", "CODE_CHECK_WINDOW_MINUTES",
 }
@@ -75,6 +76,10 @@ def defaults(root: Path) -> dict[str, Any]:
         # SIGN-6: add an archive timestamp once the newest one's TSA certificate
         # expires within this many days.
         "LONGTERM_RENEW_DAYS": 365,
+        # SIGN-6 integrity run: worker processes (0: in the calling process) and
+        # how many files each one is handed at a time (ids and keys, never bytes).
+        "INTEGRITY_WORKERS": 2,
+        "INTEGRITY_BATCH": 16,
         # The address in invitation URLs, QR codes and mail links. Empty: the
         # address the portal was started on (RUN_HOST/RUN_PORT, set by `make run`),
         # else the request's own address (portal.mail.public_base_url).

@@ -60,16 +60,27 @@ def register(bp: Blueprint) -> None:
     @click.option("--unchecked-days", type=click.IntRange(min=1), default=None,
                   help="open only documents not found sound within this many days "
                        "(a daily run with 30 covers the archive every 30 days)")
-    def revalidate(dry_run: bool, unchecked_days: int | None) -> None:
-        """SIGN-6: re-validate every stored signed contract; renew timestamps; alert.
+    @click.option("--workers", type=click.IntRange(min=0), default=None,
+                  help="worker processes opening the files (default INTEGRITY_WORKERS; "
+                       "0: in this process)")
+    def revalidate(dry_run: bool, unchecked_days: int | None, workers: int | None) -> None:
+        """SIGN-6: re-validate every stored signed contract, check the SHA-256 of every
+        other stored file (originals, revisions, 締結証明書, KYC files, powers of
+        attorney); renew timestamps; alert.
 
-        Exit status 1 when a document does not validate (or a renewal failed),
+        Exit status 1 when a file does not validate (or a renewal failed),
         2 when the signing service cannot be reached."""
         from datetime import timedelta
 
         from . import longterm
 
         def show(result: longterm.DocumentResult) -> None:
+            if result.file_ref:  # other stored files: only findings are listed
+                if result.outcome is longterm.Outcome.MISMATCH:
+                    click.echo(f"file {result.file_ref}\t{result.outcome.value}\t{result.title}")
+                    for line in result.problems:
+                        click.echo(f"    {line}")
+                return
             click.echo(f"package {result.package_id}\tdocument {result.document_id}\t"
                        f"{result.outcome.value}\t{result.title}")
             for line in result.problems + result.notes:
@@ -78,7 +89,8 @@ def register(bp: Blueprint) -> None:
         try:
             summary = longterm.revalidate(
                 dry_run=dry_run, on_result=show,
-                unchecked_for=timedelta(days=unchecked_days) if unchecked_days else None)
+                unchecked_for=timedelta(days=unchecked_days) if unchecked_days else None,
+                workers=workers)
         except longterm.ServiceUnreachable as exc:
             click.echo(exc.message, err=True)
             sys.exit(2)
@@ -86,5 +98,5 @@ def register(bp: Blueprint) -> None:
         click.echo(("DRY RUN (nothing written) " if dry_run else "")
                    + " ".join(f"{k}={v}" for k, v in totals.items() if k != "dry_run")
                    + f" alerts_raised={summary.alerts_raised}")
-        if summary.mismatches or summary.renewal_failed:
+        if summary.mismatches or summary.renewal_failed or summary.files_mismatched:
             sys.exit(1)

@@ -68,6 +68,7 @@ from portal.permissions import Permission, can
 from remote_signing import client as rs
 from remote_signing.pdf import ServiceTimeStamper
 
+from . import integrity
 from .models import (
     AlertState,
     ContractDocument,
@@ -109,6 +110,8 @@ class DocumentResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_sha256: str | None = None
+    file_ref: str = ""  # integrity.SIGNED for the signed document, else the other file
+    recorded_sha256: str = ""
 
 
 @dataclass
@@ -117,6 +120,7 @@ class RunSummary:
     results: list[DocumentResult] = field(default_factory=list)
     alerts_raised: int = 0
     skipped_recent: int = 0  # found sound within ``unchecked_for``: not opened this run
+    files: list[DocumentResult] = field(default_factory=list)  # every other stored file
 
     def count(self, *outcomes: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome in outcomes)
@@ -145,11 +149,16 @@ class RunSummary:
     def renewal_failed(self) -> int:
         return self.count(Outcome.RENEWAL_FAILED)
 
+    @property
+    def files_mismatched(self) -> int:
+        return sum(1 for r in self.files if r.outcome is Outcome.MISMATCH)
+
     def totals(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "checked": self.checked, "ok": self.ok,
                 "renewed": self.renewed, "renewal_due": self.renewal_due,
                 "renewal_failed": self.renewal_failed, "mismatches": self.mismatches,
-                "skipped_recent": self.skipped_recent}
+                "skipped_recent": self.skipped_recent, "files_checked": len(self.files),
+                "files_mismatched": self.files_mismatched}
 
 
 # --- pyHanko checks ----------------------------------------------------------------------
@@ -247,7 +256,8 @@ def _not_after(cert: ax509.Certificate) -> datetime:
     return value
 
 
-def renewal_decision(data: bytes, check: PdfCheck, window: timedelta) -> tuple[bool, str]:
+def renewal_decision(data: bytes, check: PdfCheck, window: timedelta, *,
+                     at: datetime | None = None) -> tuple[bool, str]:
     """(due, note). Due when the newest document timestamp's TSA certificate expires
     within ``window``, unless that certificate already stamped the timestamp before
     it: a second renewal by the same certificate would not push the horizon out."""
@@ -256,7 +266,7 @@ def renewal_decision(data: bytes, check: PdfCheck, window: timedelta) -> tuple[b
         return False, ""
     cert = newest.signer_cert
     expires = _not_after(cert)
-    if expires - now() > window:
+    if expires - (at or now()) > window:
         return False, ""
     reader = PdfFileReader(BytesIO(data), strict=False)
     timestamps = list(reader.embedded_timestamp_signatures)
@@ -426,6 +436,7 @@ def _raise_alert(result: DocumentResult, recorded_sha256: str) -> LongtermAlert 
     text = "\n".join(result.problems)
     existing = db.session.execute(
         select(LongtermAlert).where(LongtermAlert.document_id == result.document_id,
+                                    LongtermAlert.file_ref == result.file_ref,
                                     LongtermAlert.state == AlertState.OPEN)
     ).scalars().first()
     if existing is not None:
@@ -435,22 +446,36 @@ def _raise_alert(result: DocumentResult, recorded_sha256: str) -> LongtermAlert 
         return None
     alert = LongtermAlert(package_id=result.package_id, document_id=result.document_id,
                           document_title=result.title[:255], recorded_sha256=recorded_sha256,
-                          problems=text, state=AlertState.OPEN)
+                          problems=text, state=AlertState.OPEN, file_ref=result.file_ref)
     db.session.add(alert)
     db.session.flush()
     return alert
 
 
 def _record_mismatch(result: DocumentResult) -> LongtermAlert | None:
-    document = db.session.get(ContractDocument, result.document_id)
-    recorded = document.current_sha256 if document else ""
+    recorded = result.recorded_sha256
+    if result.file_ref == integrity.SIGNED:
+        document = db.session.get(ContractDocument, result.document_id)
+        recorded = document.current_sha256 if document else ""
     alert = _raise_alert(result, recorded)
-    audit.record("contract.longterm.mismatch", target=("ContractDocument", result.document_id),
+    audit.record("contract.longterm.mismatch", target=_audit_target(result),
                  detail={"package": result.package_id, "recorded_sha256": recorded,
-                         "problems": result.problems[:20],
+                         "file": result.file_ref or None, "problems": result.problems[:20],
                          "alert": alert.id if alert else None})
     db.session.commit()
     return alert
+
+
+_REF_TARGETS = {"original": "ContractDocument", "current": "ContractDocument",
+                "revision": "ContractSignature", "evidence": "ContractPackage",
+                "kyc_file": "KycFile", "poa": "PowerOfAttorney"}
+
+
+def _audit_target(result: DocumentResult) -> tuple[str, int]:
+    if result.file_ref == integrity.SIGNED:
+        return "ContractDocument", result.document_id
+    kind, _, ident = result.file_ref.partition(":")
+    return _REF_TARGETS.get(kind, kind), int(ident)
 
 
 def _record_renewal_failure(result: DocumentResult) -> None:
@@ -483,13 +508,19 @@ def _root(client: rs.SigningClient) -> ax509.Certificate:
 
 def revalidate(*, dry_run: bool = False,
                on_result: Callable[[DocumentResult], None] | None = None,
-               unchecked_for: timedelta | None = None) -> RunSummary:
-    """Check every stored signed contract document; renew and alert unless ``dry_run``.
+               unchecked_for: timedelta | None = None,
+               workers: int | None = None) -> RunSummary:
+    """Check every stored file; re-validate, renew and alert unless ``dry_run``.
+
+    Signed contract documents of concluded packages are re-validated with
+    pyHanko (``summary.results``); every other stored file is decrypted and its
+    SHA-256 compared (``summary.files``, see ``integrity``). The files are opened
+    by ``workers`` processes (default ``INTEGRITY_WORKERS``; 0: this process).
 
     ``on_result`` (optional) is called with each ``DocumentResult`` as it is done.
-    ``unchecked_for`` (optional) opens only documents not found sound within that
-    time, so a daily run can spread a large archive over a cycle; a document with
-    a mismatch is never marked sound and is opened by every run.
+    ``unchecked_for`` (optional) opens only signed documents not found sound within
+    that time, so a daily run can spread a large archive over a cycle; a document
+    with a mismatch is never marked sound and is opened by every run.
     """
     started = now()
     window = timedelta(days=int(current_app.config["LONGTERM_RENEW_DAYS"]))
@@ -497,19 +528,23 @@ def revalidate(*, dry_run: bool = False,
     new_alerts: list[LongtermAlert] = []
     checked_before = started - unchecked_for if unchecked_for is not None else None
     document_ids, summary.skipped_recent = _document_ids(checked_before)
+    jobs = integrity.signed_document_jobs(document_ids) + list(integrity.other_file_jobs())
+    db.session.rollback()  # no transaction (SQLite: no write lock) while the files are read
     client = rs.SigningClient.from_config(current_app.config)
     try:
         root = _root(client)
-        for result in _each_result(document_ids, root, client, window, dry_run):
+        for result in _each_result(jobs, _check_context(root, window, started), workers,
+                                   root, client, window, dry_run):
             if result.outcome is Outcome.MISMATCH and not dry_run:
                 alert = _record_mismatch(result)
                 if alert is not None:
                     new_alerts.append(alert)
             elif result.outcome is Outcome.RENEWAL_FAILED:
                 _record_renewal_failure(result)
-            elif not dry_run:
+            elif not dry_run and result.file_ref == integrity.SIGNED:
                 _mark_checked(result.document_id, started)
-            summary.results.append(result)
+            (summary.results if result.file_ref == integrity.SIGNED else summary.files).append(
+                result)
             if on_result is not None:
                 on_result(result)
     except ServiceUnreachable:
@@ -523,12 +558,43 @@ def revalidate(*, dry_run: bool = False,
     return summary
 
 
-def _each_result(document_ids: list[int], root: ax509.Certificate, client: rs.SigningClient,
+def _check_context(root: ax509.Certificate, window: timedelta,
+                   started: datetime) -> integrity.CheckContext:
+    config = current_app.config
+    return integrity.CheckContext(
+        store_backend=config["FILESTORE_BACKEND"], store_path=str(config["FILESTORE_PATH"]),
+        master_key=config["MASTER_KEY"], root_der=root.dump(), window=window, at=started)
+
+
+def _each_result(jobs: list[integrity.FileJob], ctx: integrity.CheckContext,
+                 workers: int | None, root: ax509.Certificate, client: rs.SigningClient,
                  window: timedelta, dry_run: bool) -> Iterator[DocumentResult]:
-    for document_id in document_ids:
-        result = _process(document_id, root, client, window, dry_run)
-        db.session.rollback()  # end the read transaction; nothing is pending here
-        yield result
+    config = current_app.config
+    count = int(config["INTEGRITY_WORKERS"]) if workers is None else workers
+    for verdict in integrity.check_all(jobs, ctx, workers=count,
+                                       batch=int(config["INTEGRITY_BATCH"])):
+        if verdict.renewal_due and not dry_run:
+            # Renewal needs the signing service and the database: done here, after
+            # reading and checking the file again under the package lock's rules.
+            result = _process(verdict.job.document_id, root, client, window, dry_run)
+            db.session.rollback()
+            yield result
+            continue
+        yield _result_of(verdict)
+
+
+def _result_of(verdict: integrity.FileVerdict) -> DocumentResult:
+    job = verdict.job
+    result = DocumentResult(job.package_id, job.document_id, job.title,
+                            problems=list(verdict.problems), file_ref=job.ref,
+                            recorded_sha256=job.sha256)
+    if verdict.note:
+        result.notes.append(verdict.note)
+    if verdict.problems:
+        result.outcome = Outcome.MISMATCH
+    elif verdict.renewal_due:
+        result.outcome = Outcome.RENEWAL_DUE
+    return result
 
 
 def _finish(summary: RunSummary, new_alerts: list[LongtermAlert], started: datetime) -> None:
@@ -537,9 +603,11 @@ def _finish(summary: RunSummary, new_alerts: list[LongtermAlert], started: datet
         alerts = [db.session.get(LongtermAlert, a.id) for a in new_alerts]
         _mail_administrators([a for a in alerts if a is not None], started)
     mismatched = [r.document_id for r in summary.results if r.outcome is Outcome.MISMATCH]
+    files = [r.file_ref for r in summary.files if r.outcome is Outcome.MISMATCH]
     audit.record("contract.longterm.run",
                  detail={**summary.totals(), "alerts_raised": len(new_alerts),
-                         "mismatched_documents": mismatched[:100]})
+                         "mismatched_documents": mismatched[:100],
+                         "mismatched_files": files[:100]})
     db.session.commit()
 
 

@@ -226,6 +226,9 @@ class ContractSignature(db.Model):
     certificate_subject: Mapped[str] = mapped_column(String(500), default="")
     certificate_serial: Mapped[str] = mapped_column(String(80), default="")
     result_sha256: Mapped[str] = mapped_column(String(64))
+    # SIGN-6: the file-store key of the revision a party signature produced, so the
+    # integrity check can open it after later signatures supersede it (None: before #14).
+    result_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     signed_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
 
 
@@ -302,6 +305,9 @@ class LongtermAlert(db.Model):
     package_id: Mapped[int] = mapped_column(Integer, index=True)
     document_id: Mapped[int] = mapped_column(Integer, index=True)
     document_title: Mapped[str] = mapped_column(String(255))
+    # "" for the signed contract document itself; else which other stored file
+    # (portal.contracts.integrity refs: "original:12", "kyc_file:3", "poa:7", …).
+    file_ref: Mapped[str] = mapped_column(String(80), default="", server_default="")
     recorded_sha256: Mapped[str] = mapped_column(String(64))
     problems: Mapped[str] = mapped_column(Text)  # one Japanese finding per line
     state: Mapped[AlertState] = mapped_column(String(20), default=AlertState.OPEN, index=True)

@@ -154,7 +154,8 @@ def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof,
             package_id=package.id, document_id=document.id, party_id=party.id,
             kind=SignatureKind.PARTY, field_name=party.signature_field,
             customer_user_id=user.id, certificate_subject=subject[:500],
-            certificate_serial=serial, result_sha256=document.current_sha256))
+            certificate_serial=serial, result_sha256=document.current_sha256,
+            result_key=document.current_key))
     party.signed_by_id = user.id
     party.signed_at = now()
     transition(party, PartyState.SIGNED, actor=user, detail={"package": package.id})

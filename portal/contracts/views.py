@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -105,6 +106,33 @@ def active():  # type: ignore[no-untyped-def]
 @customer_required
 def finished():  # type: ignore[no-untyped-def]
     return _list(ListKind.FINISHED)
+
+
+@bp.route("/archive.zip")
+@customer_required
+def archive():  # type: ignore[no-untyped-def]
+    """契約書を一括ダウンロード (#14 item 6): every concluded and finished package's
+    signed PDFs and verification report, streamed as one ZIP."""
+    from urllib.parse import quote
+
+    from .archive import archive_name, start_download, stream_zip
+
+    packages = start_download(_me())
+    if not packages:
+        db.session.rollback()
+        flash("ダウンロードできる契約書がありません。", "info")
+        return redirect(request.referrer if _same_site(request.referrer) else
+                        url_for("contracts.active"))
+    db.session.commit()  # the audit entry; nothing stays open while the archive streams
+    response = Response(stream_with_context(stream_zip(packages)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"contracts.zip\"; filename*=UTF-8''{quote(archive_name())}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)  # type: ignore[union-attr]
 
 
 @bp.route("/<int:package_id>")
