@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "portal.mypage.apply_views:bp",
     "portal.users.views:bp",  # before console: it adds console routes
     "portal.contracts.views:bp",  # before console: it adds console routes
+    "portal.retention.views:bp",  # before console: it adds console routes (CON-9)
     "portal.console.views:bp",
     "portal.dev.views:bp",
     "kyc.views:bp",

@@ -24,6 +24,8 @@ INT_KEYS = {
     "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
     "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS", "RUN_PORT",
     "INTEGRITY_WORKERS", "INTEGRITY_BATCH",
+    "RETENTION_FINISHED_YEARS", "RETENTION_OVERDRAFT_DAYS", "RETENTION_UNCONCLUDED_DAYS",
+    "RETENTION_IDENTITY_YEARS", "RETENTION_APPLICATION_DAYS",
     "CODE_ISSUE_MAX_PER_ACCOUNT", "CODE_ISSUE_MAX_PER_ADDRESS", "CODE_ISSUE_MAX_PER_CLIENT",
     "CODE_ISSUE_WINDOW_MINUTES", "CODE_CHECK_MAX_FAILURES", "CODE_CHECK_WINDOW_MINUTES",
 }
@@ -76,6 +78,17 @@ def defaults(root: Path) -> dict[str, Any]:
         # SIGN-6: add an archive timestamp once the newest one's TSA certificate
         # expires within this many days.
         "LONGTERM_RENEW_DAYS": 365,
+        # CON-9 retention policy (#14), periods counted from each item's end:
+        # 完済・取消合意済 in years; an overdraft drawdown after repayment, a
+        # 不成立/取下げ package and an unapproved application in days; KYC files,
+        # PoAs and users' personal data in years after 解約. Users are told the
+        # given numbers of days before a finished package or drawdown is deleted.
+        "RETENTION_FINISHED_YEARS": 10,
+        "RETENTION_OVERDRAFT_DAYS": 365,
+        "RETENTION_UNCONCLUDED_DAYS": 365,
+        "RETENTION_IDENTITY_YEARS": 7,
+        "RETENTION_APPLICATION_DAYS": 365,
+        "RETENTION_NOTICE_DAYS": "90,30",
         # SIGN-6 integrity run: worker processes (0: in the calling process) and
         # how many files each one is handed at a time (ids and keys, never bytes).
         "INTEGRITY_WORKERS": 2,

@@ -25,6 +25,8 @@ LOCKED = ratelimit.MSG_LOGIN_LOCKED
 THROTTLED = ratelimit.MSG_LOGIN_THROTTLED
 TEMP_EXPIRED = ("仮パスワードの有効期限が切れています。代表者・管理者の方に仮パスワードの再発行を"
                 "依頼するか、お取引店担当者までお問い合わせください。")
+TERMINATED_LOGIN = ("このお客さまのMyPageのご利用は終了しています（解約済み）。"
+                    "ご不明な点はお取引店までお問い合わせください。")
 
 # Verifying against this keeps the time of an unknown account's answer alike.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
@@ -93,6 +95,13 @@ def authenticate_staff(login_id: str, password: str, *, ip: str) -> StaffUser:
     return _authenticate(login_id, password, ip=ip, staff=True)
 
 
+def _terminated(user: CustomerUser) -> bool:
+    """解約 (#14 item 5): told only after the right password, like an expiry."""
+    from portal.retention.services import is_terminated
+
+    return is_terminated(user.company_id)
+
+
 def _usable(user: CustomerUser | StaffUser | None) -> bool:
     if isinstance(user, CustomerUser):
         return user.state == UserState.ACTIVE
@@ -145,6 +154,10 @@ def _authenticate(identifier: str, password: str, *, ip: str, staff: bool):  # t
         audit.record("login.refused_temp_expired", actor=known, target=known, ip=ip)
         db.session.commit()
         raise LoginRefused(TEMP_EXPIRED)
+    if isinstance(known, CustomerUser) and _terminated(known):
+        audit.record("login.refused_terminated", actor=known, target=known, ip=ip)
+        db.session.commit()
+        raise LoginRefused(TERMINATED_LOGIN)
     ratelimit.clear(LOGIN_ACCOUNT, key)
     known.last_login_at = now()
     audit.record("login.success", actor=known, target=known, ip=ip)

@@ -1,0 +1,53 @@
+"""Retention fixtures: packages prepared through the console with real files in
+the encrypted store, finished through the state machine (CON-9)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from portal.contracts.models import ContractPackage
+from portal.contracts.states import PackageState, PartyState, transition
+from portal.extensions import db
+from tests.functional.contracts.conftest import (  # noqa: F401  (fixtures)
+    World,
+    contract_pdf,
+    create_package,
+    world,
+)
+
+ONE_PARTY = {"party-1-company": None, "party-1-position": None}
+
+
+def finished_package(app: Any, world_: World, pdf: bytes, *, summary: str = "loan_only",
+                     ended_at: datetime, state: PackageState = PackageState.REPAID) -> int:
+    """A concluded package repaid (完済) at ``ended_at`` (signing is tested elsewhere)."""
+    package_id = create_package(app, world_, pdf, send=True, summary_type=summary, **ONE_PARTY)
+    package = db.session.get(ContractPackage, package_id)
+    for party in package.parties:
+        transition(party, PartyState.SIGNED, actor=world_.rep)
+    transition(package, PackageState.ALL_SIGNED, actor=world_.rep)
+    transition(package, PackageState.CONCLUDED, actor=world_.staff)
+    package.concluded_at = ended_at - timedelta(days=30)
+    transition(package, state, actor=world_.staff)
+    package.ended_at = ended_at
+    db.session.commit()
+    return package_id
+
+
+def blob_paths(app: Any, package_id: int) -> list[Path]:
+    """The files of a package in the store (originals and current revisions)."""
+    from portal.filestore import get_file_store
+
+    store = get_file_store()
+    package = db.session.get(ContractPackage, package_id)
+    keys = {k for d in package.documents for k in (d.original_key, d.current_key)}
+    return [store._path(k) for k in sorted(keys)]  # type: ignore[attr-defined]
+
+
+def run_cli(app: Any, *args: str) -> Any:
+    db.session.commit()  # end the test's own transaction (SQLite write lock)
+    result = app.test_cli_runner().invoke(args=["retention", *args])
+    db.session.expire_all()
+    return result
