@@ -9,6 +9,11 @@ bare:   pyHanko in-process doing the same: the same validation-data step, a tune
         local signer (RSA-2048 key parsed once, fixed bytes_reserved) with
         embedded validation data, LTA document timestamp, same TSA over HTTP.
 
+The portal path runs twice, against two signing services side by side: the
+software key store and the PKCS#11 one (a private SoftHSM2 token: the seal
+key is in the token; issue #16), printed with the ratio HSM/software (target
+<= 1.2).
+
 Median of N interleaved runs after one warm-up. From the repository root:
 
     .venv/bin/python bench/conclude.py [--runs 9] [--size 1000000]
@@ -22,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -51,6 +57,7 @@ from remote_signing.client import SigningClient  # noqa: E402
 from remote_signing.pdf import ServiceTimeStamper, SignatureOptions, sign_documents  # noqa: E402
 from remote_signing.sample import sample_pdf  # noqa: E402
 from remote_signing.service.config import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET  # noqa: E402
+from remote_signing.service.pkcs11_store import softhsm_service_env  # noqa: E402
 from remote_signing.testing import ServiceProcess, SmtpCapture  # noqa: E402
 
 PIN = "Bench2026!A"
@@ -113,29 +120,46 @@ def bare_conclude(pdf: bytes, trust: Trust, signer: TunedLocalSigner, own: ax509
     return asyncio.run(run())
 
 
+def start_service(backend: str, smtp: SmtpCapture) -> ServiceProcess:
+    workdir = Path(tempfile.mkdtemp(prefix=f"con-bench-{backend}-"))
+    env = (softhsm_service_env(workdir / "softhsm") if backend == "pkcs11"
+           else {"RS_KEYSTORE_BACKEND": "software"})
+    return ServiceProcess(workdir, smtp_port=smtp.port, env=env).start()
+
+
+def portal_timer(proc: ServiceProcess, smtp: SmtpCapture, size: int
+                 ) -> tuple[Callable[[], float], SigningClient, bytes]:
+    """The portal's conclusion against one service, on a file its parties signed."""
+    client = SigningClient(proc.url, "portal", DEV_PORTAL_SECRET, timeout=60)
+    console = SigningClient(proc.url, "console", DEV_CONSOLE_SECRET, timeout=60)
+    pdf = two_party_pdf(client, smtp, sample_pdf(size))
+
+    def portal_once() -> float:
+        t0 = time.perf_counter()
+        seal = console.credential_info(console.list_credentials()[0])
+        trust = Trust(ax509.Certificate.load(console.root_certificate()))
+        [out] = asyncio.run(_seal_all(console, seal, trust, [pdf]))
+        elapsed = time.perf_counter() - t0
+        assert out.startswith(pdf) and len(PdfFileReader(BytesIO(out)).embedded_signatures) == 4
+        return elapsed
+
+    return portal_once, client, pdf
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--size", type=int, default=1_000_000)
     args = ap.parse_args()
     smtp = SmtpCapture().start()
-    proc = ServiceProcess(Path(tempfile.mkdtemp(prefix="con-bench-")), smtp_port=smtp.port).start()
+    proc = start_service("software", smtp)
+    hsm_proc = start_service("pkcs11", smtp)
     try:
-        client = SigningClient(proc.url, "portal", DEV_PORTAL_SECRET, timeout=60)
+        portal_once, client, pdf = portal_timer(proc, smtp, args.size)
+        hsm_once, _hsm_client, _ = portal_timer(hsm_proc, smtp, args.size)
         console = SigningClient(proc.url, "console", DEV_CONSOLE_SECRET, timeout=60)
-        pdf = two_party_pdf(client, smtp, sample_pdf(args.size))
         tsa = ServiceTimeStamper(client)
         signer, own = local_seal()
-
-        def portal_once() -> float:
-            t0 = time.perf_counter()
-            seal = console.credential_info(console.list_credentials()[0])
-            trust = Trust(ax509.Certificate.load(console.root_certificate()))
-            [out] = asyncio.run(_seal_all(console, seal, trust, [pdf]))
-            elapsed = time.perf_counter() - t0
-            assert out.startswith(pdf) and len(PdfFileReader(BytesIO(out)).embedded_signatures) == 4
-            return elapsed
-
         trust = Trust(ax509.Certificate.load(console.root_certificate()))
 
         def bare_once() -> float:
@@ -146,20 +170,27 @@ def main() -> None:
             return elapsed
 
         portal_once()
+        hsm_once()
         bare_once()
-        portal, bare = [], []
+        portal, hsm, bare = [], [], []
         for _ in range(args.runs):
             portal.append(portal_once())
+            hsm.append(hsm_once())
             bare.append(bare_once())
     finally:
         proc.stop()
+        hsm_proc.stop()
         smtp.stop()
-    p, b = statistics.median(portal), statistics.median(bare)
+    p, h, b = statistics.median(portal), statistics.median(hsm), statistics.median(bare)
     print(f"PDF: {len(pdf):,} bytes signed by two parties; runs: {args.runs} (median)")
     print("portal conclusion (seal via signing service, validation data, B-LTA): "
           f"{p * 1000:.1f} ms")
     print(f"bare pyHanko in-process (tuned local key, same steps, same TSA): {b * 1000:.1f} ms")
     print(f"ratio portal/bare: {p / b:.2f} (target <= 1.3)")
+    print(f"portal conclusion, PKCS#11 key store (SoftHSM2 token): {h * 1000:.1f} ms")
+    verdict = "met" if h / p <= 1.2 else "NOT met"
+    print(f"ratio PKCS#11/software: {h / p:.2f} (target <= 1.2: {verdict}); "
+          f"PKCS#11/bare: {h / b:.2f}")
 
 
 if __name__ == "__main__":
