@@ -14,6 +14,9 @@ from tests.functional.contracts.conftest import (  # noqa: F401  (fixtures)
     World,
     contract_pdf,
     create_package,
+    rs_mail,
+    rs_service,
+    signing_app,
     world,
 )
 
