@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from kyc.models import KycConsent, KycFile, KycSubmission
 from portal import filestore
+from portal.clock import now
 from portal.contracts.models import (
-    ContractDocument,
     ContractPackage,
-    ContractParty,
     ContractSignature,
-    DocumentOpened,
     LongtermAlert,
-    PartyConfirmation,
     SignatureKind,
-    SigningEvidence,
 )
 from portal.extensions import db
 from portal.filestore import get_file_store
@@ -191,39 +188,26 @@ def test_sign6_content_changed_under_the_same_key_is_a_digest_mismatch(
     assert "SHA-256が記録値と一致しません" in alert.problems
 
 
-def test_sign6_skips_a_deleted_package(signing_app, concluded, kyc_file, poa):
-    """SIGN-6 skips tombstones: a package deleted after its retention period
-    (rows and blobs gone, CON-9) is never opened nor reported.
+def test_sign6_skips_tombstones(signing_app, concluded, kyc_file, poa, world):
+    """A package deleted after its retention period (CON-9: rows and blobs gone,
+    a tombstone left) is never opened nor reported by the next check."""
+    from portal.contracts.services import record_repayment
+    from portal.retention import services as retention
 
-    Retention (portal/retention) was not in the tree when this was written: the
-    package is removed here the way its deletion leaves things (rows, blobs);
-    switch to the retention service once it lands."""
     package = db.session.get(ContractPackage, concluded)
-    keys = {package.evidence_key}
-    for document in package.documents:
-        keys |= {document.original_key, document.current_key}
-    keys |= set(db.session.execute(select(ContractSignature.result_key).where(
-        ContractSignature.package_id == concluded)).scalars())
-    document_ids = [d.id for d in package.documents]
-    party_ids = [p.id for p in package.parties]
-    for statement in (
-            delete(SigningEvidence).where(SigningEvidence.package_id == concluded),
-            delete(ContractSignature).where(ContractSignature.package_id == concluded),
-            delete(DocumentOpened).where(DocumentOpened.document_id.in_(document_ids)),
-            delete(PartyConfirmation).where(PartyConfirmation.party_id.in_(party_ids)),
-            delete(ContractParty).where(ContractParty.package_id == concluded),
-            delete(ContractDocument).where(ContractDocument.package_id == concluded),
-            delete(ContractPackage).where(ContractPackage.id == concluded)):
-        db.session.execute(statement)
+    record_repayment(world.staff, package)
     db.session.commit()
-    for key in keys - {None}:
-        get_file_store().delete(key)
+    tombstone = retention.delete_package(concluded, at=now() + timedelta(days=3700))
+    db.session.commit()
+    assert tombstone is not None and retention.destroy_pending_blobs() > 0
 
     result = revalidate(signing_app)
 
     assert result.exit_code == 0, result.output
     assert "checked=0" in result.output and "files_checked=2 files_mismatched=0" in result.output
+    assert f"package {concluded}" not in result.output
     assert db.session.query(LongtermAlert).count() == 0
+    assert retention.tombstone_of(concluded) is not None
 
 
 @pytest.fixture
