@@ -61,13 +61,13 @@ MSG_NOT_NEEDED = "現在、本人確認書類のアップロードは必要あ�
 def _only_when_documents_are_needed() -> Any:
     """#13 item 4 (KYC-1): a viewer or a user who can already sign cannot start
     or fill a submission, whatever URL is typed."""
-    from portal.certs.services import documents_needed
+    from portal.certs.services import on_document_step
     from portal.models import CustomerRole
 
     if request.endpoint not in SUBMISSION_ENDPOINTS or not current_user.is_authenticated:
         return None
     me = _me()
-    if documents_needed(me):
+    if on_document_step(me):
         return None
     flash(MSG_NOT_NEEDED_VIEWER if me.role == CustomerRole.VIEWER else MSG_NOT_NEEDED, "error")
     return redirect(url_for("kyc.start_or_settings"))

@@ -205,13 +205,14 @@ def _status_before_certificate(
     return SigningStatus.REQUESTED
 
 
-def documents_needed(user: CustomerUser) -> bool:
-    """KYC-1/CERT-1: identity documents are asked for only on the way to a
-    certificate (証明書発行依頼中): never from a viewer (no certificate) nor from
-    a user who can sign or whose documents are in review (#13 item 4)."""
+def on_document_step(user: CustomerUser) -> bool:
+    """KYC-1/CERT-1: identity documents belong to the way to a certificate: asked
+    for (証明書発行依頼中) or in review (本人確認書類確認中). Never a viewer's step
+    (no certificate), nor that of a user who can sign or is past the review
+    (#13 item 4)."""
     if user.role is CustomerRole.VIEWER or user.state is not UserState.ACTIVE:
         return False
-    return signing_status_enum(user) is SigningStatus.REQUESTED
+    return signing_status_enum(user) in (SigningStatus.REQUESTED, SigningStatus.KYC_REVIEW)
 
 
 def refresh_lock(cert: SigningCertificate) -> None:

@@ -21,7 +21,7 @@ def user_cards(actor: CustomerUser) -> list[dict[str, Any]]:
 
 
 def _card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
-    from portal.certs.services import documents_needed
+    from portal.certs.services import on_document_step
     from portal.mypage.account import can_reissue
 
     me = actor.id == user.id
@@ -29,7 +29,7 @@ def _card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
         "user": user,
         "me": me,
         "role_label": CustomerRole(user.role).label,
-        "can_upload_documents": me and documents_needed(user),
+        "can_upload_documents": me and on_document_step(user),
         "can_edit": can(actor, Permission.USERS_EDIT, user),
         "can_request_cert": services.can_request_cert(actor, user),
         "can_delete": services.can_delete(actor, user),

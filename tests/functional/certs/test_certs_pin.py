@@ -200,7 +200,7 @@ def test_cert6_user_card_statuses(app, factories) -> None:  # type: ignore[no-un
     db.session.commit()
     assert services.signing_status(rep) == "PIN登録待ち"
     services.register_pin(rep, PIN)
-    assert services.signing_status(rep) == "PIN登録待ち"
+    assert services.signing_status(rep) == "証明書発行待ち"  # #13 item 2: the PIN is registered
     cert = services.issue_certificate(rep)
     assert services.signing_status(rep) == "署名可能"
     assert services.certificate_expiry(rep) == cert.valid_to

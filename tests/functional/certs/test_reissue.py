@@ -38,7 +38,8 @@ def app_config(app_config: dict[str, Any], clamd_address: tuple[str, int]) -> di
 
 def _card_status(client: Any, user: Any) -> str:
     page = client.get("/settings").get_data(as_text=True)
-    found = re.search(rf'id="status-{user.id}">([^<]*)</p>', page)
+    card = page.split(f'id="certs-card-{user.id}"')[1]
+    found = re.search(r'class="signing-status">([^<]*)</dd>', card)  # ステータス (CERT-6)
     assert found, page[:2000]
     return found.group(1)
 
@@ -127,7 +128,7 @@ def test_cert2_reissue_walks_kyc_pin_and_issue_then_revokes_the_old_certificate(
     r = client.post_form("/certs/pin/register", {"pin": NEW_PIN, "pin_confirm": NEW_PIN},
                          token_page="/certs/pin/register")
     assert r.status_code == 302 and r.headers["Location"].endswith("/certs/pin/issue")
-    assert _card_status(client, rep) == "PIN登録待ち"
+    assert _card_status(client, rep) == "証明書発行待ち"  # #13 item 2
     assert _ocsp_and_service(old_id) == expected_old  # not before 発行
     issued = client.post_form("/certs/pin/issue", {}, token_page="/certs/pin/issue")
     assert issued.status_code == 200, issued.get_data(as_text=True)[:1000]
