@@ -12,7 +12,8 @@ was revoked after signing does not turn a good contract into a finding.
 When the newest document timestamp's TSA certificate expires within
 ``LONGTERM_RENEW_DAYS``, an archive timestamp is added (PAdES-LTA renewal:
 validation data of the last timestamp, then a new document timestamp from the
-service's TSA). The new revision is stored first; the document row switches to
+first of ``SIGNING_TSA_URLS`` that gives a valid one; with none, the renewal
+fails and nothing is stored). The new revision is stored first; the document row switches to
 it in one transaction; the previous file is deleted only after the commit (the
 new revision contains it byte for byte, as an incremental update).
 
