@@ -1,4 +1,6 @@
-"""AUD-2: search and CSV export of the operation log (bank administrator)."""
+"""AUD-2: search and CSV export of the operation log (bank administrator).
+Actions and targets are shown with their 日本語 labels (``labels``); an
+operator is found by login ID / MyPageID or by part of a name or email."""
 
 from __future__ import annotations
 
@@ -10,18 +12,23 @@ from typing import Any
 from flask import Response, render_template, request
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from portal import audit
 from portal.auth.decorators import staff_required
-from portal.clock import JST
+from portal.clock import JST, to_jst
+from portal.console.labels import action_label, actor_type_label, target_label
 from portal.console.views import bp
 from portal.extensions import db
-from portal.models import AuditEntry
+from portal.models import AuditEntry, CustomerUser, StaffUser
 from portal.permissions import Permission, require
 from portal.validation import Text
 
 PAGE_SIZE = 50
+# The export is for people (Excel, in Japanese) and for the record: labels next
+# to the stored codes, times in 日本時間 with their offset.
+CSV_HEADERS = ["No.", "日時（日本時間）", "操作者の種別", "操作者ID", "操作者名", "お客さまID",
+               "IPアドレス", "操作", "操作コード", "対象", "対象ID", "詳細", "ハッシュ"]
 CSV_LIMIT = 100_000
 DATE_ERRORS: dict[str, Any] = {"invalid": "日付を正しく入力してください（例：2026-04-01）。"}
 # Checked before any time arithmetic: year 1 or 9999 would overflow at the JST
@@ -30,6 +37,9 @@ DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31),
                             error="日付が範囲外です。正しい日付を入力してください。")
 BAD_COMPANY_ID = "お客さまIDが正しくありません。"
 BAD_PAGE = "ページ番号が正しくありません。"
+PAGE_OUT_OF_RANGE = ("%(page)sページ目はありません。該当する操作ログは%(total)s件"
+                     "（%(pages)sページ）です。")
+SPACES = (" ", "\u3000")
 
 
 class AuditSearchSchema(Schema):
@@ -57,6 +67,49 @@ def jst_day_start(day: date) -> datetime:
     return datetime.combine(day, time(), JST)
 
 
+def _squeezed(column: Any) -> Any:
+    for space in SPACES:
+        column = func.replace(column, space, "")
+    return column
+
+
+def _actor_matches(text: str) -> ColumnElement[bool]:
+    """The login ID / MyPageID itself, or part of an operator's name (spaces
+    ignored, so 「山田太郎」 finds 山田 太郎) or email address."""
+    name = "".join(c for c in text if c not in SPACES)
+    email = text.lower()
+    customers = select(CustomerUser.id).where(or_(
+        _squeezed(CustomerUser.last_name + CustomerUser.first_name).contains(
+            name, autoescape=True),
+        (CustomerUser.last_name_kana + CustomerUser.first_name_kana).contains(
+            name, autoescape=True),
+        func.lower(CustomerUser.email).contains(email, autoescape=True)))
+    staff = select(StaffUser.id).where(or_(
+        _squeezed(StaffUser.name).contains(name, autoescape=True),
+        func.lower(StaffUser.email).contains(email, autoescape=True)))
+    return or_(AuditEntry.actor_label == text,
+               and_(AuditEntry.actor_type == "customer", AuditEntry.actor_id.in_(customers)),
+               and_(AuditEntry.actor_type == "staff", AuditEntry.actor_id.in_(staff)))
+
+
+def operator_names(entries: list[AuditEntry]) -> dict[tuple[str, int], str]:
+    """(actor_type, actor_id) → the operator's name, read once per page."""
+    wanted: dict[str, set[int]] = {"customer": set(), "staff": set()}
+    for e in entries:
+        if e.actor_type in wanted and e.actor_id is not None:
+            wanted[e.actor_type].add(e.actor_id)
+    names: dict[tuple[str, int], str] = {}
+    if wanted["customer"]:
+        for user in db.session.execute(select(CustomerUser).where(
+                CustomerUser.id.in_(wanted["customer"]))).scalars():
+            names[("customer", user.id)] = user.display_name
+    if wanted["staff"]:
+        for staff in db.session.execute(select(StaffUser).where(
+                StaffUser.id.in_(wanted["staff"]))).scalars():
+            names[("staff", staff.id)] = staff.display_name
+    return names
+
+
 def _query(criteria: dict) -> Select:
     query = select(AuditEntry)
     if criteria["date_from"]:
@@ -67,7 +120,7 @@ def _query(criteria: dict) -> Select:
     if criteria["action"]:
         query = query.where(AuditEntry.action.startswith(criteria["action"]))
     if criteria["actor"]:
-        query = query.where(AuditEntry.actor_label == criteria["actor"])
+        query = query.where(_actor_matches(criteria["actor"]))
     if criteria["company_id"] is not None:
         query = query.where(AuditEntry.company_id == criteria["company_id"])
     return query.order_by(AuditEntry.id.desc())
@@ -86,15 +139,29 @@ def _criteria() -> tuple[dict, dict]:
 @require(Permission.CONSOLE_AUDIT_READ)
 def audit_log():  # type: ignore[no-untyped-def]
     criteria, errors = _criteria()
-    rows = []
+    rows: list[AuditEntry] = []
+    out_of_range = None
     if not errors:
         offset = (criteria["page"] - 1) * PAGE_SIZE
         page_query = _query(criteria).limit(PAGE_SIZE + 1).offset(offset)
-        rows = db.session.execute(page_query).scalars().all()
+        rows = list(db.session.execute(page_query).scalars())
+        if not rows and criteria["page"] > 1:
+            out_of_range = _range_of(criteria)
     page = render_template("console/audit.html", rows=rows[:PAGE_SIZE],
-                           has_next=len(rows) > PAGE_SIZE,
+                           has_next=len(rows) > PAGE_SIZE, names=operator_names(rows),
+                           action_label=action_label, target_label=target_label,
+                           out_of_range=out_of_range, out_of_range_text=PAGE_OUT_OF_RANGE,
                            criteria=criteria, errors=errors, values=request.args)
     return page, 400 if errors else 200
+
+
+def _range_of(criteria: dict) -> dict[str, int]:
+    """What a page past the end is told: the total and the last page."""
+    total = db.session.execute(
+        select(func.count()).select_from(_query(criteria).order_by(None).subquery())
+    ).scalar_one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {"page": criteria["page"], "total": total, "pages": pages}
 
 
 @bp.route("/audit.csv")
@@ -107,14 +174,19 @@ def audit_csv():  # type: ignore[no-untyped-def]
                                errors=errors, values=request.args), 400
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "at_utc", "actor_type", "actor", "company_id", "ip", "action",
-                     "target_type", "target_id", "detail", "hash"])
-    for e in db.session.execute(_query(criteria).limit(CSV_LIMIT)).scalars():
-        writer.writerow([e.id, e.at.isoformat(), e.actor_type, e.actor_label, e.company_id or "",
-                         e.ip, e.action, e.target_type, e.target_id, e.detail, e.hash])
+    writer.writerow(CSV_HEADERS)
+    entries = list(db.session.execute(_query(criteria).limit(CSV_LIMIT)).scalars())
+    names = operator_names(entries)
+    for e in entries:
+        writer.writerow([
+            e.id, to_jst(e.at).isoformat(timespec="seconds"), actor_type_label(e.actor_type),
+            e.actor_label, names.get((e.actor_type, e.actor_id or 0), ""), e.company_id or "",
+            e.ip, action_label(e.action), e.action, target_label(e.target_type),
+            e.target_id, e.detail, e.hash])
     audit.record("audit.exported", actor=current_user._get_current_object(),
                  detail={k: str(v) for k, v in criteria.items() if v})
     db.session.commit()
-    # UTF-8 with BOM so Excel opens the Japanese text correctly.
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+    # UTF-8 with BOM so Excel opens the Japanese text correctly; the charset is
+    # named once (``mimetype`` would have Werkzeug append a second one).
+    return Response("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=audit-log.csv"})

@@ -224,7 +224,8 @@ def test_audit_log_search_and_errors_are_english_and_the_csv_is_unchanged(client
     html = english_page(client.get("/console/audit?action=kyc"))
     assert "kyc.uploaded" in html and "Operator (MyPageID / login ID)" in html
     assert ">Export CSV<" in html
-    assert leftover_japanese(html, _header(admin), admin.display_name) == []
+    # the operator's name is data (#13 item 9 shows it next to the MyPageID)
+    assert leftover_japanese(html, _header(admin), admin.display_name, user.display_name) == []
     nothing = english_page(client.get("/console/audit?action=zzz"))
     assert "No matching log entries were found." in nothing
     assert leftover_japanese(nothing, _header(admin), admin.display_name) == []
@@ -241,7 +242,9 @@ def test_audit_log_search_and_errors_are_english_and_the_csv_is_unchanged(client
     assert "The end date must be on or after the start date." in reversed_range
 
     csv_body = client.get("/console/audit.csv?action=kyc").get_data(as_text=True)
-    assert csv_body.startswith("\ufeffid,at_utc,actor_type,actor,") and "kyc.uploaded" in csv_body
+    # the export stays Japanese for every visitor (#13 item 9: Japanese headers)
+    assert csv_body.startswith("\ufeffNo.,日時（日本時間）,操作者の種別,")
+    assert "kyc.uploaded" in csv_body
 
 
 # --- Maintenance windows ----------------------------------------------------------------
