@@ -25,6 +25,7 @@ from portal.contracts.models import (
 )
 from portal.extensions import db
 from portal.filestore import get_file_store
+from portal.mail import deliver_pending
 from portal.models import AuditEntry
 from portal.users.models import PoaKind, PoaPurpose, PowerOfAttorney
 from tests.functional.contracts.conftest import (
@@ -142,7 +143,7 @@ def test_sign6_clean_stored_files_report_nothing(signing_app, concluded, kyc_fil
 
 
 def test_sign6_one_flipped_byte_in_any_kind_of_stored_file_is_reported(
-        signing_app, concluded, kyc_file, poa, admins_for_alerts):
+        signing_app, concluded, kyc_file, poa, admins_for_alerts, smtp_sink):
     files = kinds_of_files(concluded, kyc_file, poa)
     untouched = db.session.get(ContractPackage, concluded).contract_documents[1]
     for key in files.values():
@@ -168,6 +169,13 @@ def test_sign6_one_flipped_byte_in_any_kind_of_stored_file_is_reported(
     assert sorted(json.loads(m.detail)["file"] or "" for m in mismatches) == sorted(files)
     assert {m.target_type for m in mismatches} == {
         "ContractDocument", "ContractSignature", "ContractPackage", "KycFile", "PowerOfAttorney"}
+
+    # one mail to the bank administrator lists every file
+    deliver_pending()
+    body = smtp_sink.body(smtp_sink.last_to(admins_for_alerts.email, "長期検証"))
+    for alert in alerts.values():
+        assert alert.document_title in body
+    assert "本人確認書類" in body and "委任状" in body and "文書ID 0" not in body
 
     # the next run finds them again: counted on the same alerts, none raised twice
     again = revalidate(signing_app)
