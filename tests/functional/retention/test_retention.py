@@ -217,3 +217,24 @@ def test_users_are_told_90_and_30_days_before_deletion_once_each(
     assert len(mails) == 2
     assert f"/contracts/{package_id}" in smtp_sink.body(mails[0])
     assert _exists(package_id)
+
+
+def test_retention_pages_read_in_english(app, world, contract_pdf, factories):
+    from tests.i18n_support import leftover_japanese
+
+    end = clock.now()
+    package_id = finished_package(app, world, contract_pdf, ended_at=end)
+    with time_machine.travel(add_years(end, 10) + timedelta(days=1), tick=False):
+        run_cli(app, "run")
+    admin = _bank_admin_client(app, factories)
+    admin.use_english()
+    branch = world.branch.name
+    staff_name = "担当"  # the factories' staff names (data, not UI text)
+    for url in ("/console/retention/tombstones", "/console/retention/holds",
+                f"/console/contracts/{package_id}"):
+        page = admin.get(url).get_data(as_text=True)
+        assert leftover_japanese(page, branch, staff_name) == [], url
+    staff = staff_client(app, world.staff)
+    staff.use_english()
+    page = staff.get(f"/console/companies/{world.company.id}/terminate").get_data(as_text=True)
+    assert leftover_japanese(page, world.company.name, branch, staff_name) == []
