@@ -57,11 +57,28 @@ def _is_staff() -> bool:
 
 
 def date_jst(value: Any, fmt: str = "%Y/%m/%d") -> str:
-    if value is None:
+    """The one date filter (``jst``): yyyy/mm/dd (#13 item 6). Takes a date, an
+    aware datetime (shown in JST) or a stored date text (yyyy-mm-dd, yyyymmdd);
+    any other text is shown as it is."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        return _date_text(value, fmt)
     if hasattr(value, "hour"):
         return to_jst(value).strftime(fmt)
     return value.strftime(fmt)
+
+
+def _date_text(value: str, fmt: str) -> str:
+    from datetime import date
+
+    digits = value.replace("-", "").replace("/", "")
+    if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+        return value
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:])).strftime(fmt)
+    except ValueError:
+        return value
 
 
 def yen(value: Any) -> str:

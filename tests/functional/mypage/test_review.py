@@ -96,6 +96,8 @@ def test_approval_creates_company_user_and_three_mails(client, flow, factories, 
     detail = client.get(f"/console/applications/{application.id}").get_data(as_text=True)
     for value in ["ホウジンイチ", "Houjin1", "1040028", "代表取締役社長", "書類提出による確認"]:
         assert value in detail
+    assert "1999/11/03" in detail and "1975/03/14" in detail  # yyyy/mm/dd (#13 item 6)
+    assert "1975-03-14" not in detail and "19991103" not in detail
     smtp_sink.clear()
     response = client.post_form(f"/console/applications/{application.id}/approve", {},
                                 token_page="/console/invitations")
