@@ -281,3 +281,22 @@ def test_notice_form_refuses_hostile_input(client, admin, clock):
     assert db.session.execute(select(SystemNotice)).first() is None
     assert client.post_form("/console/notices/424242/delete",
                             token_page="/console/notices").status_code == 404
+
+
+def test_admin_pages_read_in_english(client, admin, factories, clock):
+    from tests.i18n_support import leftover_japanese
+
+    branch = factories.branch("札幌支店")
+    member = factories.staff(branch)
+    post_notice(client)
+    client.use_english()
+    data = (admin.display_name, member.display_name, branch.name, "年末年始の営業について",
+            "12月31日から1月3日まで休業します。", "以上")
+    for page in ("/console/branches", f"/console/branches/{branch.id}", "/console/staff",
+                 "/console/staff/new", f"/console/staff/{member.id}", "/console/notices"):
+        html = client.get(page).get_data(as_text=True)
+        main = html.split("<main", 1)[1]  # the menu belongs to every area
+        assert leftover_japanese(main, *data) == [], page
+    refused = client.post_form("/console/branches", {"code": "1", "name": ""},
+                               token_page="/console/branches").get_data(as_text=True)
+    assert "Please enter a branch code of 3 or 4 half-width digits." in refused

@@ -181,3 +181,16 @@ def test_another_branch_cannot_record_bank_fields(client, factories, branch):
     assert response.status_code == 404
     db.session.refresh(company)
     assert not company.is_debtor
+
+
+def test_customer_pages_read_in_english(client, staff, branch, factories):
+    from tests.i18n_support import leftover_japanese
+
+    company, rep, signer = _world(factories, branch)
+    _package(branch, staff, company)
+    client.use_english()
+    data = (company.name, company.name_kana, company.address, rep.display_name,
+            signer.display_name, branch.name, staff.display_name, "東京支店 担当")
+    for page in ("/console/customers", f"/console/companies/{company.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert leftover_japanese(html.split("<main", 1)[1], *data) == [], page
