@@ -159,7 +159,8 @@ start_signing() {
      RS_PUBLIC_URL="http://127.0.0.1:$SIGNING_PORT" RS_SMTP_PORT="$SMTP_PORT" \
      setsid "$PY" -m remote_signing.service --host 127.0.0.1 --port "$SIGNING_PORT" >>"$LOG/signing.log" 2>&1 &
    echo $! >"$RUN/signing.pid")
-  wait_for signing 60 probe_http "http://127.0.0.1:$SIGNING_PORT/health"
+  # The first start generates the CA keys (3072-bit, in the token): allow for a busy machine.
+  wait_for signing 120 probe_http "http://127.0.0.1:$SIGNING_PORT/health"
   say "signing service: started on 127.0.0.1:$SIGNING_PORT"
 }
 
