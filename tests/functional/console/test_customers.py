@@ -109,7 +109,8 @@ def test_customer_page_links_everything_about_the_customer(client, staff, branch
     html = client.get(f"/console/companies/{company.id}").get_data(as_text=True)
     submission = db.session.execute(select(KycSubmission)).scalar_one()
     for link in (f"/console/companies/{company.id}/users", f"/console/kyc/{submission.id}",
-                 f"/console/contracts/{package.id}", f"/console/users/{signer.id}/delete"):
+                 f"/console/contracts/{package.id}", f"/console/users/{signer.id}/delete",
+                 f"/console/companies/{company.id}/terminate"):  # 解約 (#14, CON-11)
         assert f'href="{link}"' in html, link
     assert rep.mypage_id in html and signer.email in html
     assert "証明書発行依頼中" in html and "PIN失念" in html and "12,000,000円" in html
