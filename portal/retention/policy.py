@@ -72,6 +72,14 @@ def due_for(package: Any) -> Due | None:
     return None
 
 
+def shortest_period(*, announced_only: bool = False) -> timedelta:
+    """No package ended less than this ago is due: the run's database filter."""
+    days = [_config("RETENTION_OVERDRAFT_DAYS"), _config("RETENTION_FINISHED_YEARS") * 365]
+    if not announced_only:
+        days.append(_config("RETENTION_UNCONCLUDED_DAYS"))
+    return timedelta(days=max(0, min(days) - 1))  # -1: a leap day in a span of years
+
+
 def ended_states() -> tuple[str, ...]:
     return tuple(s.value for s in (PackageState.REPAID, PackageState.CANCELLED,
                                    PackageState.VOID, PackageState.WITHDRAWN))

@@ -89,17 +89,17 @@ def is_held(package_id: int, company_ids: list[int] | None = None) -> bool:
     ).first() is not None
 
 
-def _ended_packages() -> Iterator[ContractPackage]:
+def _ended_packages(ended_before: datetime) -> Iterator[ContractPackage]:
     yield from db.session.execute(
         select(ContractPackage).where(ContractPackage.state.in_(policy.ended_states()),
-                                      ContractPackage.ended_at.is_not(None))
+                                      ContractPackage.ended_at <= ended_before)
         .order_by(ContractPackage.ended_at, ContractPackage.id)).scalars()
 
 
 def candidates(at: datetime) -> list[Candidate]:
     """Packages whose retention period is over at ``at`` (held ones flagged)."""
     found = []
-    for package in _ended_packages():
+    for package in _ended_packages(at - policy.shortest_period()):
         due = policy.due_for(package)
         if due is not None and due.due_at <= at:
             found.append(Candidate(package.id, due, is_held(package.id)))
@@ -122,8 +122,7 @@ def _stored_files(package: ContractPackage) -> list[dict[str, str]]:
     for sig in db.session.execute(
             select(ContractSignature).where(ContractSignature.package_id == package.id)).scalars():
         add(f"revision:{sig.id}", sig.result_key, sig.result_sha256)
-    add(f"evidence:{package.id}", getattr(package, "evidence_key", None),
-        getattr(package, "evidence_sha256", None))
+    add(f"evidence:{package.id}", package.evidence_key, package.evidence_sha256)  # 締結証明書
     return list(files.values())
 
 
@@ -223,7 +222,8 @@ def send_notices(at: datetime) -> int:
     if not days:
         return 0
     sent = 0
-    for package in list(_ended_packages()):
+    horizon = at - policy.shortest_period(announced_only=True) + timedelta(days=days[0])
+    for package in list(_ended_packages(horizon)):
         due = policy.due_for(package)
         if due is None or due.policy not in policy.ANNOUNCED or due.due_at <= at:
             continue

@@ -3,6 +3,7 @@ the encrypted store, finished through the state machine (CON-9)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from portal.contracts.models import ContractPackage
 from portal.contracts.states import PackageState, PartyState, transition
 from portal.extensions import db
+from portal.filestore import get_file_store
 from tests.functional.contracts.conftest import (  # noqa: F401  (fixtures)
     World,
     contract_pdf,
@@ -35,17 +37,20 @@ def finished_package(app: Any, world_: World, pdf: bytes, *, summary: str = "loa
     package.concluded_at = ended_at - timedelta(days=30)
     transition(package, state, actor=world_.staff)
     package.ended_at = ended_at
+    # The sealed 締結証明書 (#16) is one more stored file of a concluded package.
+    evidence = b"%PDF-1.7 evidence certificate"
+    package.evidence_key = get_file_store().put(evidence, kind="evidence")
+    package.evidence_sha256 = hashlib.sha256(evidence).hexdigest()
     db.session.commit()
     return package_id
 
 
 def blob_paths(app: Any, package_id: int) -> list[Path]:
-    """The files of a package in the store (originals and current revisions)."""
-    from portal.filestore import get_file_store
-
+    """The files of a package in the store (originals, current revisions, 締結証明書)."""
     store = get_file_store()
     package = db.session.get(ContractPackage, package_id)
     keys = {k for d in package.documents for k in (d.original_key, d.current_key)}
+    keys.add(package.evidence_key)
     return [store._path(k) for k in sorted(keys)]  # type: ignore[attr-defined]
 
 

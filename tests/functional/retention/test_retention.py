@@ -34,7 +34,8 @@ def test_finished_package_stays_until_ten_years_after_its_end_then_only_a_tombst
     end = clock.now()
     package_id = finished_package(app, world, contract_pdf, ended_at=end)
     blobs = blob_paths(app, package_id)
-    hashes = {d.original_sha256 for d in db.session.get(ContractPackage, package_id).documents}
+    package = db.session.get(ContractPackage, package_id)
+    hashes = {d.original_sha256 for d in package.documents} | {package.evidence_sha256}
     assert blobs and all(p.exists() for p in blobs)
 
     with time_machine.travel(add_years(end, 10) - timedelta(days=1), tick=False):
