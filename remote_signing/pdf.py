@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,11 +32,14 @@ from asn1crypto import cms, tsp
 from asn1crypto import x509 as ax509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import extract_signer_info
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import handle_tsp_response
-from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
-from pyhanko.sign.validation.status import TimestampSignatureStatus
-from pyhanko_certvalidator import ValidationContext
+from pyhanko.sign.validation.generic_cms import (
+    extract_certs_for_validation,
+    validate_sig_integrity,
+)
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .client import (
@@ -56,6 +61,39 @@ class InvalidTimestamp(Exception):
     """A TSA answered, but not with a token we may keep."""
 
 
+_TOKEN_DIGESTS = {"sha256", "sha384", "sha512"}
+TRUST_CACHE_SECONDS = 3600.0
+_trusted_tsa: dict[tuple[bytes, bytes], float] = {}  # (root, TSA cert) digests -> until
+_trusted_lock = threading.Lock()
+
+
+def _sha(cert: ax509.Certificate) -> bytes:
+    return hashlib.sha256(cert.dump()).digest()
+
+
+def _check_token(token: cms.ContentInfo, message_digest: bytes,
+                 md_algorithm: str) -> tuple[ax509.Certificate, list[ax509.Certificate]]:
+    """The token's signature over its TSTInfo (pyHanko's CMS checks, signer certificate
+    from the token, ESS signing-certificate attribute) and its imprint; returns the
+    signer certificate and the other certificates in the token."""
+    signed_data = token["content"]
+    signer_info = extract_signer_info(signed_data)
+    certs = extract_certs_for_validation(signed_data)
+    algo = signer_info["digest_algorithm"]["algorithm"].native
+    if algo not in _TOKEN_DIGESTS:
+        raise InvalidTimestamp(f"digest algorithm {algo}")
+    content = bytes(signed_data["encap_content_info"]["content"])
+    intact, valid = validate_sig_integrity(signer_info, certs.signer_cert, "tst_info",
+                                           hashlib.new(algo, content).digest())
+    if not (intact and valid):
+        raise InvalidTimestamp("the token's signature does not verify")
+    imprint = tsp.TSTInfo.load(content)["message_imprint"]
+    if (imprint["hash_algorithm"]["algorithm"].native != md_algorithm
+            or imprint["hashed_message"].native != message_digest):
+        raise InvalidTimestamp("the token stamps another digest")
+    return certs.signer_cert, list(certs.other_certs)
+
+
 class ServiceTimeStamper(TimeStamper):
     """RFC 3161 client over the adapter's HTTP session and credential, with
     fail-over: the client's TSA URLs in order, a URL that failed once is tried
@@ -66,7 +104,7 @@ class ServiceTimeStamper(TimeStamper):
         super().__init__()
         self._client = client
         self._urls = list(urls or client.tsa_urls)
-        self._context: ValidationContext | None = None
+        self._root: ax509.Certificate | None = None
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
         failed: list[str] = []
@@ -91,22 +129,30 @@ class ServiceTimeStamper(TimeStamper):
 
     async def _verify(self, token: cms.ContentInfo, message_digest: bytes,
                       md_algorithm: str) -> None:
-        """Intact, the requested digest, trusted from the token's own certificates
-        and the root alone (nothing fetched)."""
-        kwargs = await validate_tst_signed_data(
-            token["content"], await self._trust(),
-            lambda algo: message_digest if algo == md_algorithm else b"")
-        status = TimestampSignatureStatus(**kwargs)
-        if not (status.intact and status.valid and status.trusted):
-            raise InvalidTimestamp(status.summary())
-
-    async def _trust(self) -> ValidationContext:
-        # One context per stamper: it caches the TSA's validated path between tokens.
-        if self._context is None:
-            root = await asyncio.to_thread(self._client.root_certificate)
-            self._context = ValidationContext(trust_roots=[_certificate(root)],
-                                              allow_fetching=False)
-        return self._context
+        """Intact, the requested digest, and a TSA certificate trusted for time
+        stamping from the token's own certificates and the root alone (nothing
+        fetched). The path check costs most (8 ms CPU against 4 ms for the rest): a
+        TSA certificate found trusted is remembered for TRUST_CACHE_SECONDS."""
+        cert, others = _check_token(token, message_digest, md_algorithm)
+        if self._root is None:
+            self._root = _certificate(await asyncio.to_thread(self._client.root_certificate))
+        root = self._root
+        key = (_sha(root), _sha(cert))
+        with _trusted_lock:
+            until = _trusted_tsa.get(key, 0.0)
+        if until > time.monotonic():
+            return
+        context = ValidationContext(trust_roots=[root], allow_fetching=False)
+        validator = CertificateValidator(cert, intermediate_certs=others,
+                                         validation_context=context)
+        try:
+            await validator.async_validate_usage(set(), {"time_stamping"})
+        except Exception as exc:  # noqa: BLE001  certvalidator raises several kinds
+            raise InvalidTimestamp(f"TSA certificate not trusted: {exc}") from exc
+        not_after = cert["tbs_certificate"]["validity"]["not_after"].native.timestamp()
+        with _trusted_lock:
+            _trusted_tsa[key] = time.monotonic() + min(TRUST_CACHE_SECONDS,
+                                                       not_after - time.time())
 
 
 class BatchAuthorizer:
