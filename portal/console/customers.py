@@ -53,7 +53,7 @@ def _matching(text: str) -> Any:
     return or_(*conditions)
 
 
-def search_query(staff: StaffUser, text: str | None) -> Select[tuple[Company]]:
+def search_query(staff: StaffUser, text: str | None) -> Select[Any]:
     query = select(Company).where(_branch_scope(staff))
     if text:
         query = query.where(_matching(text))

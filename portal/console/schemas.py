@@ -79,7 +79,7 @@ class StaffCreateSchema(StaffSchema):
     login_id = LoginId(required=True)
 
 
-REQUIRED = {"required": "入力してください。", "null": "入力してください。"}
+REQUIRED: dict[str, Any] = {"required": "入力してください。", "null": "入力してください。"}
 
 
 class MultilineText(Text):
