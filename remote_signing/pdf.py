@@ -43,6 +43,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .client import (
+    Authorization,
     CredentialInfo,
     PinProof,
     SigningClient,
@@ -329,3 +330,111 @@ def _first_signing_error(group: BaseExceptionGroup) -> BaseException:  # type: i
         if isinstance(exc, SigningError):
             return exc
     return leaves[0]
+
+
+# --- two steps: 認証 prepares and authorizes, 電子署名 signs (issue #13 item 10) ------------
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """One document prepared for signing at 認証: the new revision with room for the
+    signature (``output``), where that room is, the signed attributes whose hash the
+    service authorized, and the digest of the document it was prepared from
+    (``source_sha256``: 電子署名 refuses to finish on a document that changed since)."""
+
+    source_sha256: str
+    output: bytes
+    document_digest: bytes
+    region: tuple[int, int]
+    signed_attrs: bytes  # DER of the CMS signed attributes
+
+    @property
+    def to_sign(self) -> bytes:
+        """The hash the service signs (RemoteSigner's digest of the signed attributes)."""
+        return hashlib.sha256(self.signed_attrs).digest()
+
+
+def prepare_documents(
+    credential: CredentialInfo,
+    documents: Sequence[bytes],
+    options: SignatureOptions | Sequence[SignatureOptions] = SignatureOptions(),
+) -> list[PreparedSignature]:
+    """The first half of pyHanko's interrupted signing: every document gets its
+    signature revision (signing time, field, placeholder) and the signed attributes
+    the signer will sign; nothing is asked of the service."""
+    opts = list(options) if isinstance(options, Sequence) else [options] * len(documents)
+    certs = [_certificate(der) for der in credential.certificates]
+    signer = signers.ExternalSigner(
+        signing_cert=certs[0], cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+        signature_value=(credential.key_len + 7) // 8, embed_roots=True)
+
+    async def one(pdf: bytes, opt: SignatureOptions) -> PreparedSignature:
+        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        pdf_signer = signers.PdfSigner(_metadata(opt), signer=signer)
+        digest, tbs, output = await pdf_signer.async_digest_doc_for_signing(
+            writer, bytes_reserved=BYTES_RESERVED, output=BytesIO())
+        attrs = await signer.signed_attrs(digest.document_digest, tbs.md_algorithm,
+                                          use_pades=True)
+        output.seek(0)
+        return PreparedSignature(
+            source_sha256=hashlib.sha256(pdf).hexdigest(), output=output.read(),
+            document_digest=digest.document_digest,
+            region=(digest.reserved_region_start, digest.reserved_region_end),
+            signed_attrs=attrs.dump())
+
+    async def run() -> list[PreparedSignature]:
+        return [await one(doc, o) for doc, o in zip(documents, opts, strict=True)]
+
+    return asyncio.run(run())
+
+
+def authorize_prepared(client: SigningClient, credential: CredentialInfo,
+                       prepared: Sequence[PreparedSignature], *, proof: PinProof,
+                       otp: str, description: str | None = None) -> Authorization:
+    """認証: the PIN proof + the code authorize exactly the prepared hashes; answers
+    the activation token (SAD) and its lifetime. A TSA is asked first, so without
+    one the code is not spent."""
+    asyncio.run(ServiceTimeStamper(client).async_dummy_response("sha256"))
+    return client.authorize(credential.credential_id, [p.to_sign for p in prepared],
+                            pin=proof.pin, pin_token=proof.pin_token, otp=otp,
+                            description=description)
+
+
+def finish_prepared(client: SigningClient, credential: CredentialInfo,
+                    prepared: Sequence[PreparedSignature], sad: str) -> list[bytes]:
+    """電子署名: the service signs the authorized hashes with the activation token
+    (single use), and each prepared revision gets its CMS with a signature timestamp."""
+    from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+    from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
+
+    timestamper = ServiceTimeStamper(client)
+    asyncio.run(timestamper.async_dummy_response("sha256"))
+    hashes = tuple(p.to_sign for p in prepared)
+    auth = Authorization(credential.credential_id, sad, 0, hashes, "sha256")
+    values = client.sign_hashes(auth)
+    certs = [_certificate(der) for der in credential.certificates]
+
+    async def one(p: PreparedSignature, value: bytes) -> bytes:
+        signer = signers.ExternalSigner(
+            signing_cert=certs[0], cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+            signature_value=value, embed_roots=True)
+        cms_out = await signer.async_sign_prescribed_attributes(
+            "sha256", signed_attrs=cms.CMSAttributes.load(p.signed_attrs),
+            timestamper=timestamper)
+        output = BytesIO(p.output)
+        digest = PreparedByteRangeDigest(document_digest=p.document_digest,
+                                         reserved_region_start=p.region[0],
+                                         reserved_region_end=p.region[1])
+        await PdfTBSDocument.async_finish_signing(output, digest, cms_out)
+        return output.getvalue()
+
+    async def run() -> list[bytes]:
+        return [await one(p, v) for p, v in zip(prepared, values, strict=True)]
+
+    return asyncio.run(run())
+
+
+def _metadata(opts: SignatureOptions) -> signers.PdfSignatureMetadata:
+    return signers.PdfSignatureMetadata(
+        field_name=opts.field_name, md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES, reason=opts.reason,
+        location=opts.location, name=opts.name)

@@ -40,6 +40,10 @@ def from_signing_error(
         note = "（あと%(remaining)s回間違えるとPINロックされます）"
         return CertError(pin_message + note, field=pin_field,
                          values={"remaining": exc.remaining})
+    if isinstance(exc, rs.OtpInvalid) and exc.detail.get("remaining") is not None:
+        note = "（あと%(remaining)s回間違えるとPINロックされます）"
+        return CertError(OTP_WRONG + note, field="code",
+                         values={"remaining": int(exc.detail["remaining"])})
     if isinstance(exc, rs.OtpDeliveryFailed):
         return CertError(OTP_MAIL)
     table: list[tuple[type[rs.SigningError], str, str | None]] = [

@@ -184,12 +184,18 @@ def send_code():  # type: ignore[no-untyped-def]
     )
 
 
-@bp.route("/sample", methods=["GET", "POST"])
-@customer_required
-def sign_sample():  # type: ignore[no-untyped-def]
-    """電子署名のお試し: signs the sample contract with the signing dialog and returns
-    it as a download (nothing is stored). The dialog's first user; SIGN-2."""
+def _sample_options():  # type: ignore[no-untyped-def]
     from remote_signing.pdf import SignatureOptions
+
+    return SignatureOptions(reason="電子署名のお試し", name=_me().display_name)
+
+
+@bp.post("/sample/authenticate")
+@customer_required
+def authenticate_sample():  # type: ignore[no-untyped-def]
+    """認証 in the sample's dialog (#13 item 10): the service checks the code now, by
+    authorizing the prepared sample; a wrong one answers the attempts left and
+    電子署名 stays disabled."""
     from remote_signing.sample import sample_pdf
 
     from . import dialog
@@ -197,21 +203,61 @@ def sign_sample():  # type: ignore[no-untyped-def]
     from .schemas import SignDialogSchema
 
     me = _me()
+    try:
+        data = SignDialogSchema().load(_form())
+        proof = dialog.kept_proof(me, DIALOG_PURPOSE)
+        if proof is None:
+            raise CertError(SAD_INVALID, field="pin")
+        dialog.authenticate(me, DIALOG_PURPOSE, [sample_pdf()], proof=proof, code=data["code"],
+                            options=_sample_options(), description="サンプル契約書")
+    except ValidationError as exc:
+        message = exc.messages.get("code", [""])[0]  # type: ignore[union-attr]
+        return jsonify(ok=False, message=gettext(message), field="code"), 400
+    except CertError as exc:
+        db.session.rollback()
+        step = "code" if dialog.keeps_proof_after(exc) else "pin"
+        if step == "pin":
+            dialog.drop_proof(DIALOG_PURPOSE)
+        return jsonify(ok=False, message=exc.shown(), field=exc.field, step=step), 400
+    return jsonify(ok=True, message=gettext("証明書の認証が完了しました。"))
+
+
+def _sign_sample_at_once(me: CustomerUser) -> list[bytes]:
+    """Without the dialog's script the form posts the code with 電子署名: checked
+    and signed in one step, with the same messages."""
+    from remote_signing.sample import sample_pdf
+
+    from . import dialog
+    from .messages import SAD_INVALID, CertError
+    from .schemas import SignDialogSchema
+
+    data = SignDialogSchema().load(_form())
+    proof = dialog.kept_proof(me, DIALOG_PURPOSE)
+    if proof is None:
+        raise CertError(SAD_INVALID, field="pin")
+    signed = dialog.sign_pdfs(me, [sample_pdf()], proof=proof, code=data["code"],
+                              options=_sample_options(), description="サンプル契約書")
+    dialog.drop_proof(DIALOG_PURPOSE)
+    return signed
+
+
+@bp.route("/sample", methods=["GET", "POST"])
+@customer_required
+def sign_sample():  # type: ignore[no-untyped-def]
+    """電子署名のお試し: signs the sample contract with the signing dialog and returns
+    it as a download (nothing is stored). The dialog's first user; SIGN-2.
+    電子署名 signs what 認証 prepared and authorized."""
+    from . import dialog
+    from .messages import CertError
+
+    me = _me()
     errors: dict[str, Any] = {}
     if request.method == "POST":
         try:
-            data = SignDialogSchema().load(_form())
-            proof = dialog.kept_proof(me, DIALOG_PURPOSE)
-            if proof is None:
-                raise CertError(SAD_INVALID, field="pin")
-            [signed] = dialog.sign_pdfs(
-                me,
-                [sample_pdf()],
-                proof=proof,
-                code=data["code"],
-                options=SignatureOptions(reason="電子署名のお試し", name=me.display_name),
-                description="サンプル契約書",
-            )
+            if dialog.authenticated(me, DIALOG_PURPOSE):
+                signed_all = dialog.sign_authenticated(me, DIALOG_PURPOSE, None)
+            else:
+                signed_all = _sign_sample_at_once(me)
         except ValidationError as exc:
             errors = exc.messages  # type: ignore[assignment]
         except CertError as exc:
@@ -220,11 +266,10 @@ def sign_sample():  # type: ignore[no-untyped-def]
                 dialog.drop_proof(DIALOG_PURPOSE)
             errors = _errors_of(exc, "form")
         else:
-            dialog.drop_proof(DIALOG_PURPOSE)
             from flask import Response
 
             return Response(
-                signed,
+                signed_all[0],
                 mimetype="application/pdf",
                 headers={"Content-Disposition": "attachment; filename=signed-sample.pdf"},
             )

@@ -6,8 +6,9 @@ signing dialog (``portal.certs.dialog``: certificate state, PIN lock, messages):
 * ``send_code`` (送信) has the signing service check the user's PIN (a wrong
   one is refused here, counted toward the PIN lock, and no code is mailed) and
   mail the code; it answers the PIN proof that waits for the next step.
-* ``sign_for_party`` (電子署名): that PIN proof + the mailed code authorize the
-  hashes of every contract document of the package at once; each document
+* ``authenticate_party`` (認証): that PIN proof + the mailed code authorize the
+  hashes of every contract document of the package at once (a wrong code is
+  refused here); ``sign_for_party`` (電子署名) has them signed: each document
   gets a new incremental revision with a signature timestamp (PAdES B-T).
 * ``conclude``: the bank's seal (console client only) adds validation data for
   every earlier signature, the bank's signature with its own validation data,
@@ -124,10 +125,42 @@ def send_code(user: CustomerUser, pin: str, *, party: ContractParty | None = Non
 
 # --- party signatures (CON-4) ------------------------------------------------------------
 
-def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof,
-                   otp: str) -> ContractPackage:
-    """電子署名: ``proof`` (from ``send_code``) + the mailed code sign every contract
-    document of the package for the user's party, or nothing (SigningRefused)."""
+def _party_options(user: CustomerUser, party: ContractParty, count: int) -> list[SignatureOptions]:
+    return [SignatureOptions(field_name=party.signature_field, reason="契約締結",
+                             name=user.display_name) for _ in range(count)]
+
+
+def authenticate_party(user: CustomerUser, package_id: int, *, proof: PinProof, otp: str,
+                       purpose: str) -> None:
+    """認証: the mailed code is checked now, by the service authorizing the hashes of
+    the package's contract documents prepared for the user's party; the
+    authorization waits for 電子署名 under ``purpose``. A wrong code raises
+    SigningRefused with step "code" and the attempts left; nothing is signed."""
+    from portal.certs import dialog
+
+    package, _ = services.customer_package(user, package_id)
+    party = services.check_ready_to_sign(user, package)
+    documents = package.contract_documents
+    store = get_file_store()
+    try:
+        dialog.authenticate(
+            user, purpose, [store.get(d.current_key) for d in documents], proof=proof,
+            code=otp, options=_party_options(user, party, len(documents)),
+            description=f"契約案件 {package.id}")
+    except DomainError as exc:
+        refused = _refused(exc)
+        _audit_refusal(user, party, package_id, refused.step, exc)
+        raise refused from exc
+    audit.record("contract.sign.authenticated", actor=user, target=party,
+                 detail={"package": package.id})
+
+
+def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof | None = None,
+                   otp: str | None = None, purpose: str | None = None) -> ContractPackage:
+    """電子署名: with ``purpose``, the authorization kept by ``authenticate_party``
+    signs every contract document of the package for the user's party; otherwise
+    ``proof`` (from ``send_code``) + the mailed code authorize and sign at once.
+    All or nothing (SigningRefused)."""
     package = services.lock_package(package_id)
     party = services.check_ready_to_sign(user, package)
     documents = package.contract_documents
@@ -135,13 +168,15 @@ def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof,
     from portal.certs import dialog
     from portal.certs.services import current_certificate
 
+    current = [store.get(d.current_key) for d in documents]
     try:
-        signed = dialog.sign_pdfs(
-            user, [store.get(d.current_key) for d in documents], proof=proof, code=otp,
-            options=[SignatureOptions(field_name=party.signature_field, reason="契約締結",
-                                      name=user.display_name) for _ in documents],
-            description=f"契約案件 {package.id}",
-        )
+        if purpose is not None or proof is None or otp is None:
+            signed = dialog.sign_authenticated(user, purpose or "", current)
+        else:
+            signed = dialog.sign_pdfs(
+                user, current, proof=proof, code=otp,
+                options=_party_options(user, party, len(documents)),
+                description=f"契約案件 {package.id}")
     except DomainError as exc:
         refused = _refused(exc)
         _audit_refusal(user, party, package_id, refused.step, exc)

@@ -1,4 +1,5 @@
-// The signing dialog: PIN -> 送信 (the service mails the code) -> 認証 -> 電子署名.
+// The signing dialog: PIN -> 送信 (the service mails the code) -> 認証 (the service checks
+// the code) -> 電子署名.
 // Its messages come from data-msg-* attributes, in the visitor's language.
 (function () {
   "use strict";
@@ -38,7 +39,17 @@
       var code = document.getElementById("dialog-code").value;
       if (!/^[0-9]{6,10}$/.test(code)) { say(box.dataset.msgCodeDigits); return; }
       say("");
-      show("done");
+      var body = new FormData();
+      body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      body.append("code", code);  // checked by the signing service now (認証)
+      fetch(box.getAttribute("data-auth-url"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (!data.ok) { say(data.message); if (data.step === "pin") { show("pin"); } return; }
+          document.getElementById("dialog-code").value = "";
+          show("done");
+        })
+        .catch(function () { say(box.dataset.msgUnavailable); });
     });
     form.addEventListener("submit", function (ev) {
       if (signBtn.disabled) { ev.preventDefault(); return; }

@@ -91,15 +91,19 @@ def test_register_pin_issue_and_sign_through_the_dialog(
     browser.find_element(By.ID, "dialog-send").click()
     wait_for_text(browser, "認証コードを入力し")
     code = code_from(smtp_sink, user.email, before)
-    # 2. 認証コード入力: a mistyped code is typed again without the PIN (SIGN-2).
+    # 2. 認証コード入力: 認証 checks the code (#13 item 10); a mistyped one is refused
+    # there with the attempts left and typed again without the PIN (SIGN-2).
     browser.find_element(By.ID, "dialog-code").send_keys("000000" if code != "000000" else "111111")
     browser.find_element(By.ID, "dialog-auth").click()
-    wait_for_text(browser, "証明書の認証が完了しました")
-    browser.find_element(By.ID, "dialog-sign").click()
     wait_for_text(browser, "認証コードが正しくありません")
+    assert "あと4回" in browser.find_element(By.ID, "dialog-message").text
+    assert "証明書の認証が完了しました" not in browser.find_element(By.TAG_NAME, "body").text
+    assert not browser.find_element(By.ID, "dialog-sign").is_enabled()
     assert browser.find_element(By.ID, "dialog-code").is_displayed()
+    browser.find_element(By.ID, "dialog-code").clear()
     browser.find_element(By.ID, "dialog-code").send_keys(code)
     browser.find_element(By.ID, "dialog-auth").click()
+    wait_for_text(browser, "証明書の認証が完了しました")
     assert browser.find_element(By.ID, "dialog-sign").is_enabled()
     screenshot(browser, "certs-dialog-ready")
     browser.find_element(By.ID, "dialog-sign").click()

@@ -38,7 +38,10 @@ def snapshot(app: Any, package_id: int) -> Snapshot:
         documents=tuple((d.current_key, d.current_sha256, d.revisions)
                         for d in package.contract_documents),
         signatures=int(signatures or 0),
-        blobs=sum(1 for p in store.rglob("*") if p.is_file()),
+        # the signing dialog's waiting authorization (signauth-*, between 認証 and
+        # 電子署名) is no stored data: it goes when the dialog starts again
+        blobs=sum(1 for p in store.rglob("*")
+                  if p.is_file() and not p.name.startswith("signauth-")),
     )
     db.session.commit()
     return snap

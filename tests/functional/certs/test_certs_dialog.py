@@ -88,7 +88,7 @@ def test_sign2_wrong_code_can_be_typed_again_with_the_same_pin(
         dialog.sign_pdfs(rep, [sample_pdf()], proof=sent.proof, code=bad_code)
     assert (wrong_code.value.field, wrong_code.value.message) == (
         "code",
-        "認証コードが正しくありません。",
+        "認証コードが正しくありません。（あと4回間違えるとPINロックされます）",
     )
     assert dialog.keeps_proof_after(wrong_code.value)
     [signed] = dialog.sign_pdfs(rep, [sample_pdf()], proof=sent.proof, code=code)

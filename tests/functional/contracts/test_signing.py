@@ -184,26 +184,37 @@ def test_pin5_five_wrong_pins_at_send_lock_the_certificate(signing_app, world, s
     assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
 
 
-def test_sign2_a_wrong_code_is_retyped_without_the_pin(signing_app, world, sent, rs_mail):
+def test_sign2_a_wrong_code_is_refused_at_ninsho_and_retyped_without_the_pin(
+        signing_app, world, sent, rs_mail):
+    """#13 item 10: 認証 checks the code (attempts left as for the PIN); 電子署名 is
+    offered only after a right one."""
     rep = customer_client(signing_app, world.rep)
     open_and_confirm(rep, sent)
     before = len(rs_mail.messages)
     assert send_pin(rep, sent.id).status_code == 302
     code = rs_mail.otp_for(world.rep.email, before)
     wrong = "000000" if code != "000000" else "111111"
-    assert enter_code(rep, sent.id, wrong).status_code == 302
-    refused = execute_signature(rep, sent.id)
+    refused = enter_code(rep, sent.id, wrong)
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "認証コードが正しくありません" in html
-    assert "<strong>2. メールベースの認証コード入力</strong>" in html  # back at the code step
+    assert refused.status_code == 400
+    assert "認証コードが正しくありません。（あと4回間違えるとPINロックされます）" in html
+    assert "<strong>2. メールベースの認証コード入力</strong>" in html  # still at the code step
+    assert "<strong>認証完了</strong>" not in html
+    assert 'id="do-sign" disabled' in html  # 電子署名 not offered yet
+    # the signature step is not reachable without 認証
+    early = rep.get(f"/contracts/{sent.id}/sign/execute")
+    assert early.status_code == 302 and early.headers["Location"].endswith("/sign/code")
     db.session.expire_all()
     assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
     entry = db.session.query(AuditEntry).filter_by(action="contract.sign.refused").one()
     assert "認証コードが正しくありません" in entry.detail and '"step": "code"' in entry.detail
     # the same mailed code, no PIN again, no new mail
     mails = mails_to(rs_mail, world.rep.email)
-    assert rep.get(f"/contracts/{sent.id}/sign/code").status_code == 200
     assert enter_code(rep, sent.id, code).status_code == 302
+    ready = rep.get(f"/contracts/{sent.id}/sign/execute")
+    page = ready.get_data(as_text=True)
+    assert ready.status_code == 200 and "<strong>認証完了</strong>" in page
+    assert '<button class="btn btn-primary" type="submit" id="do-sign">' in page  # enabled
     done = execute_signature(rep, sent.id)
     assert done.status_code == 302 and done.headers["Location"].endswith("/sign/done")
     assert mails_to(rs_mail, world.rep.email) == mails
@@ -211,6 +222,53 @@ def test_sign2_a_wrong_code_is_retyped_without_the_pin(signing_app, world, sent,
     package = db.session.get(ContractPackage, sent.id)
     assert package.parties[0].state == PartyState.SIGNED
     assert _signatures(_doc_bytes(package)) == ["Party1"]
+
+
+def test_sign2_five_wrong_codes_at_ninsho_lock_the_certificate(signing_app, world, sent,
+                                                                rs_mail):
+    """#13 item 10, PIN-5: the code's attempts run out at 認証 and lock as before."""
+    rep = customer_client(signing_app, world.rep)
+    open_and_confirm(rep, sent)
+    before = len(rs_mail.messages)
+    assert send_pin(rep, sent.id).status_code == 302
+    code = rs_mail.otp_for(world.rep.email, before)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        page = enter_code(rep, sent.id, wrong).get_data(as_text=True)
+        assert f"あと{left}回間違えるとPINロックされます" in page
+    locked = enter_code(rep, sent.id, wrong)
+    html = locked.get_data(as_text=True)
+    assert locked.status_code == 400 and "PINロック中のため署名はできません" in html
+    assert "<strong>1. PIN入力</strong>" in html  # back at the PIN
+    back = rep.get(f"/contracts/{sent.id}/sign/code")  # no proof any more: the PIN
+    assert back.status_code == 302 and back.headers["Location"].endswith("/sign/pin")
+    again = send_pin(rep, sent.id)
+    assert again.status_code == 400
+    assert "PINロック中のため署名はできません" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ContractPackage, sent.id).parties[0].state == PartyState.UNSIGNED
+
+
+def test_sign2_a_document_changed_after_ninsho_is_not_signed(signing_app, world, sent,
+                                                             rs_mail):
+    """The authorization covers the revisions prepared at 認証: if another party
+    signs in between, 電子署名 refuses (start again) instead of losing that signature."""
+    rep = customer_client(signing_app, world.rep)
+    guarantor = customer_client(signing_app, world.guarantor)
+    open_and_confirm(rep, sent)
+    open_and_confirm(guarantor, sent)
+    before = len(rs_mail.messages)
+    assert send_pin(rep, sent.id).status_code == 302
+    assert enter_code(rep, sent.id, rs_mail.otp_for(world.rep.email, before)).status_code == 302
+    assert sign_via_dialog(guarantor, sent.id, world.guarantor, rs_mail).status_code == 302
+    refused = execute_signature(rep, sent.id)
+    assert refused.status_code == 400
+    assert "認証の後に契約書類が更新されたため" in refused.get_data(as_text=True)
+    assert sign_via_dialog(rep, sent.id, world.rep, rs_mail).status_code == 302
+    db.session.expire_all()
+    package = db.session.get(ContractPackage, sent.id)
+    assert package.state == PackageState.ALL_SIGNED
+    assert sorted(_signatures(_doc_bytes(package))) == ["Party1", "Party2"]
 
 
 def _database_text() -> str:
