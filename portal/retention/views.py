@@ -36,7 +36,7 @@ bp = Blueprint("retention", __name__, cli_group="retention")
 cli.register(bp)
 
 TERMINATED_FLASH = "解約を登録しました。MyPageのご利用を終了し、電子証明書を失効しました。"
-ID_ERROR = {"invalid": "半角数字で入力してください。"}
+ID_ERROR: dict[str, Any] = {"invalid": "半角数字で入力してください。"}
 ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="IDが正しくありません。")
 
 

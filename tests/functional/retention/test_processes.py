@@ -1,5 +1,5 @@
 """CON-9 from the outside: ``flask --app wsgi retention run`` as a scheduler runs
-it, on a file SQLite database, with the clock moved by faketime (the issue's
+it, on a file SQLite database (or PostgreSQL), with the clock moved by faketime (the issue's
 "Done when": +3600 days keeps a package finished today, +3700 days deletes it).
 A run killed with SIGKILL mid-way leaves every package whole or tombstoned and
 the next run finishes; two runs at once delete each package once."""
@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from portal import clock
@@ -22,14 +21,11 @@ from portal.models import AuditEntry
 from portal.retention.models import Tombstone
 from portal.retention.services import KILL_AFTER_ENV
 from tests.concurrency.live import portal_env
-from tests.conftest import USE_PG
 from tests.functional.retention.conftest import blob_paths, finished_package
 
 ROOT = Path(__file__).resolve().parents[3]
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
 FAKETIME = shutil.which("faketime")
-
-pytestmark = pytest.mark.skipif(USE_PG, reason="file SQLite database processes (CON-9)")
 
 
 def flask(env: dict[str, str], *args: str, offset: str = "+3700d",
