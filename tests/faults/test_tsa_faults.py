@@ -47,7 +47,8 @@ pytestmark = pytest.mark.slow
 def tsa_node(rs: SigningService, workdir: Path, smtp_port: int) -> SigningService:
     """Another instance of ``rs`` (same database, master key, key store settings)."""
     shared = {k: v for k, v in rs.env.items()
-              if k.startswith("RS_") and k not in {"RS_PUBLIC_URL", "RS_LOG_FILE"}}
+              if (k.startswith("RS_") or k == "SOFTHSM2_CONF")
+              and k not in {"RS_PUBLIC_URL", "RS_LOG_FILE"}}
     return SigningService(workdir, smtp_port=smtp_port, env=shared)
 
 
