@@ -76,6 +76,7 @@ def upgrade():
         sa.Column('recorded_by_id', sa.Integer(), nullable=False),
         sa.Column('note', sa.String(length=500), nullable=False),
         sa.Column('personal_data_deleted_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('pending_keys', sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_terminations')),
         sa.UniqueConstraint('company_id', name=op.f('uq_retention_terminations_company_id')),
     )

@@ -91,6 +91,8 @@ class CompanyTermination(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(500), default="")
     personal_data_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # KYC/PoA blobs still to destroy after the purge committed (as Tombstone).
+    pending_keys: Mapped[str] = mapped_column(Text, default="")
 
 
 @event.listens_for(ContractPackage, "before_delete")

@@ -188,13 +188,14 @@ def destroy_pending_blobs() -> int:
     """Delete the blobs of committed deletions (also those a killed run left)."""
     store = get_file_store()
     count = 0
-    for tombstone in db.session.execute(
-            select(Tombstone).where(Tombstone.pending_keys != "")).scalars().all():
-        for key in tombstone.pending_keys.split():
-            store.delete(key)
-            count += 1
-        tombstone.pending_keys = ""
-        db.session.commit()
+    for model in (Tombstone, CompanyTermination):
+        for row in db.session.execute(
+                select(model).where(model.pending_keys != "")).scalars().all():
+            for key in row.pending_keys.split():
+                store.delete(key)
+                count += 1
+            row.pending_keys = ""
+            db.session.commit()
     return count
 
 
@@ -408,16 +409,15 @@ def purge_identity(at: datetime) -> list[int]:
     for termination in identity_due(at):
         keys = purge_company(termination.company_id)
         termination.personal_data_deleted_at = at
+        termination.pending_keys = " ".join(keys)
         audit.record("retention.personal_data_deleted", company_id=termination.company_id,
                      target=("Company", termination.company_id),
                      detail={"policy": f"{policy.IDENTITY}:"
                              f"{policy._config('RETENTION_IDENTITY_YEARS')}y",
                              "files": len(keys)})
         db.session.commit()
-        store = get_file_store()
-        for key in keys:
-            store.delete(key)
         done.append(termination.company_id)
+    destroy_pending_blobs()
     return done
 
 
