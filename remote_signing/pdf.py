@@ -122,9 +122,13 @@ class ServiceTimeStamper(TimeStamper):
 
     async def _timestamp_from(self, url: str, message_digest: bytes,
                               md_algorithm: str) -> cms.ContentInfo:
-        nonce, req = self.request_cms(message_digest, md_algorithm)
+        _, req = self.request_cms(message_digest, md_algorithm)
         der = await asyncio.to_thread(self._client.timestamp, req.dump(), url)
-        token = handle_tsp_response(tsp.TimeStampResp.load(der), nonce)
+        token = handle_tsp_response(tsp.TimeStampResp.load(der), None)  # status only
+        # our own nonce check: pyHanko's fails on its own message (int.hex) for a wrong one
+        answered = token["content"]["encap_content_info"]["content"].parsed["nonce"].native
+        if answered != req["nonce"].native:
+            raise InvalidTimestamp("the token answers another request (nonce)")
         await self._verify(token, message_digest, md_algorithm)
         return token
 

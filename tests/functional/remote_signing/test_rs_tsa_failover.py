@@ -9,7 +9,7 @@ service's own."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
@@ -31,9 +31,10 @@ pytestmark = pytest.mark.slow
 
 
 class ReplayTsa:
-    """Answers every request with the same, once valid, TimeStampResp."""
+    """Answers every request with the same, once valid, TimeStampResp; or, given
+    ``forge``, with the real TSA's answer to this very request passed through it."""
 
-    def __init__(self, answer: bytes) -> None:
+    def __init__(self, answer: bytes, forge: Callable[[bytes], bytes] | None = None) -> None:
         self.hits = 0
         outer = self
 
@@ -42,13 +43,14 @@ class ReplayTsa:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.hits += 1
+                answer_now = forge(body) if forge is not None else answer
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Content-Length", str(len(answer_now)))
                 self.end_headers()
-                self.wfile.write(answer)
+                self.wfile.write(answer_now)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/tsa"
@@ -82,6 +84,24 @@ def replay(rs_client: SigningClient) -> Iterator[ReplayTsa]:
     server.stop()
 
 
+@pytest.fixture
+def forger(rs_client: SigningClient) -> Iterator[ReplayTsa]:
+    """Our own TSA's answer to the request, one bit of the token's signature flipped:
+    right nonce, right digest, trusted certificate, but not what the TSA signed."""
+
+    def flip(request_der: bytes) -> bytes:
+        resp = tsp.TimeStampResp.load(rs_client.timestamp(request_der))
+        signer = resp["time_stamp_token"]["content"]["signer_infos"][0]
+        signature = bytearray(signer["signature"].native)
+        signature[-1] ^= 1
+        signer["signature"] = bytes(signature)
+        return resp.dump(force=True)
+
+    server = ReplayTsa(b"", forge=flip)
+    yield server
+    server.stop()
+
+
 def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}/tsa"
 
@@ -110,18 +130,25 @@ def test_sign1_each_failing_tsa_is_passed_over_and_the_next_one_stamps(
 
 def test_sign1_no_valid_timestamp_means_no_signature_and_the_code_still_works(
     rs_process: ServiceProcess, rs_client: SigningClient, rs_mail: SmtpCapture,
-    foreign: HookProxy, replay: ReplayTsa
+    foreign: HookProxy, replay: ReplayTsa, forger: ReplayTsa,
+    caplog: pytest.LogCaptureFixture
 ) -> None:
     info, email = new_credential(rs_client)
     code = otp(rs_client, rs_mail, info, email)
-    client = client_with(rs_process, [dead_url(), replay.url, f"{foreign.url}/tsa"])
+    client = client_with(rs_process, [dead_url(), replay.url, f"{foreign.url}/tsa",
+                                      forger.url])
     try:
         with pytest.raises(TimestampUnavailable) as refused:
             sign_documents(client, info, [sample_pdf()], pin=PIN, otp=code)
     finally:
         client.close()
     assert isinstance(refused.value, ServiceUnavailable)  # the portal's "service unavailable"
-    assert len(refused.value.detail["tried"]) == 3
+    assert len(refused.value.detail["tried"]) == 4 and forger.hits >= 1
+    why = caplog.text  # each TSA passed over for its own reason
+    assert "ConnectionError" in why or "ServiceUnavailable" in why
+    assert "the token answers another request (nonce)" in why  # the replayed token
+    assert "TSA certificate not trusted" in why  # the other service's TSA
+    assert "the token's signature does not verify" in why  # the forged token
     # nothing was authorized: the same PIN and code sign once a TSA answers
     [signed] = sign_documents(rs_client, info, [sample_pdf()], pin=PIN, otp=code)
     assert assert_every_signature_and_timestamp_trusted(
