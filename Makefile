@@ -13,7 +13,7 @@ PORT ?= 8000
 # unless PORTAL_BASE_URL says otherwise (issue #13 item 1).
 RUN_ENV := PORTAL_RUN_HOST=$(HOST) PORTAL_RUN_PORT=$(PORT)
 APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
-	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk softhsm2
+	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk softhsm2 faketime
 
 .PHONY: run test deps apt venv migrate seed services stop lint bench
 
