@@ -23,7 +23,13 @@ from portal.validation import first_errors
 
 from . import services
 from .models import ContractPackage, SigningPosition, SummaryType
-from .schemas import MAX_PARTIES, ConcludeSchema, load_package_form, load_search
+from .schemas import (
+    MAX_PARTIES,
+    ConcludeSchema,
+    DocumentTitleSchema,
+    load_package_form,
+    load_search,
+)
 from .search import Criteria, ListKind, staff_rows
 from .states import PackageState
 from .uploads import InspectedPdf, PdfInfected, audit_infected, inspect_pdf
@@ -130,7 +136,19 @@ def _save_form(package: ContractPackage | None):  # type: ignore[no-untyped-def]
             flash("案件を保存しました（作成中）。内容を確認して「送付」してください。", "info")
             return redirect(url_for("console.contract_detail", package_id=package.id))
     return render_template("contracts/console_form.html",
-                           **_form_context(request.form, errors, package)), 400
+                           **_form_context(request.form, errors, package),
+                           chosen_files=_chosen_files()), 400
+
+
+def _chosen_files() -> dict[str, str]:
+    """The names of the files chosen for a refused submit: a browser cannot fill a
+    file input again, so the form says which ones must be chosen again (#13 item 15)."""
+    chosen: dict[str, str] = {}
+    for field in ("contract_files", "important_file"):
+        names = [f.filename[:100] for f in request.files.getlist(field) if f and f.filename]
+        if names:
+            chosen[field] = "、".join(names)
+    return chosen
 
 
 @console_bp.route("/contracts/new", methods=["GET", "POST"])
@@ -180,6 +198,26 @@ def contract_detail(package_id: int):  # type: ignore[no-untyped-def]
     package = _package(package_id)
     return render_template("contracts/console_detail.html", package=package, errors={},
                            active_listing=services.is_active_listing(package))
+
+
+@console_bp.route("/contracts/<int:package_id>/documents/<int:document_id>/title",
+                  methods=["POST"])
+@staff_required
+@require(Permission.CONSOLE_CONTRACTS_PREPARE)
+def contract_document_title(package_id: int, document_id: int):  # type: ignore[no-untyped-def]
+    """書類名 (#13 item 13): staff name a document of a package being prepared."""
+    package = _package(package_id)
+    try:
+        data = DocumentTitleSchema().load(request.form)
+    except ValidationError as exc:
+        return render_template("contracts/console_detail.html", package=package,
+                               errors={f"title-{document_id}": first_errors(
+                                   exc.messages)["title"]},  # type: ignore[arg-type]
+                               active_listing=services.is_active_listing(package)), 400
+    services.rename_document(_me(), package, document_id, data["title"])
+    db.session.commit()
+    flash("書類名を変更しました。", "info")
+    return redirect(url_for("console.contract_detail", package_id=package_id))
 
 
 @console_bp.route("/contracts/<int:package_id>/send", methods=["POST"])

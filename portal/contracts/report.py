@@ -1,6 +1,7 @@
 """署名検証レポート (SIGN-5): every signature and timestamp of a package's
-signed documents with signer, certificate, signing time and validity, checked
-now against the signing service's root; rendered as a Japanese PDF."""
+signed documents with signer, certificate, signing time and validity against the
+signing service's root at each validation time (#13 item 16: its signing time,
+the conclusion, now), in Japanese words, rendered as a PDF inside its margins."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from typing import Any
 from asn1crypto import x509 as ax509
 from flask import current_app
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    SignatureCoverageLevel,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -24,9 +32,18 @@ from remote_signing import client as rs
 from remote_signing.sample import japanese_font
 
 from .models import ContractPackage
-from .signing import Trust
+from .signing import BANK_FIELD, Trust
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Validity:
+    """One signature judged at one validation time (検証基準時刻)."""
+
+    label: str  # 署名時 / 締結時 / 現在
+    moment: str
+    result: str  # 有効 / 無効
 
 
 @dataclass
@@ -41,6 +58,7 @@ class SignatureLine:
     timestamp_time: str
     result: str
     details: list[str] = field(default_factory=list)
+    validity: list[Validity] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +66,22 @@ class DocumentReport:
     title: str
     sha256: str
     lines: list[SignatureLine]
+
+
+# pyHanko's values in the report's words (never its raw enum names).
+COVERAGE = {
+    SignatureCoverageLevel.ENTIRE_FILE: "文書全体",
+    SignatureCoverageLevel.ENTIRE_REVISION: "署名時点の文書全体（署名後に追記あり）",
+    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "文書の先頭から一部",
+    SignatureCoverageLevel.UNCLEAR: "不明",
+}
+MODIFICATIONS = {
+    ModificationLevel.NONE: "なし",
+    ModificationLevel.LTA_UPDATES: "検証情報・タイムスタンプの追加のみ",
+    ModificationLevel.FORM_FILLING: "フォーム入力",
+    ModificationLevel.ANNOTATIONS: "注釈の追加",
+    ModificationLevel.OTHER: "その他の変更",
+}
 
 
 def _jst(value: datetime | None) -> str:
@@ -70,35 +104,85 @@ def _cert_fields(cert: ax509.Certificate) -> dict[str, str]:
     }
 
 
-def _signature_line(sig: Any, root: ax509.Certificate) -> SignatureLine:
+def _context(root: ax509.Certificate, moment: datetime | None) -> ValidationContext:
+    """Trust as at ``moment`` (None: now). Revocation data fetched today may vouch
+    for an earlier moment (retroactive): the service's OCSP answers for the past."""
+    if moment is None:
+        return Trust(root).context()
+    return ValidationContext(trust_roots=[root], allow_fetching=True, moment=moment,
+                             retroactive_revinfo=True, fetcher_backend=RequestsFetcherBackend())
+
+
+def _ok(status: Any) -> bool:
+    return bool(status.intact and status.valid and status.trusted
+                and not getattr(status, "revoked", False))
+
+
+def _moments(signed_at: datetime | None, concluded_at: datetime | None,
+             checked_at: datetime) -> list[tuple[str, datetime | None]]:
+    moments: list[tuple[str, datetime | None]] = []
+    if signed_at is not None:
+        moments.append(("署名時", signed_at))
+    if concluded_at is not None:
+        moments.append(("締結時", concluded_at))
+    moments.append(("現在", None))
+    return moments
+
+
+def _signature_line(sig: Any, root: ax509.Certificate, concluded_at: datetime | None,
+                    checked_at: datetime) -> SignatureLine:
     if str(sig.sig_object_type) == "/DocTimeStamp":
         status = validate_pdf_timestamp(sig, validation_context=Trust(root).context())
-        ok = status.intact and status.valid and status.trusted
+        validity = [Validity(label, _jst(moment or checked_at), "有効" if _ok(
+            validate_pdf_timestamp(sig, validation_context=_context(root, moment))) else "無効")
+                    for label, moment in _moments(status.timestamp, None, checked_at)]
         return SignatureLine(
             field_name=sig.field_name, kind="ドキュメントタイムスタンプ",
             **_cert_fields(status.signing_cert), signing_time="—",
             timestamp_time=_jst(status.timestamp),
-            result="有効" if ok else "無効",
+            result="有効" if _ok(status) else "無効",
             details=[f"完全性：{'OK' if status.intact else 'NG'}",
-                     f"信頼性：{'OK' if status.trusted else 'NG'}"])
+                     f"信頼性：{'OK' if status.trusted else 'NG'}"],
+            validity=validity)
     status = validate_pdf_signature(sig, signer_validation_context=Trust(root).context(),
                                     ts_validation_context=Trust(root).context())
     ts = status.timestamp_validity
-    ok = status.intact and status.valid and status.trusted and not status.revoked
+    signed_at = ts.timestamp if ts else status.signer_reported_dt
+    validity = []
+    for label, moment in _moments(signed_at, concluded_at, checked_at):
+        at = status if moment is None else validate_pdf_signature(
+            sig, signer_validation_context=_context(root, moment),
+            ts_validation_context=Trust(root).context())
+        validity.append(Validity(label, _jst(moment or checked_at), "有効" if _ok(at) else "無効"))
     return SignatureLine(
         field_name=sig.field_name, kind="電子署名", **_cert_fields(status.signing_cert),
         signing_time=_jst(status.signer_reported_dt),
         timestamp_time=_jst(ts.timestamp) if ts else "—",
-        result="有効" if ok else "無効",
+        result="有効" if _ok(status) else "無効",
         details=[f"完全性：{'OK' if status.intact else 'NG'}",
                  f"信頼性：{'OK' if status.trusted else 'NG'}",
                  f"失効：{'あり' if status.revoked else 'なし'}",
-                 f"署名範囲：{status.coverage.name}",
+                 f"署名範囲：{COVERAGE.get(status.coverage, '不明')}",
+                 "署名後の変更：" + MODIFICATIONS.get(status.modification_level, "不明"),
                  "署名タイムスタンプ："
-                 + ("有効" if ts and ts.valid and ts.trusted else "無効/なし")])
+                 + ("有効" if ts and ts.valid and ts.trusted else "無効/なし")],
+        validity=validity)
 
 
-def build(package: ContractPackage) -> list[DocumentReport]:
+def _concluded_at(package: Any, reader: PdfFileReader) -> datetime | None:
+    """When the package was concluded: recorded at 締結, else the time of the bank
+    seal's signature timestamp (a package read for the archive)."""
+    recorded = getattr(package, "concluded_at", None)
+    if recorded is not None:
+        return recorded  # type: ignore[no-any-return]
+    for sig in reader.embedded_signatures:
+        if sig.field_name == BANK_FIELD and sig.attached_timestamp_data is not None:
+            return sig.attached_timestamp_data.gen_time  # type: ignore[no-any-return]
+    return None
+
+
+def build(package: ContractPackage, checked_at: datetime | None = None) -> list[DocumentReport]:
+    checked_at = checked_at or now()
     client = rs.SigningClient.from_config(current_app.config)
     try:
         root = ax509.Certificate.load(client.root_certificate())
@@ -109,16 +193,22 @@ def build(package: ContractPackage) -> list[DocumentReport]:
     for document in package.contract_documents:
         data = store.get(document.current_key)
         reader = PdfFileReader(BytesIO(data), strict=False)
-        lines = [_signature_line(sig, root) for sig in reader.embedded_signatures]
+        concluded_at = _concluded_at(package, reader)
+        lines = [_signature_line(sig, root, concluded_at, checked_at)
+                 for sig in reader.embedded_signatures]
         reports.append(DocumentReport(document.title, document.current_sha256, lines))
     return reports
 
 
 def report_pdf(package: ContractPackage, *, actor: Any) -> bytes:
     checked_at = now()
-    reports = build(package)
+    reports = build(package, checked_at)
     audit.record("contract.report.downloaded", actor=actor, target=package)
     return render(package, reports, checked_at)
+
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 50  # points, on every side
 
 
 def render(package: ContractPackage, reports: list[DocumentReport], checked_at: datetime) -> bytes:
@@ -126,34 +216,49 @@ def render(package: ContractPackage, reports: list[DocumentReport], checked_at: 
     pdf = canvas.Canvas(buf, pagesize=A4)
     pdf.setTitle(f"署名検証レポート 案件{package.id}")
     font = japanese_font()
-    y = 800
+    top = PAGE_HEIGHT - MARGIN
+    y = top
+
+    def wrapped(text: str, size: float, width: float) -> list[str]:
+        """``text`` cut into lines that fit ``width`` (Japanese breaks anywhere)."""
+        lines, current = [], ""
+        for char in text:
+            if current and pdf.stringWidth(current + char, font, size) > width:
+                lines.append(current)
+                current = char
+            else:
+                current += char
+        return [*lines, current]
 
     def line(text: str, size: float = 9.5, indent: int = 0) -> None:
         nonlocal y
-        if y < 60:
-            pdf.showPage()
-            y = 800
-        pdf.setFont(font, size)
-        pdf.drawString(50 + indent, y, text)
-        y -= size + 6
+        for part in wrapped(text, size, PAGE_WIDTH - 2 * MARGIN - indent):
+            if y < MARGIN + size:
+                pdf.showPage()
+                y = top
+            pdf.setFont(font, size)
+            pdf.drawString(MARGIN + indent, y, part)
+            y -= size + 6
 
     line("署名検証レポート", 16)
-    line(f"検証日時：{_jst(checked_at)}")
+    line(f"作成日時：{_jst(checked_at)}")
     line(f"案件：{package.summary_label}　申込日 {package.application_date:%Y/%m/%d}　"
          f"本件担当 {package.staff_label}")
-    line("文書に含まれる電子署名とタイムスタンプの各検証基準時刻における"
-         "有効性の確認結果です。", 8.5)
+    line("文書に含まれる電子署名とタイムスタンプについて、各検証基準時刻（署名時、締結時、"
+         "現在）における有効性を確認した結果です。", 8.5)
     for report in reports:
         y -= 6
         line(f"■ {report.title}", 12)
         line(f"SHA-256：{report.sha256}", 8)
         for n, sig in enumerate(report.lines, 1):
-            line(f"{n}. {sig.kind}（{sig.field_name}）　検証結果：{sig.result}", 10.5, 8)
+            line(f"{n}. {sig.kind}（{sig.field_name}）　検証結果（現在）：{sig.result}", 10.5, 8)
             line(f"署名者：{sig.signer}", 9, 20)
             line(f"証明書：発行者 {sig.issuer}　シリアル {sig.serial}", 9, 20)
             line(f"証明書有効期間：{sig.cert_validity}", 9, 20)
             line(f"署名時刻（申告）：{sig.signing_time}　"
                  f"タイムスタンプ時刻：{sig.timestamp_time}", 9, 20)
+            for v in sig.validity:
+                line(f"検証基準時刻 {v.label}（{v.moment}）：{v.result}", 9, 20)
             line("　".join(sig.details), 9, 20)
     pdf.showPage()
     pdf.save()

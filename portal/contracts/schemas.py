@@ -138,6 +138,13 @@ class RejectSchema(FormSchema):
                        error_messages={"required": "否認理由（署名コメント）を入力してください。"})
 
 
+class DocumentTitleSchema(FormSchema):
+    """#13 item 13: the title staff give a document (shown to customers and on the report)."""
+
+    title = FreeText(required=True, max_length=200,
+                     error_messages={"required": "書類名を入力してください。"})
+
+
 def _rule(allowed: Callable[[Any], bool], message: str) -> Callable[[Any], None]:
     """A validator that raises: marshmallow 4 ignores a validator's False result."""
 

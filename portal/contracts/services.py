@@ -9,7 +9,7 @@ signing at the same moment are serialized and no revision is lost.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from portal import audit
+from portal import audit, notices
 from portal.auth.sessions import end_all_sessions_of
 from portal.clock import now
 from portal.crypto import verify_secret
@@ -142,6 +142,21 @@ def _store(package: ContractPackage, pdf: InspectedPdf, kind: DocumentKind, posi
         kind=kind, position=position, title=pdf.title, original_key=key,
         original_sha256=pdf.sha256, current_key=key, current_sha256=pdf.sha256,
         size=len(pdf.data), revisions=0))
+
+
+def rename_document(staff: StaffUser, package: ContractPackage, document_id: int,
+                    title: str) -> ContractDocument:
+    """書類名 given by staff while the package is 作成中 (#13 item 13)."""
+    hold(package)
+    if package.state != PackageState.DRAFT:
+        raise DomainError("送付済みの案件は編集できません。")
+    document = next((d for d in package.documents if d.id == document_id), None)
+    if document is None:
+        raise NotFound()
+    before, document.title = document.title, title.strip()
+    audit.record("contract.document.renamed", actor=staff, target=package,
+                 detail={"document": document.id, "before": before, "after": document.title})
+    return document
 
 
 def _apply_fields(package: ContractPackage, data: dict[str, Any], in_charge: StaffUser) -> None:
@@ -317,23 +332,61 @@ def withdraw_package(staff: StaffUser, package: ContractPackage) -> None:
                company_id=_debtor_company_id(package))
     package.ended_at = now()
     if was_sent:
+        retire_sign_requests(package)
         _tell_parties(package, WITHDRAWN_NOTICE, mail_template="contract_withdrawn",
                       signing_only=True)
 
 
 def _tell_parties(package: ContractPackage, text_ja: str, *, mail_template: str,
-                  signing_only: bool, skip_user_id: int | None = None) -> None:
+                  signing_only: bool, no_mail_to: int | None = None) -> None:
+    """A notice to every user of every party (each once; HOME names the package
+    from the link, ``notices.subjects``) and a mail to all but ``no_mail_to``."""
     link = package_path(package.id)
     done: set[int] = set()
     for party in package.parties:
         users = signing_users(party) if signing_only else party_users(party)
         for user in users:
-            if user.id in done or user.id == skip_user_id:
+            if user.id in done:
                 continue
             done.add(user.id)
             notify(company_id=user.company_id, user_id=user.id, text=text_ja, link=link)
-            queue_mail(mail_template, user.email, name=user.display_name, package=package,
-                       link=link)
+            if user.id != no_mail_to:
+                queue_mail(mail_template, user.email, name=user.display_name, package=package,
+                           link=link)
+
+
+def retire_sign_requests(package: ContractPackage,
+                         party: ContractParty | None = None) -> None:
+    """「ご署名をお願いします」 goes once nobody it was sent to has to sign any more:
+    for the users of ``party`` once it signed (unless they still sign for another
+    party of the package), for everyone once the package leaves 未署名 (#13 item 12)."""
+    link = package_path(package.id)
+    if party is None:
+        notices.retire(link=link, text=SIGN_REQUEST_NOTICE)
+        return
+    still_to_sign = {u.id for p in package.parties if p.state == PartyState.UNSIGNED
+                     for u in signing_users(p)}
+    done = [u.id for u in signing_users(party) if u.id not in still_to_sign]
+    if done:
+        notices.retire(link=link, text=SIGN_REQUEST_NOTICE, user_ids=done)
+
+
+def package_subjects(package_ids: Collection[int]) -> dict[int, str]:
+    """What a contract notice names (#13 item 12): 申込概要, 融資金額 and 申込日 of
+    each package, in the visitor's language."""
+    from portal.web import date_jst, yen
+
+    if not package_ids:
+        return {}
+    rows = db.session.execute(select(ContractPackage).where(
+        ContractPackage.id.in_(list(package_ids)))).scalars()
+    return {p.id: gettext("%(summary)s／%(amount)s／申込日 %(date)s",
+                          summary=gettext(p.summary_label), amount=yen(p.loan_amount),
+                          date=date_jst(p.application_date))
+            for p in rows}
+
+
+notices.name_subjects("/contracts/", package_subjects)
 
 
 # --- the signing order (CON-4) ---------------------------------------------------------
@@ -455,8 +508,9 @@ def reject(user: CustomerUser, package: ContractPackage, comment: str) -> None:
     transition(package, PackageState.VOID, actor=user, company_id=user.company_id,
                detail={"rejected_by_party": party.id})
     package.ended_at = now()
+    retire_sign_requests(package)
     _tell_parties(package, VOID_NOTICE, mail_template="contract_rejected", signing_only=False,
-                  skip_user_id=user.id)
+                  no_mail_to=user.id)
     for staff in {package.staff_in_charge, db.session.get(StaffUser, package.created_by_id)}:
         if staff is not None:
             queue_mail("contract_rejected_staff", staff.email, name=staff.name, package=package,
@@ -531,6 +585,7 @@ def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
                        company_id=_debtor_company_id(target),
                        detail={"cancelled_by_package": package.id})
             target.ended_at = now()
+    retire_sign_requests(package)
     _tell_parties(package, CONCLUDED_NOTICE, mail_template="contract_concluded",
                   signing_only=False)
     from . import evidence  # imports signing, which imports this module

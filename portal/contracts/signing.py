@@ -194,6 +194,7 @@ def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof | Non
     party.signed_by_id = user.id
     party.signed_at = now()
     transition(party, PartyState.SIGNED, actor=user, detail={"package": package.id})
+    services.retire_sign_requests(package, party)
     audit.record("contract.signed", actor=user, target=party,
                  detail={"package": package.id, "documents": [d.current_sha256 for d in documents],
                          "certificate_serial": serial})
@@ -229,6 +230,10 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
     """Check the staff member's password, then seal every contract document."""
     services.check_staff_password(staff, password)
     package = services.lock_package(package_id)
+    if package.state in (PackageState.CONCLUDED, PackageState.REPAID, PackageState.CANCELLED):
+        raise DomainError("この契約は既に締結されています。")  # e.g. a second click (#13 item 15)
+    if package.state in (PackageState.VOID, PackageState.WITHDRAWN):
+        raise DomainError(f"この契約は{package.state_label}のため締結できません。")
     if package.state != PackageState.ALL_SIGNED:
         raise DomainError("すべての当事者の署名が完了していないため、締結できません。"
                           f"（契約進捗：{package.state_label}）")

@@ -37,6 +37,14 @@ from .schemas import ConfirmSchema, RejectSchema, load_search
 from .search import Criteria, ListKind, ListPackage, ListParty, customer_rows
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
+
+
+@bp.app_context_processor
+def _notice_subjects() -> dict[str, Any]:
+    """HOME names each contract notice's package (#13 item 12, ``notices.subjects``)."""
+    from portal import notices
+
+    return {"notice_subjects": notices.subjects}
 register_cli(bp)
 
 
@@ -188,7 +196,7 @@ def confirm(package_id: int):  # type: ignore[no-untyped-def]
     party = services._require_signable(_me(), pkg)  # noqa: SLF001  (refuses when not signable)
     return render_template("contracts/confirm.html", package=pkg, party=party, errors=errors,
                            opened=services.opened_document_ids(_me(), pkg),
-                           reject_errors={}), 400 if errors else 200
+                           values=request.form, reject_errors={}), 400 if errors else 200
 
 
 @bp.route("/<int:package_id>/reject", methods=["POST"])
@@ -201,7 +209,7 @@ def reject(package_id: int):  # type: ignore[no-untyped-def]
     except ValidationError as exc:
         party = services._require_signable(_me(), pkg)  # noqa: SLF001
         return render_template("contracts/confirm.html", package=pkg, party=party, errors={},
-                               opened=services.opened_document_ids(_me(), pkg),
+                               opened=services.opened_document_ids(_me(), pkg), values={},
                                reject_errors=first_errors(exc.messages)), 400  # type: ignore[arg-type]
     db.session.commit()
     flash("契約を否認しました。今回の契約は不成立となりました。", "info")

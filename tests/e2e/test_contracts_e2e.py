@@ -112,7 +112,7 @@ def test_prepare_sign_conclude_and_download_in_chromium(
     wait_for_text(browser, "認証コード")
     browser.find_element(By.ID, "otp").send_keys(rs_mail.otp_for(world.rep.email, before))
     _click(browser, "#send-code")
-    wait_for_text(browser, "電子署名")
+    wait_for_text(browser, "認証が完了しました")  # 認証 checked the code (#13 item 10)
     _click(browser, "#do-sign")
     wait_for_text(browser, "ご署名が完了しました", timeout=60)
     _click(browser, "#finish")
@@ -137,6 +137,12 @@ def test_prepare_sign_conclude_and_download_in_chromium(
     browser.get(base + "/contracts/active")
     body = wait_for_text(browser, "契約締結済")
     assert "10,000,000 円" in body and "債務者" in body
+    # CON-7 (#13 item 11): a click anywhere on the row opens the package
+    browser.find_element(By.CSS_SELECTOR, "tr.clickable td:nth-child(5)").click()
+    wait_for_text(browser, "契約内容")
+    assert browser.current_url.endswith(f"/contracts/{package.id}")
+    browser.back()
+    wait_for_text(browser, "契約締結済")
     browser.find_element(By.LINK_TEXT, "2026/04/01").click()
     wait_for_text(browser, "署名検証レポート")
     screenshot(browser, "contracts-active-package")
