@@ -3,7 +3,9 @@
 The lists are queries, not Python filters, so they stay fast with a million
 packages: the date+amount index narrows the packages, the party index
 (company_id, package_id) the customer's rows. A counterparty text is first
-resolved to the (few) companies and branches whose names contain it. Paging
+resolved to the (few) companies, branches and people signing personally whose
+names contain it; in MyPage the customer's own company is no counterparty and
+the bank's name (BANK_NAME) matches every package (#13 item 14). Paging
 fetches one row more than a page instead of counting every match.
 """
 
@@ -15,6 +17,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     Select,
     String,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 
@@ -108,22 +112,45 @@ def _name_pattern(text: str) -> str:
 # building the union (and its subquery's column collection) on every search cost
 # more than running it.
 _NAME = bindparam("name_pattern", type_=String())
+_PERSON = bindparam("person_pattern", type_=String())  # the text without spaces
+_U = CustomerUser
 _LOOKUP = union_all(
     select(literal(0).label("k"), Company.id.label("id"))
     .where(or_(Company.name.like(_NAME, escape="\\"),
                Company.name_kana.like(_NAME, escape="\\"))).limit(1000).subquery().select(),
     select(literal(1).label("k"), Branch.id.label("id")).where(
         Branch.name.like(_NAME, escape="\\")),
+    # a person signing personally (個人として署名, CON-8 #13 item 14): 姓名 or セイメイ
+    select(literal(2).label("k"), _U.id.label("id"))
+    .where(or_((_U.last_name + _U.first_name).like(_PERSON, escape="\\"),
+               (_U.last_name_kana + _U.first_name_kana).like(_PERSON, escape="\\")))
+    .limit(1000).subquery().select(),
 )
 
 
 _CP = ContractParty.__table__.alias("cp_search")
 
 
-def _counterparty_condition(text: str) -> Any:
-    found = db.session.connection().execute(_LOOKUP, {"name_pattern": _name_pattern(text)}).all()
-    company_ids = [row[1] for row in found if row[0] == 0]
+@dataclass(frozen=True)
+class Viewpoint:
+    """Whose counterparties a search finds. A customer's counterparties are the other
+    parties and the bank (its name, its branches), never the customer's own company."""
+
+    own_company_id: int | None = None
+    bank_name: str = ""
+
+
+def _counterparty_condition(text: str, viewpoint: Viewpoint = Viewpoint()) -> Any:
+    if viewpoint.bank_name and text in viewpoint.bank_name:
+        return true()  # the bank is the counterparty of every package a customer sees
+    person = "".join(text.split())
+    found = db.session.connection().execute(
+        _LOOKUP, {"name_pattern": _name_pattern(text),
+                  "person_pattern": _name_pattern(person or text)}).all()
+    company_ids = [row[1] for row in found
+                   if row[0] == 0 and row[1] != viewpoint.own_company_id]
     branch_ids = [row[1] for row in found if row[0] == 1]
+    person_ids = [row[1] for row in found if row[0] == 2]
     # The resolved ids are rendered into the statement (they are integers from our
     # own tables): with bound parameters the driver prepares the statement after a
     # few runs and PostgreSQL may switch to one generic plan, which is much slower
@@ -135,10 +162,14 @@ def _counterparty_condition(text: str) -> Any:
     if branch_ids:
         conditions.append(P.branch_id.in_(
             bindparam("cp_branch_ids", branch_ids, expanding=True, literal_execute=True)))
+    if person_ids:
+        ids = bindparam("cp_user_ids", person_ids, expanding=True, literal_execute=True)
+        conditions.append(exists().where(_CP.c.package_id == P.id, _CP.c.user_id.in_(ids)))
     return or_(*conditions) if conditions else false()
 
 
-def _apply_criteria(query: Select[Any], criteria: Criteria) -> Select[Any]:
+def _apply_criteria(query: Select[Any], criteria: Criteria,
+                    viewpoint: Viewpoint = Viewpoint()) -> Select[Any]:
     if criteria.date_from:
         query = query.where(P.application_date >= criteria.date_from)
     if criteria.date_to:
@@ -148,7 +179,7 @@ def _apply_criteria(query: Select[Any], criteria: Criteria) -> Select[Any]:
     if criteria.amount_max is not None:
         query = query.where(P.loan_amount <= criteria.amount_max)
     if criteria.counterparty:
-        query = query.where(_counterparty_condition(criteria.counterparty))
+        query = query.where(_counterparty_condition(criteria.counterparty, viewpoint))
     return query
 
 
@@ -235,7 +266,10 @@ def customer_rows(user: CustomerUser, kind: ListKind, criteria: Criteria = Crite
                   page_size: int = PAGE_SIZE) -> Page:
     """One row per (package, party of the user): columns of CON-7, as
     ``(ListParty, ListPackage)`` pairs."""
-    query = _apply_criteria(_customer_query(kind, user.role == CustomerRole.VIEWER), criteria)
+    bank = str(current_app.config.get("BANK_NAME", "株式会社サンプル銀行"))  # as on the PoA
+    viewpoint = Viewpoint(own_company_id=user.company_id, bank_name=bank)
+    query = _apply_criteria(_customer_query(kind, user.role == CustomerRole.VIEWER), criteria,
+                            viewpoint)
     # One customer's rows are few next to the table: read them through the party
     # index and sort them. Ordering by the bare column would let PostgreSQL walk
     # the date index of every package looking for this customer's (seen: 400 ms

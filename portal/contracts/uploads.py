@@ -71,6 +71,17 @@ def _title(filename: str) -> str:
     return stem.strip()[:200] or "契約書"
 
 
+def _metadata_title(data: bytes) -> str:
+    """The PDF's own title (/Title of its document information), or ""."""
+    try:
+        info = PdfFileReader(io.BytesIO(data), strict=False).trailer_view.get("/Info")
+        title = info.get_object().get("/Title") if info is not None else None
+    except (PdfError, KeyError, ValueError, TypeError, IndexError, AttributeError):
+        return ""
+    text = " ".join(str(title).split()) if title is not None else ""
+    return "".join(c for c in text if c.isprintable())[:200]
+
+
 def _check_structure(data: bytes, label: str, field: str) -> None:
     if not data.lstrip()[:5] == b"%PDF-":
         raise PdfRejected(f"{label}はPDFファイルではありません。"
@@ -115,7 +126,9 @@ def inspect_pdf(filename: str | None, data: bytes, *, label: str, field: str) ->
         raise PdfRejected("ウイルススキャンを実行できませんでした。しばらく時間を置いてから"
                           "再度操作をしてください。", field) from exc
     _check_structure(data, label, field)
-    return InspectedPdf(_title(filename), data, hashlib.sha256(data).hexdigest())
+    # Its own /Title first: file names are often short codes ("kinsen") (#13 item 13)
+    title = _metadata_title(data) or _title(filename)
+    return InspectedPdf(title, data, hashlib.sha256(data).hexdigest())
 
 
 def _labelled(label: str, message: str) -> str:

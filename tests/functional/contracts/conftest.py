@@ -4,6 +4,7 @@ and a helper that prepares a package through the console."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,15 @@ from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
 
 @pytest.fixture(scope="session")
 def contract_pdf() -> bytes:
-    return sample_pdf()
+    """The sample contract without its own /Title, so a document is titled after
+    its file name (the title a PDF carries wins: test_document_titles.py)."""
+    return untitled(sample_pdf())
+
+
+def untitled(pdf: bytes) -> bytes:
+    """``pdf`` with an empty /Title, blanked in place (every byte offset stays)."""
+    return re.sub(rb"/Title \((?:\\.|[^\\)])*\)",
+                  lambda m: b"/Title ()" + b" " * (len(m.group(0)) - 9), pdf, count=1)
 
 
 @dataclass
