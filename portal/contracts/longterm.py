@@ -380,10 +380,15 @@ def _document_ids(checked_before: datetime | None) -> tuple[list[int], int]:
     return ids, total - len(ids)
 
 
-def _mark_checked(document_id: int, at: datetime) -> None:
-    db.session.execute(update(ContractDocument).where(ContractDocument.id == document_id)
-                       .values(longterm_checked_at=at))
-    db.session.commit()
+MARK_EVERY = 100  # sound documents marked per commit (a killed run re-checks at most these)
+
+
+def _mark_checked(document_ids: list[int], at: datetime) -> None:
+    if document_ids:
+        db.session.execute(update(ContractDocument).where(ContractDocument.id.in_(document_ids))
+                           .values(longterm_checked_at=at))
+        db.session.commit()
+        document_ids.clear()
 
 
 def _expected_fields(document_id: int) -> list[str]:
@@ -532,6 +537,7 @@ def revalidate(*, dry_run: bool = False,
     jobs = integrity.signed_document_jobs(document_ids) + list(integrity.other_file_jobs())
     db.session.rollback()  # no transaction (SQLite: no write lock) while the files are read
     client = rs.SigningClient.from_config(current_app.config)
+    sound: list[int] = []
     try:
         root = _root(client)
         for result in _each_result(jobs, _check_context(root, window, started), workers,
@@ -543,11 +549,14 @@ def revalidate(*, dry_run: bool = False,
             elif result.outcome is Outcome.RENEWAL_FAILED:
                 _record_renewal_failure(result)
             elif not dry_run and result.file_ref == integrity.SIGNED:
-                _mark_checked(result.document_id, started)
+                sound.append(result.document_id)
+                if len(sound) >= MARK_EVERY:
+                    _mark_checked(sound, started)
             (summary.results if result.file_ref == integrity.SIGNED else summary.files).append(
                 result)
             if on_result is not None:
                 on_result(result)
+        _mark_checked(sound, started)
     except ServiceUnreachable:
         db.session.rollback()
         audit.record("contract.longterm.run", detail={**summary.totals(), "error": "unreachable"})
