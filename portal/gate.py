@@ -32,7 +32,7 @@ CONSOLE_PREFIX = "/console"
 
 class Gate(StrEnum):
     PUBLIC = "public"  # anyone (login, apply, forgotten password, static, language)
-    TEMPORARY = "temporary"  # a customer still holding the temporary password (AUTH-3)
+    TEMPORARY = "temporary"  # temporary password (AUTH-3): a customer, or staff under /console
     EMAIL_PENDING = "email_pending"  # a customer whose new address waits for its code
     CUSTOMER = "customer"  # first-login change done and email verified (MyPage default)
     STAFF = "staff"  # bank staff (console default)
@@ -73,12 +73,13 @@ def gate_of(app: Flask, endpoint: str, path: str) -> Gate:
     return Gate.STAFF if path.startswith(CONSOLE_PREFIX) else Gate.CUSTOMER
 
 
-def refusal(gate: Gate, user: Any) -> str | None:
-    """Where to send ``user`` instead of a page behind ``gate`` (None: let in)."""
+def refusal(gate: Gate, user: Any, *, console: bool = False) -> str | None:
+    """Where to send ``user`` instead of a page behind ``gate`` (None: let in);
+    ``console``: the page is under /console (staff side)."""
     if gate is Gate.PUBLIC:
         return None
-    if gate is Gate.STAFF:
-        return None if isinstance(user, StaffUser) else "console.login"
+    if gate is Gate.STAFF or console:
+        return _staff_refusal(gate, user)
     if not isinstance(user, CustomerUser):
         return "auth.login"
     if gate is Gate.TEMPORARY:
@@ -90,13 +91,25 @@ def refusal(gate: Gate, user: Any) -> str | None:
     return "mypage.email_verify"
 
 
+def _staff_refusal(gate: Gate, user: Any) -> str | None:
+    """A staff member whose password an administrator set (created or reset)
+    reaches only the console's first-login change and logout (AUTH-3)."""
+    if not isinstance(user, StaffUser):
+        return "console.login"
+    if gate is Gate.TEMPORARY or not user.password_is_temporary:
+        return None
+    return "console.first_login"
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def page_gate():  # type: ignore[no-untyped-def]
         if request.endpoint is None or request.url_rule is None:
             return None  # 404/405: nothing behind it to protect
-        gate = gate_of(current_app, request.endpoint, request.url_rule.rule)
-        target = refusal(gate, current_user._get_current_object())
+        path = request.url_rule.rule
+        gate = gate_of(current_app, request.endpoint, path)
+        target = refusal(gate, current_user._get_current_object(),
+                         console=path.startswith(CONSOLE_PREFIX))
         if target is None:
             return None
         if target in ("auth.login", "console.login"):

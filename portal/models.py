@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,6 +109,10 @@ class StaffUser(LoginSecurityMixin, db.Model):
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # AUTH-3: set when the bank administrator creates or resets the account;
+    # the console then opens only the first-login change until it is replaced
+    password_is_temporary: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
 
     branch: Mapped[Branch | None] = relationship()
 

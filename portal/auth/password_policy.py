@@ -3,9 +3,9 @@ forgotten password (AUTH-5) and user registration.
 
 10–16 half-width characters (ASCII letters, digits and symbols), with at
 least one upper-case letter, one lower-case letter and one digit; not the
-MyPageID or the email address (nor containing them), and not a common
-password (``common_passwords.txt``, compared case-insensitively, also with a
-trailing run of digits/symbols removed).
+MyPageID (a staff member's login ID) or the email address (nor containing
+them), and not a common password (``common_passwords.txt``, compared
+case-insensitively, also with a trailing run of digits/symbols removed).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ MSG_HALF_WIDTH = (
     "パスワードは半角英数字・記号で入力してください（全角文字・空白は使用できません）。")
 MSG_CLASSES = "パスワードは半角英字(大文字、小文字)、数字をすべて含めてください。"
 MSG_MYPAGE_ID = "MyPageIDを含むパスワードは使用できません。"
+MSG_LOGIN_ID = "ログインIDを含むパスワードは使用できません。"
 MSG_EMAIL = "メールアドレスを含むパスワードは使用できません。"
 MSG_COMMON = "推測されやすいパスワードのため使用できません。別のパスワードを設定してください。"
 
@@ -53,7 +54,7 @@ def _contains_identity(password: str, identity: str | None, min_len: int = 4) ->
 
 
 def check_password_policy(password: str, *, mypage_id: str | None = None,
-                          email: str | None = None) -> list[str]:
+                          email: str | None = None, login_id: str | None = None) -> list[str]:
     """Return the Japanese messages for every AUTH-2 rule ``password`` breaks
     (empty list: acceptable). Never logs or stores the password."""
     errors: list[str] = []
@@ -66,6 +67,8 @@ def check_password_policy(password: str, *, mypage_id: str | None = None,
         errors.append(MSG_CLASSES)
     if _contains_identity(password, mypage_id):
         errors.append(MSG_MYPAGE_ID)
+    if _contains_identity(password, login_id):  # a staff member's console login ID
+        errors.append(MSG_LOGIN_ID)
     if email and (_contains_identity(password, email)
                   or _contains_identity(password, email.split("@", 1)[0])):
         errors.append(MSG_EMAIL)

@@ -165,9 +165,11 @@ def _authenticate(identifier: str, password: str, *, ip: str, staff: bool):  # t
 
 
 def set_password(user: CustomerUser | StaffUser, password: str, *, temporary: bool = False) -> None:
+    """``temporary`` (AUTH-3): must be replaced at the next login; a customer's
+    also expires after TEMP_PASSWORD_DAYS, a staff member's does not."""
     user.password_hash = hash_secret(password)
+    user.password_is_temporary = temporary
     if isinstance(user, CustomerUser):
-        user.password_is_temporary = temporary
         if temporary:
             days = current_app.config["TEMP_PASSWORD_DAYS"]
             user.temp_password_expires_at = now() + timedelta(days=days)

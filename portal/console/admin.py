@@ -10,13 +10,15 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.auth import sessions
+from portal.auth.password_policy import check_password_policy
 from portal.auth.services import set_password, unlock
 from portal.clock import now
 from portal.console.models import SystemNotice
-from portal.crypto import generate_temporary_password
+from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import Branch, StaffRole, StaffUser
+from portal.mypage.account import MSG_CURRENT_WRONG, PolicyError
 
 MSG_CODE_TAKEN = "この店番はすでに登録されています。"
 MSG_BRANCH_NAME_TAKEN = "この支店名はすでに登録されています。"
@@ -118,7 +120,7 @@ def create_staff(actor: StaffUser, *, login_id: str, name: str, email: str, role
                       branch_id=branch_id if role == StaffRole.BRANCH_STAFF else None,
                       password_hash="", active=True)
     temporary = generate_temporary_password()
-    set_password(staff, temporary)
+    set_password(staff, temporary, temporary=True)
     db.session.add(staff)
     db.session.flush()
     audit.record("staff.created", actor=actor, target=staff,
@@ -171,11 +173,24 @@ def reset_staff_password(actor: StaffUser, staff_id: int) -> tuple[StaffUser, st
     if staff.id == actor.id:
         raise DomainError(MSG_NOT_ON_SELF)
     temporary = generate_temporary_password()
-    set_password(staff, temporary)
+    set_password(staff, temporary, temporary=True)
     unlock(staff)
     sessions.end_all_sessions_of(staff)
     audit.record("staff.password_reset", actor=actor, target=staff)
     return staff, temporary
+
+
+def change_temporary_password(staff: StaffUser, current: str, new: str) -> None:
+    """AUTH-3 for staff: the password an administrator saw is replaced at the
+    first console login (現在のパスワード is the temporary one; AUTH-2 rules)."""
+    if not verify_secret(staff.password_hash, current):
+        audit.record("password.first_change_failed", actor=staff, target=staff)
+        raise DomainError(MSG_CURRENT_WRONG, field="current_password")
+    problems = check_password_policy(new, email=staff.email, login_id=staff.login_id)
+    if problems:
+        raise PolicyError(problems)
+    set_password(staff, new, temporary=False)
+    audit.record("password.first_changed", actor=staff, target=staff)
 
 
 # --- system notices (お知らせ from the bank) ----------------------------------------------

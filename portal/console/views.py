@@ -14,7 +14,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from portal import audit
 from portal import maintenance as windows
 from portal.auth import services, sessions
-from portal.auth.decorators import public, staff_required
+from portal.auth.decorators import first_login_page, public, staff_required
+from portal.auth.password_change import change_password_view
 from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form, safe_next
 from portal.clock import JST, now, to_jst
@@ -28,10 +29,22 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():  # type: ignore[no-untyped-def]
-    return handle_login_form(
-        StaffLoginSchema(), services.authenticate_staff, "console/login.html",
-        lambda _staff: safe_next(request.args.get("next"), url_for("console.home")),
-    )
+    return handle_login_form(StaffLoginSchema(), services.authenticate_staff,
+                             "console/login.html", _after_staff_login)
+
+
+def _after_staff_login(staff: Any) -> str:
+    if staff.password_is_temporary:
+        return url_for("console.first_login")
+    return safe_next(request.args.get("next"), url_for("console.home"))
+
+
+@bp.route("/first-login", methods=["GET", "POST"])
+@first_login_page
+def first_login():  # type: ignore[no-untyped-def]
+    """AUTH-3: a password set by the bank administrator is replaced before
+    anything else of the console opens (the gate sends every page here)."""
+    return change_password_view(first_login=True, console=True)
 
 
 @bp.route("/")
@@ -41,7 +54,7 @@ def home():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["GET"])
-@staff_required
+@first_login_page  # under /console: any staff member, also one still on a temporary password
 def logout_confirm():  # type: ignore[no-untyped-def]
     return render_template("logout_confirm.html", layout="console/base.html",
                            logout_endpoint="console.logout", cancel_endpoint="console.home")

@@ -137,6 +137,11 @@ def test_admin_creates_staff_who_logs_in_with_the_temporary_password(client, app
     assert not any(password in e.detail for e in db.session.execute(select(AuditEntry)).scalars())
     other = app.test_client()
     assert login_staff(other, "nagoya01", password).status_code == 302
+    # AUTH-3: the temporary password is replaced first (test_staff_first_login.py)
+    assert other.post_form("/console/first-login", {
+        "current_password": password, "new_password": "Nagoya2Passw0rd",
+        "new_password_confirm": "Nagoya2Passw0rd"},
+        token_page="/console/first-login").status_code == 302
     assert other.get("/console/branches").status_code == 403  # branch staff, not admin
 
 
