@@ -16,13 +16,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..protocol import (
@@ -65,6 +65,83 @@ class ServiceError(Exception):
 class Client:
     id: str
     role: str  # "portal" | "console"
+
+
+class _Usable(Protocol):
+    """What the status checks read: a ``Credential`` or a row of the hot-path reads."""
+
+    @property
+    def kind(self) -> CredentialKind: ...
+    @property
+    def status(self) -> CredentialStatus: ...
+    @property
+    def not_after(self) -> datetime | None: ...
+
+
+class _KeyHolder(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def wrapped_key(self) -> bytes: ...
+    @property
+    def kdf_salt(self) -> bytes: ...
+    @property
+    def kdf_params(self) -> str: ...
+
+
+# The 電子署名 step's statements (#11 item 5): built once, one read per call; Core
+# rows instead of ORM objects (the ORM's identity map and flush cost more than the
+# SQL itself here).
+_HotRow = Row[*tuple[Any, ...]]  # credential columns + the code's or the token's
+_CREDENTIAL_COLUMNS = (
+    Credential.id,
+    Credential.kind,
+    Credential.status,
+    Credential.not_after,
+    Credential.wrapped_key,
+    Credential.kdf_salt,
+    Credential.kdf_params,
+    Credential.pin_failures,
+    Credential.otp_failures,
+)
+_CREDENTIAL_AND_OPEN_CODE = (
+    select(
+        *_CREDENTIAL_COLUMNS,
+        Otp.id.label("otp_id"),
+        Otp.code_mac,
+        Otp.expires_at.label("otp_expires_at"),
+        Otp.pin_handle,
+    )
+    .outerjoin(Otp, and_(Otp.credential_id == Credential.id, Otp.closed_at.is_(None)))
+    .where(Credential.id == bindparam("cred_id"))
+    .order_by(Otp.id.desc())
+    .limit(1)
+)
+_CLOSE_CODE = (
+    update(Otp)
+    .where(Otp.id == bindparam("otp_id"), Otp.closed_at.is_(None))
+    .values(closed_at=bindparam("now"), pin_handle=None)
+)
+_INSERT_SAD = insert(Sad)
+_CREDENTIAL_AND_SAD = (
+    select(
+        *_CREDENTIAL_COLUMNS,
+        Sad.hashes.label("sad_hashes"),
+        Sad.hash_algo.label("sad_hash_algo"),
+        Sad.num_signatures.label("sad_num_signatures"),
+        Sad.wrapped_handle.label("sad_wrapped_handle"),
+        Sad.expires_at.label("sad_expires_at"),
+    )
+    .outerjoin(
+        Sad, and_(Sad.credential_id == Credential.id, Sad.token_hash == bindparam("sad_token_hash"))
+    )
+    .where(Credential.id == bindparam("cred_id"))
+)
+_USE_SAD = (
+    update(Sad)
+    .where(Sad.token_hash == bindparam("sad_token_hash"), Sad.used_at.is_(None))
+    .values(used_at=bindparam("now"), wrapped_handle=b"")
+)
 
 
 def pin_policy_errors(pin: str) -> list[str]:
@@ -197,7 +274,7 @@ class SigningService:
             raise ServiceError(ErrorCode.CREDENTIAL_NOT_FOUND, "unknown credential", 404)
         return cred
 
-    def _visible(self, client: Client, cred: Credential) -> bool:
+    def _visible(self, client: Client, cred: _Usable) -> bool:
         if cred.kind is CredentialKind.SEAL:
             return client.role == "console" and bool(self.cfg["SEAL_ENABLED"])
         return client.role == "portal"
@@ -318,7 +395,7 @@ class SigningService:
         pin_token: str | None = None,
     ) -> tuple[str, int]:
         short_lived_state(s)  # the code's use and a new activation token
-        cred = self.get(s, client, cred_id)
+        cred = self._credential_and_open_code(s, client, cred_id)
         if pin is not None and pin_token is not None:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "send either PIN or pinToken")
         self._check_usable(cred)
@@ -332,31 +409,39 @@ class SigningService:
             handle = self._unlock_seal(cred)
         else:
             if pin_token is not None:
-                handle = self._pin_checked_at_send(s, cred, pin_token)
+                handle = self._pin_checked_at_send(cred, pin_token)
             else:
                 handle = self._check_pin(s, cred, pin)
-                cred.pin_failures = 0
+                _reset_failures(s, cred.id, pin_failures=cred.pin_failures)
             self._check_otp(s, cred, otp)
-            cred.otp_failures = 0
+            _reset_failures(s, cred.id, otp_failures=cred.otp_failures)
         token = secrets.token_urlsafe(32)
         now = clock.now()
         ttl = self.cfg["SAD_TTL_SECONDS"]
-        s.add(
-            Sad(
-                token_hash=_token_hash(token),
-                credential_id=cred.id,
-                hashes=json.dumps(sorted({base64.b64encode(d).decode() for d in digests})),
-                hash_algo=hash_algo,
-                num_signatures=len(digests),
-                wrapped_handle=seal(_sad_key(token), handle, cred.id.encode()),
-                created_at=now,
-                expires_at=now + timedelta(seconds=ttl),
-            )
+        s.connection().execute(
+            _INSERT_SAD,
+            {
+                "token_hash": _token_hash(token),
+                "credential_id": cred.id,
+                "hashes": json.dumps(sorted({base64.b64encode(d).decode() for d in digests})),
+                "hash_algo": hash_algo,
+                "num_signatures": len(digests),
+                "wrapped_handle": seal(_sad_key(token), handle, cred.id.encode()),
+                "created_at": now,
+                "expires_at": now + timedelta(seconds=ttl),
+            },
         )
         log.info("authorized credential=%s hashes=%d", cred.id, len(digests))
         return token, ttl
 
-    def _unlock_seal(self, cred: Credential) -> bytes:
+    def _credential_and_open_code(self, s: Session, client: Client, cred_id: str) -> _HotRow:
+        """The credential and its newest open code in one statement (authorize's only read)."""
+        row = s.connection().execute(_CREDENTIAL_AND_OPEN_CODE, {"cred_id": cred_id}).first()
+        if row is None or not self._visible(client, row):
+            raise ServiceError(ErrorCode.CREDENTIAL_NOT_FOUND, "unknown credential", 404)
+        return row
+
+    def _unlock_seal(self, cred: _KeyHolder) -> bytes:
         try:
             return self.keystore.unlock(
                 _wrapped(cred), self.cfg["CONSOLE_CLIENT_SECRET"], label=cred.id
@@ -364,61 +449,61 @@ class SigningService:
         except WrongSecret as exc:
             raise ServiceError(ErrorCode.UNAUTHORIZED_CLIENT, "seal secret mismatch", 401) from exc
 
-    def _check_pin(self, s: Session, cred: Credential, pin: str | None) -> bytes:
+    def _check_pin(self, s: Session, cred: _KeyHolder, pin: str | None) -> bytes:
         try:
             if not pin:
                 raise WrongSecret
             return self.keystore.unlock(_wrapped(cred), pin, label=cred.id)
         except WrongSecret:
-            self._count_failure(s, cred, "pin")
-            raise  # unreachable: _count_failure raises
+            self._count_failure(s, cred.id, "pin")
 
-    def _pin_checked_at_send(self, s: Session, cred: Credential, pin_token: str) -> bytes:
+    @staticmethod
+    def _pin_checked_at_send(cred: _HotRow, pin_token: str) -> bytes:
         """The secret the PIN unwrapped at sendOTP. A token that does not open the
         open code's handle (a newer code was sent, or a forged token) means "start
         again from the PIN"; it is not a wrong PIN and counts nothing."""
-        row = self._open_otp(s, cred)
-        if row is None or row.pin_handle is None:
+        if cred.otp_id is None or cred.pin_handle is None:
             raise ServiceError(ErrorCode.SAD_INVALID, "no PIN was checked for the open code")
         try:
-            return unseal(_pin_token_key(pin_token), row.pin_handle, cred.id.encode())
+            return unseal(_pin_token_key(pin_token), cred.pin_handle, cred.id.encode())
         except InvalidTag as exc:
             raise ServiceError(ErrorCode.SAD_INVALID, "pinToken does not match the code") from exc
 
-    @staticmethod
-    def _open_otp(s: Session, cred: Credential) -> Otp | None:
-        return s.scalar(
-            select(Otp)
-            .where(Otp.credential_id == cred.id, Otp.closed_at.is_(None))
-            .order_by(Otp.id.desc())
-            .limit(1)
-        )
-
-    def _check_otp(self, s: Session, cred: Credential, otp: str | None) -> None:
-        row = self._open_otp(s, cred)
-        if row is None or not otp:
+    def _check_otp(self, s: Session, cred: _HotRow, otp: str | None) -> None:
+        """Checks the open code and closes it. The close is conditional: of two
+        requests with one code (PostgreSQL runs them side by side) one wins."""
+        if cred.otp_id is None or not otp:
             raise ServiceError(ErrorCode.OTP_INVALID, "no valid code; request a new one")
-        if not hmac.compare_digest(row.code_mac, self._otp_mac(cred.id, otp)):
-            self._count_failure(s, cred, "otp")
-        if clock.now() > row.expires_at:
-            row.closed_at, row.pin_handle = clock.now(), None
+        if not hmac.compare_digest(cred.code_mac, self._otp_mac(cred.id, otp)):
+            self._count_failure(s, cred.id, "otp")
+        now = clock.now()
+        closed = s.connection().execute(_CLOSE_CODE, {"otp_id": cred.otp_id, "now": now})
+        if closed.rowcount != 1:
+            raise ServiceError(ErrorCode.OTP_INVALID, "no valid code; request a new one")
+        if now > cred.otp_expires_at:
             s.commit()
             raise ServiceError(ErrorCode.OTP_EXPIRED, "the code has expired")
-        row.closed_at, row.pin_handle = clock.now(), None
 
-    def _count_failure(self, s: Session, cred: Credential, what: str) -> None:
+    def _count_failure(self, s: Session, cred_id: str, what: str) -> NoReturn:
         durable_from_here(s)  # counts and locks survive a crash
         column = Credential.pin_failures if what == "pin" else Credential.otp_failures
-        s.execute(update(Credential).where(Credential.id == cred.id).values({column: column + 1}))
-        s.refresh(cred)
-        count = cred.pin_failures if what == "pin" else cred.otp_failures
+        count = s.execute(
+            update(Credential)
+            .where(Credential.id == cred_id)
+            .values({column: column + 1})
+            .returning(column)
+        ).scalar_one()
         limit = self.cfg["MAX_PIN_FAILURES"] if what == "pin" else self.cfg["MAX_OTP_FAILURES"]
-        log.warning("%s failure credential=%s count=%d", what, cred.id, count)
+        log.warning("%s failure credential=%s count=%d", what, cred_id, count)
         if count >= limit:
-            cred.status = CredentialStatus.LOCKED
-            cred.lock_reason = f"{what}_failures"
+            reason = f"{what}_failures"
+            s.execute(
+                update(Credential)
+                .where(Credential.id == cred_id)
+                .values(status=CredentialStatus.LOCKED, lock_reason=reason)
+            )
             s.commit()
-            log.warning("credential locked credential=%s reason=%s", cred.id, cred.lock_reason)
+            log.warning("credential locked credential=%s reason=%s", cred_id, reason)
             raise ServiceError(ErrorCode.CREDENTIAL_LOCKED, "credential locked", 403)
         s.commit()
         code = ErrorCode.PIN_INVALID if what == "pin" else ErrorCode.OTP_INVALID
@@ -436,30 +521,31 @@ class SigningService:
         sign_algo: str,
     ) -> list[str]:
         short_lived_state(s)  # the activation token's single use
-        cred = self.get(s, client, cred_id)
-        row = s.get(Sad, _token_hash(sad))
-        if row is None or row.credential_id != cred.id:
+        conn = s.connection()
+        token_hash = _token_hash(sad)
+        row = conn.execute(
+            _CREDENTIAL_AND_SAD, {"cred_id": cred_id, "sad_token_hash": token_hash}
+        ).first()
+        if row is None or not self._visible(client, row):
+            raise ServiceError(ErrorCode.CREDENTIAL_NOT_FOUND, "unknown credential", 404)
+        if row.sad_hashes is None:
             raise ServiceError(ErrorCode.SAD_INVALID, "unknown activation data")
         now = clock.now()
-        wrapped_handle, expires_at = row.wrapped_handle, row.expires_at
-        used = s.execute(
-            update(Sad)
-            .where(Sad.token_hash == row.token_hash, Sad.used_at.is_(None))
-            .values(used_at=now, wrapped_handle=b"")
-        )
+        used = conn.execute(_USE_SAD, {"sad_token_hash": token_hash, "now": now})
         s.commit()  # single use even if the request below is refused
-        if used.rowcount != 1:  # type: ignore[attr-defined]
+        if used.rowcount != 1:
             raise ServiceError(ErrorCode.SAD_INVALID, "activation data already used")
-        if now > expires_at:
+        if now > row.sad_expires_at:
             raise ServiceError(ErrorCode.SAD_INVALID, "activation data expired")
+        cred = row
         self._check_usable(cred)
         hash_algo = HASH_OIDS[hash_oid]
         digests = _decode_hashes(hashes, hash_algo)
-        allowed = set(json.loads(row.hashes))
+        allowed = set(json.loads(row.sad_hashes))
         wanted = [base64.b64encode(d).decode() for d in digests]
         if (
-            hash_algo != row.hash_algo
-            or len(wanted) > row.num_signatures
+            hash_algo != row.sad_hash_algo
+            or len(wanted) > row.sad_num_signatures
             or not set(wanted) <= allowed
         ):
             log.warning("signHash refused: hashes not authorized credential=%s", cred.id)
@@ -468,7 +554,7 @@ class SigningService:
             )
         if sign_algo not in RSA_SIGN_ALGOS:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "unsupported signAlgo")
-        handle = unseal(_sad_key(sad), wrapped_handle, cred.id.encode())
+        handle = unseal(_sad_key(sad), row.sad_wrapped_handle, cred.id.encode())
         sigs = self.keystore.sign(_wrapped(cred), handle, digests, hash_algo, label=cred.id)
         log.info("signed credential=%s count=%d", cred.id, len(sigs))
         return [base64.b64encode(x).decode() for x in sigs]
@@ -484,8 +570,7 @@ class SigningService:
         try:
             wrapped = self.keystore.rewrap(_wrapped(cred), old, new, label=cred.id)
         except WrongSecret:
-            self._count_failure(s, cred, "pin")
-            raise
+            self._count_failure(s, cred.id, "pin")
         cred.wrapped_key, cred.kdf_salt, cred.kdf_params = (
             wrapped.blob,
             wrapped.salt,
@@ -560,7 +645,7 @@ class SigningService:
             (int(c.serial or 0), c.revoked_at or clock.now(), c.revocation_reason) for c in rows
         ]
 
-    def _check_usable(self, cred: Credential) -> None:
+    def _check_usable(self, cred: _Usable) -> None:
         if cred.status is CredentialStatus.REVOKED:
             raise ServiceError(ErrorCode.CREDENTIAL_REVOKED, "credential revoked", 403)
         if cred.status is CredentialStatus.LOCKED:
@@ -569,6 +654,13 @@ class SigningService:
             raise ServiceError(ErrorCode.CREDENTIAL_PENDING, "certificate not issued yet", 403)
         if cred.not_after < clock.now():
             raise ServiceError(ErrorCode.CREDENTIAL_EXPIRED, "certificate expired", 403)
+
+
+def _reset_failures(s: Session, cred_id: str, **counts: int) -> None:
+    """Zero the named failure counts after a success; no write when they are zero."""
+    nonzero = {name: 0 for name, value in counts.items() if value}
+    if nonzero:
+        s.execute(update(Credential).where(Credential.id == cred_id).values(nonzero))
 
 
 def _require_role(client: Client, role: str) -> None:
@@ -581,7 +673,7 @@ def _require_user_credential(cred: Credential) -> None:
         raise ServiceError(ErrorCode.INVALID_REQUEST, "not a user credential")
 
 
-def _wrapped(cred: Credential) -> WrappedKey:
+def _wrapped(cred: _KeyHolder) -> WrappedKey:
     return WrappedKey(blob=cred.wrapped_key, salt=cred.kdf_salt, params=cred.kdf_params)
 
 
