@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -137,8 +138,10 @@ def test_prepare_sign_conclude_and_download_in_chromium(
     browser.get(base + "/contracts/active")
     body = wait_for_text(browser, "契約締結済")
     assert "10,000,000 円" in body and "債務者" in body
-    # CON-7 (#13 item 11): a click anywhere on the row opens the package
-    browser.find_element(By.CSS_SELECTOR, "tr.clickable td:nth-child(5)").click()
+    # CON-7 (#13 item 11): a click anywhere on the row opens the package (the pointer
+    # on the 署名立場 cell: the row's link covers it, so the link takes the click)
+    cell = browser.find_element(By.CSS_SELECTOR, "tr.clickable td:nth-child(5)")
+    ActionChains(browser).move_to_element(cell).click().perform()
     wait_for_text(browser, "契約内容")
     assert browser.current_url.endswith(f"/contracts/{package.id}")
     browser.back()
