@@ -69,13 +69,13 @@ class DocumentReport:
 
 
 # pyHanko's values in the report's words (never its raw enum names).
-COVERAGE = {
+COVERAGE: dict[Any, str] = {
     SignatureCoverageLevel.ENTIRE_FILE: "文書全体",
     SignatureCoverageLevel.ENTIRE_REVISION: "署名時点の文書全体（署名後に追記あり）",
     SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "文書の先頭から一部",
     SignatureCoverageLevel.UNCLEAR: "不明",
 }
-MODIFICATIONS = {
+MODIFICATIONS: dict[Any, str] = {
     ModificationLevel.NONE: "なし",
     ModificationLevel.LTA_UPDATES: "検証情報・タイムスタンプの追加のみ",
     ModificationLevel.FORM_FILLING: "フォーム入力",
@@ -132,17 +132,17 @@ def _moments(signed_at: datetime | None, concluded_at: datetime | None,
 def _signature_line(sig: Any, root: ax509.Certificate, concluded_at: datetime | None,
                     checked_at: datetime) -> SignatureLine:
     if str(sig.sig_object_type) == "/DocTimeStamp":
-        status = validate_pdf_timestamp(sig, validation_context=Trust(root).context())
+        stamp = validate_pdf_timestamp(sig, validation_context=Trust(root).context())
         validity = [Validity(label, _jst(moment or checked_at), "有効" if _ok(
             validate_pdf_timestamp(sig, validation_context=_context(root, moment))) else "無効")
-                    for label, moment in _moments(status.timestamp, None, checked_at)]
+                    for label, moment in _moments(stamp.timestamp, None, checked_at)]
         return SignatureLine(
             field_name=sig.field_name, kind="ドキュメントタイムスタンプ",
-            **_cert_fields(status.signing_cert), signing_time="—",
-            timestamp_time=_jst(status.timestamp),
-            result="有効" if _ok(status) else "無効",
-            details=[f"完全性：{'OK' if status.intact else 'NG'}",
-                     f"信頼性：{'OK' if status.trusted else 'NG'}"],
+            **_cert_fields(stamp.signing_cert), signing_time="—",
+            timestamp_time=_jst(stamp.timestamp),
+            result="有効" if _ok(stamp) else "無効",
+            details=[f"完全性：{'OK' if stamp.intact else 'NG'}",
+                     f"信頼性：{'OK' if stamp.trusted else 'NG'}"],
             validity=validity)
     status = validate_pdf_signature(sig, signer_validation_context=Trust(root).context(),
                                     ts_validation_context=Trust(root).context())
@@ -220,13 +220,21 @@ def render(package: ContractPackage, reports: list[DocumentReport], checked_at: 
     y = top
 
     def wrapped(text: str, size: float, width: float) -> list[str]:
-        """``text`` cut into lines that fit ``width`` (Japanese breaks anywhere)."""
+        """``text`` in lines that fit ``width``: broken at its full-width spaces
+        (between items) where possible, else anywhere (Japanese has no words)."""
         lines, current = [], ""
-        for char in text:
-            if current and pdf.stringWidth(current + char, font, size) > width:
+        for item in text.split("　"):
+            joined = f"{current}　{item}" if current else item
+            if pdf.stringWidth(joined, font, size) <= width:
+                current = joined
+                continue
+            if current:
                 lines.append(current)
-                current = char
-            else:
+            current = ""
+            for char in item:
+                if current and pdf.stringWidth(current + char, font, size) > width:
+                    lines.append(current)
+                    current = ""
                 current += char
         return [*lines, current]
 

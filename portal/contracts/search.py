@@ -155,16 +155,16 @@ def _counterparty_condition(text: str, viewpoint: Viewpoint = Viewpoint()) -> An
     # own tables): with bound parameters the driver prepares the statement after a
     # few runs and PostgreSQL may switch to one generic plan, which is much slower
     # for a customer with many packages than the plan made for these ids.
-    conditions = []
+    conditions: list[Any] = []
     if company_ids:
-        ids = bindparam("cp_company_ids", company_ids, expanding=True, literal_execute=True)
+        ids: Any = bindparam("cp_company_ids", company_ids, expanding=True, literal_execute=True)
         conditions.append(exists().where(_CP.c.package_id == P.id, _CP.c.company_id.in_(ids)))
     if branch_ids:
         conditions.append(P.branch_id.in_(
             bindparam("cp_branch_ids", branch_ids, expanding=True, literal_execute=True)))
     if person_ids:
-        ids = bindparam("cp_user_ids", person_ids, expanding=True, literal_execute=True)
-        conditions.append(exists().where(_CP.c.package_id == P.id, _CP.c.user_id.in_(ids)))
+        users: Any = bindparam("cp_user_ids", person_ids, expanding=True, literal_execute=True)
+        conditions.append(exists().where(_CP.c.package_id == P.id, _CP.c.user_id.in_(users)))
     return or_(*conditions) if conditions else false()
 
 
