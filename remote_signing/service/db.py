@@ -60,7 +60,7 @@ def make_engine(url: str) -> Engine:
 SHORT_LIVED = "rs_short_lived_state"
 
 
-def short_lived_state(s: Session) -> None:
+def short_lived_state(s: Session) -> Connection:
     """Mark the session's next transaction as holding only short-lived, single-use
     state, committed without waiting for the disk (WAL fsync / PostgreSQL's
     commit flush). Call it before the transaction's first query.
@@ -71,8 +71,9 @@ def short_lived_state(s: Session) -> None:
     token (held only in the portal's memory on the same deployment) and the
     code's 10 minutes are gone with them. Everything that must outlive a crash
     (keys, certificates, revocation, locks, PIN/OTP failure counts) commits
-    durably: ``count_durably`` ends this transaction first."""
-    s.connection(execution_options={SHORT_LIVED: True})
+    durably: ``durable_from_here`` ends this transaction first. Answers the
+    transaction's connection (for Core statements)."""
+    return s.connection(execution_options={SHORT_LIVED: True})
 
 
 def durable_from_here(s: Session) -> None:

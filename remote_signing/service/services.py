@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..protocol import (
@@ -394,8 +394,8 @@ class SigningService:
         otp: str | None,
         pin_token: str | None = None,
     ) -> tuple[str, int]:
-        short_lived_state(s)  # the code's use and a new activation token
-        cred = self._credential_and_open_code(s, client, cred_id)
+        conn = short_lived_state(s)  # the code's use and a new activation token
+        cred = self._credential_and_open_code(conn, client, cred_id)
         if pin is not None and pin_token is not None:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "send either PIN or pinToken")
         self._check_usable(cred)
@@ -413,12 +413,12 @@ class SigningService:
             else:
                 handle = self._check_pin(s, cred, pin)
                 _reset_failures(s, cred.id, pin_failures=cred.pin_failures)
-            self._check_otp(s, cred, otp)
+            self._check_otp(s, conn, cred, otp)
             _reset_failures(s, cred.id, otp_failures=cred.otp_failures)
         token = secrets.token_urlsafe(32)
         now = clock.now()
         ttl = self.cfg["SAD_TTL_SECONDS"]
-        s.connection().execute(
+        conn.execute(
             _INSERT_SAD,
             {
                 "token_hash": _token_hash(token),
@@ -434,9 +434,9 @@ class SigningService:
         log.info("authorized credential=%s hashes=%d", cred.id, len(digests))
         return token, ttl
 
-    def _credential_and_open_code(self, s: Session, client: Client, cred_id: str) -> _HotRow:
+    def _credential_and_open_code(self, conn: Connection, client: Client, cred_id: str) -> _HotRow:
         """The credential and its newest open code in one statement (authorize's only read)."""
-        row = s.connection().execute(_CREDENTIAL_AND_OPEN_CODE, {"cred_id": cred_id}).first()
+        row = conn.execute(_CREDENTIAL_AND_OPEN_CODE, {"cred_id": cred_id}).first()
         if row is None or not self._visible(client, row):
             raise ServiceError(ErrorCode.CREDENTIAL_NOT_FOUND, "unknown credential", 404)
         return row
@@ -469,7 +469,7 @@ class SigningService:
         except InvalidTag as exc:
             raise ServiceError(ErrorCode.SAD_INVALID, "pinToken does not match the code") from exc
 
-    def _check_otp(self, s: Session, cred: _HotRow, otp: str | None) -> None:
+    def _check_otp(self, s: Session, conn: Connection, cred: _HotRow, otp: str | None) -> None:
         """Checks the open code and closes it. The close is conditional: of two
         requests with one code (PostgreSQL runs them side by side) one wins."""
         if cred.otp_id is None or not otp:
@@ -477,7 +477,7 @@ class SigningService:
         if not hmac.compare_digest(cred.code_mac, self._otp_mac(cred.id, otp)):
             self._count_failure(s, cred.id, "otp")
         now = clock.now()
-        closed = s.connection().execute(_CLOSE_CODE, {"otp_id": cred.otp_id, "now": now})
+        closed = conn.execute(_CLOSE_CODE, {"otp_id": cred.otp_id, "now": now})
         if closed.rowcount != 1:
             raise ServiceError(ErrorCode.OTP_INVALID, "no valid code; request a new one")
         if now > cred.otp_expires_at:
@@ -520,8 +520,7 @@ class SigningService:
         hash_oid: str,
         sign_algo: str,
     ) -> list[str]:
-        short_lived_state(s)  # the activation token's single use
-        conn = s.connection()
+        conn = short_lived_state(s)  # the activation token's single use
         token_hash = _token_hash(sad)
         row = conn.execute(
             _CREDENTIAL_AND_SAD, {"cred_id": cred_id, "sad_token_hash": token_hash}
