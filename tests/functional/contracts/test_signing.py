@@ -116,7 +116,7 @@ def test_two_parties_sign_then_staff_concludes_and_it_becomes_active(
     text = _pdf_text(report.data, tmp_path)
     assert "署名検証レポート" in text and world.rep.display_name.replace(" ", "") in text.replace(
         " ", "")
-    assert text.count("検証結果：有効") == 8 and "無効" not in text.replace("無効/なし", "")
+    assert text.count("検証結果（現在）：有効") == 8 and "無効" not in text.replace("無効/なし", "")
     assert "ドキュメントタイムスタンプ" in text and "株式会社サンプル銀行" in text
     # the commands
     runner = signing_app.test_cli_runner()
