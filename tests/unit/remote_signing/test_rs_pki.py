@@ -178,8 +178,12 @@ def test_rs2_tsa_uses_the_configured_policy_and_its_own_certificate(rs_app: Flas
     assert info["policy"].dotted == rs_app.config["RS"]["TSA_POLICY_OID"]
     assert info["message_imprint"]["hashed_message"].native == digest
     assert info["nonce"].native == 123456789
-    cert = x509.load_der_x509_certificate(signed["certificates"][0].chosen.dump())
-    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    # The token carries the TSA's certificate and its issuing CA (in DER set order).
+    certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"]]
+    tsa_certs = [c for c in certs if not c.extensions.get_extension_for_class(
+        x509.BasicConstraints).value.ca]
+    assert len(certs) == 2 and len(tsa_certs) == 1
+    eku = tsa_certs[0].extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
     other = http.post(
         "/tsa",
