@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 NO_RECORD = "記録なし"
 CODE_SENT = "certs.sign_code_sent"
 SIGNED = "contract.signed"
+AUTHENTICATED = "contract.sign.authenticated"
 BANK_SEALED = "contract.bank_sealed"
 PACKAGE_STATE = "contract.package.state"
 ACTION_LABELS = {
@@ -96,12 +97,30 @@ def note_code_sent(user: CustomerUser, party: ContractParty, *, ip: str,
         sent_ip=ip[:64], sent_user_agent=user_agent[:512]))
 
 
+def note_code_checked(user: CustomerUser, package_id: int) -> None:
+    """After 認証 succeeded (same transaction): the service checked the code
+    against the prepared documents' hashes (#13 item 10)."""
+    entry = _latest_entry(AUTHENTICATED, user)
+    if entry is None:
+        return
+    row = _open_row(user, package_id, int(entry.target_id))
+    row.code_checked_at = entry.at
+
+
 def note_signed(user: CustomerUser, package_id: int, *, ip: str, user_agent: str) -> None:
-    """After 電子署名 succeeded (same transaction): the service checked the code."""
+    """After 電子署名 succeeded (same transaction)."""
     entry = _latest_entry(SIGNED, user)
     if entry is None:
         return
-    party_id = int(entry.target_id)
+    row = _open_row(user, package_id, int(entry.target_id))
+    row.signed_audit_id = entry.id
+    if row.code_checked_at is None:  # authenticated before 認証 was recorded here
+        row.code_checked_at = entry.at
+    row.signed_ip = ip[:64]
+    row.signed_user_agent = user_agent[:512]
+
+
+def _open_row(user: CustomerUser, package_id: int, party_id: int) -> SigningEvidence:
     row = db.session.execute(
         select(SigningEvidence).where(SigningEvidence.package_id == package_id,
                                       SigningEvidence.party_id == party_id,
@@ -113,10 +132,7 @@ def note_signed(user: CustomerUser, package_id: int, *, ip: str, user_agent: str
         row = SigningEvidence(package_id=package_id, party_id=party_id, user_id=user.id,
                               signer_role=user.role.label)
         db.session.add(row)
-    row.signed_audit_id = entry.id
-    row.code_checked_at = entry.at
-    row.signed_ip = ip[:64]
-    row.signed_user_agent = user_agent[:512]
+    return row
 
 
 # --- what the certificate says ------------------------------------------------------------

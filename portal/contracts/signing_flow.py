@@ -96,6 +96,7 @@ def code_step(user: Any, package_id: int):  # type: ignore[no-untyped-def]
                 return _back_to_pin(user, package_id, exc)
             errors = {"otp": exc.shown()}
         else:
+            evidence.note_code_checked(user, package_id)
             db.session.commit()
             return redirect(url_for("contracts.sign_execute", package_id=package_id))
     return render_template("contracts/sign_code.html", package=package,

@@ -160,7 +160,8 @@ def test_the_certificate_of_a_concluded_package_proves_signers_control_digests_a
         signed = _entries("contract.signed", target_id=str(party.id))[-1]
         assert f"署名用PIN：電子署名サービスが照合（{_jst(sent.at)}）" in text
         assert f"認証コードの送信：{_masked(user.email)}宛に送信（{_jst(sent.at)}）" in text
-        assert f"認証コードの照合：電子署名サービスが照合（{_jst(signed.at)}）" in text
+        checked = _entries("contract.sign.authenticated", target_id=str(party.id))[-1]
+        assert f"認証コードの照合：電子署名サービスが照合（{_jst(checked.at)}）" in text  # at 認証
         assert user.email not in text
         assert _compact(browser) in text and f"IPアドレス{signed.ip}" in text
         # the operation-log entries that record it
