@@ -4,7 +4,7 @@ use it at the same moment on PostgreSQL.
 SQLite runs the signing service's transactions one after the other (BEGIN
 IMMEDIATE); PostgreSQL runs them side by side, and a plain read of the open code
 takes no lock. The code is closed with ``UPDATE … WHERE closed_at IS NULL``: the
-request that closes it second gets no activation token."""
+request that closes it second gets no activation token; the one token signs once."""
 
 from __future__ import annotations
 
@@ -74,5 +74,8 @@ def test_sign2_one_code_in_two_simultaneous_authorizations_gives_one_token_on_po
         assert first.status_code == 400 and first.json["error"] == "invalid_otp"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM rs_sad")).scalar_one() == 1
+        sad = other[0].json["SAD"]
+        assert api.sign(cred, sad, [H1]).status_code == 200
+        assert api.sign(cred, sad, [H1]).json["error"] == "invalid_sad"
     finally:
         engine.dispose()
