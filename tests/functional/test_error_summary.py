@@ -1,0 +1,73 @@
+"""#13 item 17 (WCAG 2.1 AA 3.3.1, 1.3.1): a refused form opens with one error
+summary (role="alert", focused by portal.js) whose messages link to their
+fields, and every field with a hint or an error names them in aria-describedby
+so a screen reader reads them when the field takes focus."""
+
+from __future__ import annotations
+
+import lxml.html
+
+from tests.conftest import DEFAULT_PASSWORD, login_staff
+
+
+def _summary_and_fields(html: str) -> tuple[list[tuple[str, str]], lxml.html.HtmlElement]:
+    page = lxml.html.fromstring(html)
+    summaries = page.xpath("//main//*[@id='error-summary']")
+    assert len(summaries) == 1, "one error summary at the top of the page"
+    summary = summaries[0]
+    assert summary.get("role") == "alert" and summary.get("tabindex") == "-1"
+    assert page.xpath("//script[contains(@src, 'js/portal.js')]"), "portal.js moves focus to it"
+    links = [(a.get("href"), a.text_content().strip()) for a in summary.xpath(".//a")]
+    return links, page
+
+
+def _described_by(page: lxml.html.HtmlElement, field_id: str) -> list[str]:
+    field = page.get_element_by_id(field_id)
+    ids = (field.get("aria-describedby") or "").split()
+    for described in ids:  # each id names an element of the page
+        assert page.get_element_by_id(described, None) is not None, described
+    return ids
+
+
+def test_refused_branch_form_summarises_and_links_its_errors(client, factories):
+    staff = factories.staff(role="bank_admin")
+    assert login_staff(client, staff.login_id, DEFAULT_PASSWORD).status_code == 302
+    refused = client.post_form("/console/branches", {"code": "12", "name": ""},
+                               token_page="/console/branches")
+    links, page = _summary_and_fields(refused.get_data(as_text=True))
+    assert ("#code", "店番は半角数字3～4桁で入力してください。") in links
+    assert ("#name", "入力してください。") in links
+    assert _described_by(page, "code") == ["code-hint", "code-error"]
+    assert page.get_element_by_id("code-hint").text_content() == "半角数字3～4桁"
+    assert _described_by(page, "name") == ["name-error"]
+    assert page.get_element_by_id("code").get("aria-invalid") == "true"
+    # The same summary reads in English.
+    client.use_english()
+    english = client.post_form("/console/branches", {"code": "12", "name": "x"},
+                               token_page="/console/branches").get_data(as_text=True)
+    assert "There are errors in your input. Please check the following items." in english
+
+
+def test_refused_application_form_summarises_every_field_error(client, factories):
+    factories.branch()
+    refused = client.post_form("/apply/confirm", {"kind": "individual"},
+                               token_page="/apply?kind=individual")
+    assert refused.status_code == 400
+    links, page = _summary_and_fields(refused.get_data(as_text=True))
+    fields = {href[1:] for href, _ in links}
+    assert {"last_name", "email"} <= fields
+    for name in fields:
+        errors = page.xpath(f"//*[@id='{name}-error']")
+        assert errors, f"{name}: the summary links a field whose error is shown"
+        if page.get_element_by_id(name, None) is not None and page.get_element_by_id(name).tag in (
+                "input", "select", "textarea"):
+            assert f"{name}-error" in _described_by(page, name)
+    # A page without errors has no summary; the hints are still linked.
+    blank = lxml.html.fromstring(client.get("/apply?kind=individual").get_data(as_text=True))
+    assert not blank.xpath("//*[@id='error-summary']")
+    hints = blank.xpath("//*[contains(@class, 'hint') and contains(@id, '-hint')]")
+    hinted = [e.get("id")[:-len("-hint")] for e in hints]
+    assert hinted
+    for name in hinted:
+        if blank.get_element_by_id(name, None) is not None:
+            assert f"{name}-hint" in _described_by(blank, name)
