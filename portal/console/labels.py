@@ -49,6 +49,7 @@ ACTIONS: dict[str, str] = {
     "user.updated": "ユーザ情報変更",
     "user.deleted": "ユーザ削除",
     "user.role_change_refused": "権限変更の拒否",
+    "poa.authenticated": "委任状署名の認証",
     "poa.signed": "委任状への電子署名",
     "poa.signing_code_sent": "委任状署名の認証コード送信",
     "poa.signing_failed": "委任状への電子署名失敗",

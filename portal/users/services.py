@@ -441,18 +441,35 @@ def send_signing_code(actor: CustomerUser, draft: UserDraft, pin: str) -> dialog
     return sent
 
 
-def sign_poa(actor: CustomerUser, draft: UserDraft, *, proof: PinProof, code: str) -> bytes:
-    """電子署名: the code and the PIN proof of 送信 sign the PoA (PAdES B-T); on any
-    failure nothing is created (the caller stops)."""
+def authenticate_poa(actor: CustomerUser, draft: UserDraft, *, proof: PinProof, code: str,
+                     purpose: str) -> None:
+    """認証 (SIGN-2, issue #13 item 10): the code and the PIN proof of 送信 authorize
+    the PoA's prepared signature now; a wrong code is refused here with the
+    attempts left (CertError on ``code``). The authorization waits under
+    ``purpose`` for ``sign_poa``."""
     pdf = poa_pdf(draft, actor)
     try:
-        [signed] = dialog.sign_pdfs(
-            actor, [pdf], proof=proof, code=code,
+        dialog.authenticate(
+            actor, purpose, [pdf], proof=proof, code=code,
             options=SignatureOptions(field_name="PoASignature", reason=POA_SIGNING_REASON,
                                      name=actor.display_name),
             description=POA_SIGNING_REASON)
     except DomainError as exc:
         _signing_failed(actor, draft, exc, step="code")
+        raise
+    audit.record("poa.authenticated", actor=actor, target=draft)
+
+
+def sign_poa(actor: CustomerUser, draft: UserDraft, *, purpose: str) -> bytes:
+    """電子署名 after 認証: the authorized PoA is signed (PAdES B-T); on any failure
+    nothing is created (the caller starts again from the PIN)."""
+    if draft.poa_kind != PoaKind.SYSTEM:
+        raise NotFound()
+    try:
+        # None: the PoA was rendered for the occasion at 認証 (like the sample)
+        [signed] = dialog.sign_authenticated(actor, purpose, None)
+    except DomainError as exc:
+        _signing_failed(actor, draft, exc, step="sign")
         raise
     audit.record("poa.signed", actor=actor, target=draft)
     return signed

@@ -273,52 +273,84 @@ def sign(handle: str):  # type: ignore[no-untyped-def]
 @bp.route("/drafts/<handle>/code", methods=["GET", "POST"])
 @customer_required
 def sign_code(handle: str):  # type: ignore[no-untyped-def]
-    """電子署名 step 2: 認証コード → 認証・電子署名 with the PIN proof of step 1.
-    A wrong code may be typed again; any other refusal starts again from the PIN.
-    A refusal creates nothing."""
+    """電子署名 step 2: 認証コード → 認証 with the PIN proof of step 1 (the code is
+    checked here; a wrong one may be typed again, with the attempts left); any
+    other refusal starts again from the PIN. 電子署名 is offered only after."""
     me = _me()
-    draft = _draft_any(me, handle)
-    if draft.poa_kind != PoaKind.SYSTEM:
-        abort(404)
+    draft = _system_poa_draft(me, handle)
     purpose = _purpose(handle)
+    proof = dialog.kept_proof(me, purpose)
+    if proof is None:
+        if dialog.authenticated(me, purpose):
+            return redirect(url_for("users.sign_execute", handle=handle))
+        return _start_again(handle, MSG_START_AGAIN)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         code = request.form.get("code", "").strip()
         if not code:
             errors = {"code": [MSG_CODE_REQUIRED]}
         else:
-            proof = dialog.kept_proof(me, purpose)
-            if proof is None:
-                dialog.drop_proof(purpose)
-                flash(MSG_START_AGAIN, "error")
-                return redirect(url_for("users.sign", handle=handle))
             try:
-                signed = services.sign_poa(me, draft, proof=proof, code=code)
+                services.authenticate_poa(me, draft, proof=proof, code=code, purpose=purpose)
             except CertError as exc:
                 db.session.rollback()
-                if dialog.keeps_proof_after(exc):  # the same code mail, another try
-                    errors = {"code": [exc.shown()]}
-                else:
+                if not dialog.keeps_proof_after(exc):
                     return _back_to_pin(handle, exc)
+                errors = {"code": [exc.shown()]}  # the same code mail, another try
             except DomainError as exc:
                 db.session.rollback()
                 return _back_to_pin(handle, exc)
             else:
-                dialog.drop_proof(purpose)  # used: the service takes it only once
-                try:
-                    return _finish(me, draft, signed=signed)
-                except DomainError as exc:
-                    db.session.rollback()
-                    return _back_to_pin(handle, exc)
+                db.session.commit()
+                return redirect(url_for("users.sign_execute", handle=handle))
     return render_template("users/sign_code.html", draft=draft, errors=errors,
                            credential_id=dialog.kept_credential_id(purpose)), \
         400 if errors else 200
 
 
-def _back_to_pin(handle: str, exc: DomainError) -> Any:
+@bp.route("/drafts/<handle>/execute", methods=["GET", "POST"])
+@customer_required
+def sign_execute(handle: str):  # type: ignore[no-untyped-def]
+    """電子署名 step 3 (認証完了): the authorized PoA is signed and the user or the
+    certificate request is registered. A refusal creates nothing."""
+    me = _me()
+    draft = _system_poa_draft(me, handle)
+    purpose = _purpose(handle)
+    if not dialog.authenticated(me, purpose):
+        if dialog.kept_proof(me, purpose) is not None:
+            return redirect(url_for("users.sign_code", handle=handle))
+        return _start_again(handle, MSG_START_AGAIN)
+    if request.method == "GET":
+        return render_template("users/sign_execute.html", draft=draft,
+                               credential_id=dialog.kept_credential_id(purpose))
+    try:
+        signed = services.sign_poa(me, draft, purpose=purpose)
+    except DomainError as exc:
+        db.session.rollback()
+        return _back_to_pin(handle, exc)
+    dialog.drop_proof(purpose)  # sign_authenticated spent it; nothing of the dialog waits
+    try:
+        return _finish(me, draft, signed=signed)
+    except DomainError as exc:
+        db.session.rollback()
+        return _back_to_pin(handle, exc)
+
+
+def _system_poa_draft(me: CustomerUser, handle: str) -> UserDraft:
+    draft = _draft_any(me, handle)
+    if draft.poa_kind != PoaKind.SYSTEM:
+        abort(404)
+    return draft
+
+
+def _start_again(handle: str, message: str) -> Any:
     dialog.drop_proof(_purpose(handle))
-    flash(exc.shown(), "error")
+    flash(message, "error")
     return redirect(url_for("users.sign", handle=handle))
+
+
+def _back_to_pin(handle: str, exc: DomainError) -> Any:
+    return _start_again(handle, exc.shown())
 
 
 # --- edit (USR-5) ------------------------------------------------------------------------

@@ -64,7 +64,11 @@ def test_representative_adds_a_signer_with_a_signed_system_poa(
     browser.find_element(By.ID, "pin").send_keys(PIN)
     browser.find_element(By.ID, "send-pin").click()
     wait_for_text(browser, "認証コード")
+    assert not browser.find_element(By.ID, "sign").is_enabled()  # 電子署名 after 認証 only
     browser.find_element(By.ID, "code").send_keys(_otp(smtp_sink, rep.email))
+    browser.find_element(By.ID, "authenticate").click()
+    wait_for_text(browser, "認証が完了しました")
+    screenshot(browser, "users-new-signer-authenticated")
     browser.find_element(By.ID, "sign").click()
     done = wait_for_text(browser, "登録完了")
     assert "初回ログイン" in done

@@ -18,7 +18,13 @@ from portal.users.models import CertificateRequest, CertReason, CertRequestState
 from tests.conftest import DEFAULT_PASSWORD, login_staff
 from tests.functional.users.conftest import PIN, login
 from tests.functional.users.helpers import handle_of, person, start_new_user, user_by_email
-from tests.functional.users.test_poa_signing import _otp, _send_code, _send_pin
+from tests.functional.users.test_poa_signing import (
+    _authenticate,
+    _otp,
+    _send_code,
+    _send_pin,
+    _sign,
+)
 from tests.i18n_support import leftover_japanese
 
 # The certificates area's part of a user card (certs/_card.html) and the status
@@ -127,6 +133,7 @@ def test_new_user_with_a_system_poa_signed_by_pin_and_code_is_english(
     assert _send_pin(client, handle, PIN).status_code == 302
     code_page = _page(client.get(f"/users/drafts/{handle}/code"))
     assert "Verification code" in code_page and leftover_japanese(code_page, *data) == []
+    assert ">Verify</button>" in code_page
     empty_code = _send_code(client, handle, "")
     assert empty_code.status_code == 400
     assert "Please enter the verification code." in _page(empty_code)
@@ -135,7 +142,12 @@ def test_new_user_with_a_system_poa_signed_by_pin_and_code_is_english(
     assert wrong.status_code == 400 and "The verification code is incorrect." in _page(wrong)
     assert leftover_japanese(_page(wrong), *data) == []
 
-    done = _send_code(client, handle, code)
+    checked = _authenticate(client, handle, code)  # 認証, then 電子署名 (issue #13 item 10)
+    assert checked.status_code == 302 and checked.headers["Location"].endswith("/execute")
+    ready = _page(client.get(checked.headers["Location"]))
+    assert "Verification is complete." in ready and "Electronic signature" in ready
+    assert leftover_japanese(ready, *data) == []
+    done = _sign(client, handle)
     assert done.status_code == 302 and "/users/created/" in done.headers["Location"]
     created = _page(client.get(done.headers["Location"]))
     assert "Registration complete" in created and "temporary password" in created

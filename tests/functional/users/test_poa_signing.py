@@ -1,8 +1,9 @@
 """USR-3, SIGN-4: the system-created power of attorney, signed with the
 certificates area's signing dialog (SIGN-2) in the guide's order: 1. PIN入力 →
 送信 (the service checks the PIN; a wrong one is refused there with the attempts
-left, PIN-5, and no code is mailed) → 2. 認証コード入力 → 電子署名 (the code and
-the PIN proof). The signed PoA is stored and linked to the new user; a refusal
+left, PIN-5, and no code is mailed) → 2. 認証コード入力 → 認証 (the code and the
+PIN proof are checked here, a wrong code with the attempts left) → 3. 認証完了 →
+電子署名 (issue #13 item 10, SIGN-2). The signed PoA is stored and linked to the new user; a refusal
 creates nothing, and the PIN is kept nowhere between the steps."""
 
 from __future__ import annotations
@@ -67,9 +68,24 @@ def _send_pin(client, handle, pin=PIN):
                             token_page=f"/users/drafts/{handle}/sign")
 
 
-def _send_code(client, handle, code):
+def _authenticate(client, handle, code):
+    """認証 on the code page."""
     return client.post_form(f"/users/drafts/{handle}/code", {"code": code},
-                            token_page=f"/users/drafts/{handle}/code")
+                            token_page=f"/users/drafts/{handle}/sign")
+
+
+def _sign(client, handle):
+    """電子署名 on the 認証完了 page."""
+    return client.post_form(f"/users/drafts/{handle}/execute",
+                            token_page=f"/users/drafts/{handle}/sign")
+
+
+def _send_code(client, handle, code):
+    """認証, then 電子署名 when 認証 passed: the answer of the last step."""
+    checked = _authenticate(client, handle, code)
+    if checked.status_code == 302 and checked.headers["Location"].endswith("/execute"):
+        return _sign(client, handle)
+    return checked
 
 
 def test_sign4_system_poa_is_signed_and_validates_in_pyhanko_and_pdfsig(
@@ -167,6 +183,44 @@ def test_sign4_wrong_code_creates_nothing_and_the_code_can_be_typed_again(
     assert _otp_mails(smtp_sink, rep.email) == 1
     # the proof was used: it is gone from the session
     assert "pin_proof" not in client.session_contents()
+
+
+def test_sign2_code_is_checked_at_ninsho_and_dennshi_shomei_is_offered_only_after(
+        client, people, company, smtp_sink):
+    """Issue #13 item 10 on the PoA page: 認証 checks the code (a wrong one is
+    refused there with the attempts left, and 電子署名 stays disabled); after the
+    right one the page says 認証完了 and 電子署名 signs and registers."""
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "ninsho@example.jp")
+    assert _send_pin(client, handle).status_code == 302
+    page = client.get(f"/users/drafts/{handle}/code").get_data(as_text=True)
+    assert re.search(r'<button type="submit"[^>]*id="authenticate"[^>]*>認証</button>', page)
+    assert re.search(r'<button[^>]*id="sign"[^>]*disabled[^>]*>電子署名</button>', page)
+    # 電子署名 before 認証 is not possible: back to the code step
+    early = _sign(client, handle)
+    assert early.status_code == 302 and early.headers["Location"].endswith("/code")
+
+    code = _otp(smtp_sink, rep.email)
+    wrong = _authenticate(client, handle, f"{(int(code) + 1) % 1_000_000:06d}")
+    assert wrong.status_code == 400
+    shown = wrong.get_data(as_text=True)
+    assert "認証コードが正しくありません" in shown and "あと4回" in shown
+    assert "認証が完了しました" not in shown
+
+    checked = _authenticate(client, handle, code)
+    assert checked.status_code == 302 and checked.headers["Location"].endswith("/execute")
+    assert user_by_email("ninsho@example.jp") is None  # nothing signed or created yet
+    ready = client.get(checked.headers["Location"]).get_data(as_text=True)
+    assert "認証が完了しました" in ready and "認証完了" in ready
+    assert re.search(r'<button type="submit"[^>]*id="sign"[^>]*>電子署名</button>', ready)
+    assert "poa.authenticated" in actions() and "poa.signed" not in actions()
+
+    done = _sign(client, handle)
+    assert done.status_code == 302 and "/users/created/" in done.headers["Location"]
+    assert user_by_email("ninsho@example.jp") is not None
+    assert "pin_proof" not in client.session_contents()
+    assert len(db.session.execute(select(PowerOfAttorney)).all()) == 1
 
 
 def test_sign4_another_refusal_at_the_code_step_starts_again_from_the_pin(
