@@ -176,4 +176,8 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError("production needs PORTAL_SIGNING_CLIENT_SECRET")
     if config.get("SIGNING_CONSOLE_CLIENT_SECRET") in ("", DEMO_SIGNING_CONSOLE_SECRET):
         raise ConfigError("production needs PORTAL_SIGNING_CONSOLE_CLIENT_SECRET")
+    if not str(config.get("BASE_URL") or "").startswith("https://"):
+        # Mail links, the invitation URL and its QR code must name the public address;
+        # the request's Host header is never trusted for them (APP-1).
+        raise ConfigError("production needs PORTAL_BASE_URL (the public https:// address)")
     config["DEV_MAILBOX"] = False

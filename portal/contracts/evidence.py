@@ -4,8 +4,8 @@ when a package is concluded, that proves on its own who signed and how.
 For each party's signature: the signer (name, company, role), the certificate
 (subject, serial, issuer, validity), the signing time from the signature's
 timestamp, and how sole control was shown: the signing service checked the PIN
-and mailed the code to a masked address at 送信, and checked the code at
-電子署名, with the client's address and browser at each step. Then each
+and mailed the code to a masked address at 送信, checked the code at 認証,
+and signed at 電子署名, with the client's address and browser at each step. Then each
 document's SHA-256 before signing, after each signature and after the bank
 seal; the conclusion and the staff member; and the operation-log entries (ids
 and entry hashes) that record these events.

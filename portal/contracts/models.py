@@ -260,8 +260,9 @@ class PartyConfirmation(db.Model):
 class SigningEvidence(db.Model):
     """How one user showed sole control when signing for a party (#16 item 4):
     送信 (the service checked the PIN and mailed the code to ``code_sent_to``,
-    masked) and 電子署名 (the service checked the code), each with the client's
-    address and browser and the operation-log entry that records it."""
+    masked), 認証 (the service checked the code: ``code_checked_at``) and 電子署名,
+    each with the client's address and browser and the operation-log entry that
+    records it."""
 
     __tablename__ = "contract_signing_evidence"
 

@@ -18,6 +18,7 @@ def test_production_sets_secure_cookie_and_hsts(pg_database, tmp_path):
         "SECRET_KEY": os.urandom(24).hex(),
         "SIGNING_CLIENT_SECRET": "production-portal-secret",
         "SIGNING_CONSOLE_CLIENT_SECRET": "production-console-secret",
+        "BASE_URL": "https://econtract.example.jp",
         "FILESTORE_PATH": str(tmp_path / "files"),
         "MAINTENANCE_RECURRING_ENABLED": False,
     })

@@ -17,6 +17,7 @@ GOOD = {
     "SECRET_KEY": "s" * 48,
     "SIGNING_CLIENT_SECRET": "a-real-secret",
     "SIGNING_CONSOLE_CLIENT_SECRET": "another-real-secret",
+    "BASE_URL": "https://econtract.example.jp",
 }
 
 
@@ -35,6 +36,8 @@ def test_production_starts_with_real_secrets_and_turns_on_secure_cookies_and_hst
     ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "PostgreSQL"),
     ({"SIGNING_CLIENT_SECRET": "embedded-dev-portal-secret"}, "SIGNING_CLIENT_SECRET"),
     ({"SIGNING_CONSOLE_CLIENT_SECRET": "embedded-dev-console-secret"}, "SIGNING_CONSOLE"),
+    ({"BASE_URL": ""}, "BASE_URL"),
+    ({"BASE_URL": "http://econtract.example.jp"}, "BASE_URL"),
 ])
 def test_production_refuses_to_start(override, message):
     with pytest.raises(ConfigError, match=message):
