@@ -116,28 +116,41 @@ class AxeChrome(webdriver.Chrome):
 
 
 def check_accessibility(driver: Any) -> None:
+    """Fail the test with axe-core's list if the page shown breaks a WCAG 2.1 A/AA rule."""
+    report = axe_report(driver)
+    if report:
+        pytest.fail(report)
+
+
+def axe_report(driver: Any) -> str:
+    """axe-core's violations on the page shown ("" when none, or already checked)."""
     if not isinstance(driver, AxeChrome):
-        return
+        return ""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
     try:
-        if driver.execute_script(
-                "return document.readyState !== 'complete' || !!window.__axeChecked"):
-            return
+        WebDriverWait(driver, 5).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+        if driver.execute_script("return !!window.__axeChecked"):
+            return ""
         if not driver.execute_script("return typeof axe !== 'undefined'"):
             driver.execute_script(driver.axe_source)
         violations = driver.execute_async_script(_AXE_RUN, AXE_TAGS)
         driver.execute_script("window.__axeChecked = true")
-    except UnexpectedAlertPresentException:  # a confirm() is open: the test answers it
-        return
+    except (UnexpectedAlertPresentException, TimeoutException):  # a confirm() is open, or
+        return ""  # the page is still loading: the test answers it / its successor is checked
     except WebDriverException as error:  # a navigation replaced the page: its successor is checked
         if _is_navigation_race(error) or "script timeout" in str(error):
-            return
+            return ""
         raise
-    if violations:
-        lines = [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
-                 for v in violations]
-        lang = driver.execute_script("return document.documentElement.lang")
-        pytest.fail(f"axe-core found {len(violations)} WCAG 2.1 A/AA violation(s) on "
-                    f"{driver.current_url} (lang={lang}):\n" + "\n".join(lines))
+    if not violations:
+        return ""
+    lines = [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+             for v in violations]
+    lang = driver.execute_script("return document.documentElement.lang")
+    return (f"axe-core found {len(violations)} WCAG 2.1 A/AA violation(s) on "
+            f"{driver.current_url} (lang={lang}):\n" + "\n".join(lines))
 
 
 @pytest.fixture
@@ -162,6 +175,7 @@ def browser(axe_source: str) -> Iterator[webdriver.Chrome]:
 
 
 def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    check_accessibility(driver)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
