@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from tests.conftest import DEFAULT_PASSWORD, login_staff
+from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
 
 
 def _summary_and_fields(html: str) -> tuple[list[tuple[str, str]], lxml.html.HtmlElement]:
@@ -71,3 +71,14 @@ def test_refused_application_form_summarises_every_field_error(client, factories
     for name in hinted:
         if blank.get_element_by_id(name, None) is not None:
             assert f"{name}-hint" in _described_by(blank, name)
+
+
+def test_password_rules_are_read_with_the_new_password_field(client, factories):
+    user = factories.customer()
+    assert login_customer(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    refused = client.post_form("/settings/password", {"current_password": "x"},
+                               token_page="/settings/password")
+    links, page = _summary_and_fields(refused.get_data(as_text=True))
+    assert "#new_password" in [href for href, _ in links]
+    assert _described_by(page, "new_password") == ["password-rules", "new_password-error"]
+    assert "10桁以上16桁以内" in page.get_element_by_id("password-rules").text_content()
