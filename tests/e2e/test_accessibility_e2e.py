@@ -24,9 +24,9 @@ MYPAGE_PAGES = ["/", "/contracts/to-sign", "/contracts/active", "/contracts/fini
 STAFF_PAGES = ["/console/", "/console/applications", "/console/invitations",
                "/console/customers", "/console/kyc", "/console/contracts",
                "/console/contracts/new"]
-ADMIN_PAGES = ["/console/contracts/longterm-alerts", "/console/audit", "/console/branches", "/console/staff", "/console/staff/new",
-                 "/console/notices", "/console/maintenance", "/console/retention/holds",
-                 "/console/retention/tombstones"]
+ADMIN_PAGES = ["/console/contracts/longterm-alerts", "/console/audit", "/console/branches",
+               "/console/staff", "/console/staff/new", "/console/notices", "/console/maintenance",
+               "/console/retention/holds", "/console/retention/tombstones"]
 
 
 def _sweep(browser: webdriver.Chrome, base: str, pages: list[str]) -> list[str]:
