@@ -96,12 +96,14 @@ def _check_branch(branch_id: int | None) -> None:
 
 def _other_active_admins(staff: StaffUser) -> int:
     """Counted under row locks (PostgreSQL; SQLite writers are serialized), so
-    two administrators cannot disable each other at the same moment."""
+    two administrators cannot disable each other at the same moment. Every
+    active administrator's row, the target's too, is locked in id order: two
+    such changes queue behind each other instead of deadlocking."""
     ids = db.session.execute(
         select(StaffUser.id).where(StaffUser.role == StaffRole.BANK_ADMIN,
-                                   StaffUser.active.is_(True), StaffUser.id != staff.id)
-        .with_for_update()).scalars().all()
-    return len(ids)
+                                   StaffUser.active.is_(True))
+        .order_by(StaffUser.id).with_for_update()).scalars().all()
+    return len([other for other in ids if other != staff.id])
 
 
 def _keep_an_admin(staff: StaffUser) -> None:
