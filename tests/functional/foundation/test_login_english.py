@@ -37,7 +37,9 @@ def test_empty_login_form_gets_english_field_errors(client):
     response = client.post_form("/login", {"identifier": "", "password": ""})
     html = english_page(response)
     assert response.status_code == 400
-    assert html.count("Please enter this item.") == 2
+    # beside each of the two fields, and again in the error summary (WCAG 3.3.1)
+    assert html.count("Please enter this item.") == 4
+    assert 'role="alert"' in html
     assert leftover_japanese(html) == []
 
 
