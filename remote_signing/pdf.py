@@ -53,9 +53,10 @@ from .client import (
 
 log = logging.getLogger(__name__)
 
-# Hex characters reserved for the CMS blob: fits B-T with an RSA-2048 signer and
-# a timestamp token (RECIPES: 12288 too small); a fixed size avoids a dry-run signature.
-BYTES_RESERVED = 16384
+# Hex characters reserved for the CMS blob; a fixed size avoids a dry-run signature.
+# B-T with RSA-3072 keys (make run's token) and a timestamp token that carries the
+# TSA's chain needs about 17,300; 16384 was too small there.
+BYTES_RESERVED = 24576
 
 
 class InvalidTimestamp(Exception):
