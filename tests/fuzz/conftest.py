@@ -69,6 +69,7 @@ class World:
             if kind == "customer":
                 assert login_customer(client, login, DEFAULT_PASSWORD).status_code == 302
             elif kind == "staff":
+                _restore_staff(login)
                 assert login_staff(client, login, DEFAULT_PASSWORD).status_code == 302
             self.clients[persona] = client
         return client
@@ -79,6 +80,21 @@ class World:
             return True
         home = "/console/" if kind == "staff" else "/"
         return client.get(home).status_code == 200
+
+
+def _restore_staff(login: str) -> None:
+    """The bank administrator's pages are fuzzed too: a generated request may
+    disable a persona's account or reset its password (ADM-1); put it back."""
+    from sqlalchemy import select
+
+    from portal.auth.services import set_password
+    from portal.models import StaffUser
+
+    staff = db.session.execute(select(StaffUser).where(StaffUser.login_id == login)).scalar_one()
+    if not staff.active or staff.password_is_temporary:
+        staff.active = True
+        set_password(staff, DEFAULT_PASSWORD)
+        db.session.commit()
 
 
 def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], list[int]]:
