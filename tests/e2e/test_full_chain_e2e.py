@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -274,17 +275,21 @@ def kyc_upload(browser, tmp_path: Path, shot) -> None:
         row = f"#slot-{slot}"
         browser.find_element(By.CSS_SELECTOR, f"{row} input[type=file]").send_keys(str(path))
         browser.find_element(By.CSS_SELECTOR, f"{row} button[type=submit]").click()
-        WebDriverWait(browser, 30).until(
+        WebDriverWait(browser, 30, ignored_exceptions=RELOADING).until(
             lambda d, r=row, name=path.name: name in d.find_element(By.CSS_SELECTOR, r).text)
     shot("kyc-uploaded")
     _press(browser, "送信")
     wait_for_text(browser, "本人確認書類の登録を完了しました")
 
 
+# A slot's upload reloads the page: an element read mid-reload is stale, not missing.
+RELOADING = (NoSuchElementException, StaleElementReferenceException)
+
+
 def _choose(browser: WebDriver, category: str, code: str) -> None:
     Select(browser.find_element(By.ID, f"type-{category}")).select_by_value(code)
     browser.find_element(By.CSS_SELECTOR, f"#section-{category} form button").click()
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 10, ignored_exceptions=RELOADING).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, f"#section-{category} table"))
 
 
