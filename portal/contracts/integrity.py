@@ -174,7 +174,7 @@ def check_file(store: FileStore, job: FileJob, root: ax509.Certificate,
     from .longterm import check_pdf, renewal_decision
 
     verdict = FileVerdict(job)
-    data = _read(store, job, verdict)
+    data = read_checked(store, job.key, job.sha256, verdict.problems)
     if data is None or job.expected_fields is None:
         return verdict
     check = check_pdf(data, root, list(job.expected_fields))
@@ -184,20 +184,20 @@ def check_file(store: FileStore, job: FileJob, root: ax509.Certificate,
     return verdict
 
 
-def _read(store: FileStore, job: FileJob, verdict: FileVerdict) -> bytes | None:
+def read_checked(store: FileStore, key: str, sha256: str, problems: list[str]) -> bytes | None:
+    """The stored file's bytes, with what is wrong with them added to ``problems``
+    (undecryptable, missing, or not the recorded SHA-256); None when unreadable."""
     try:
-        data = store.get(job.key)
+        data = store.get(key)
     except FileIntegrityError:
-        verdict.problems.append("保存ファイルの暗号化データの完全性検証に失敗しました"
-                                "（改ざんまたは破損）。")
+        problems.append("保存ファイルの暗号化データの完全性検証に失敗しました（改ざんまたは破損）。")
         return None
     except FileMissing:
-        verdict.problems.append("保存ファイルが見つかりません。")
+        problems.append("保存ファイルが見つかりません。")
         return None
     actual = hashlib.sha256(data).hexdigest()
-    if actual != job.sha256:
-        verdict.problems.append(f"SHA-256が記録値と一致しません（記録値 {job.sha256}、"
-                                f"実際 {actual}）。")
+    if actual != sha256:
+        problems.append(f"SHA-256が記録値と一致しません（記録値 {sha256}、実際 {actual}）。")
     return data
 
 

@@ -62,7 +62,7 @@ from portal import audit
 from portal.clock import now
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
-from portal.filestore import FileIntegrityError, FileMissing, get_file_store
+from portal.filestore import get_file_store
 from portal.mail import queue_mail
 from portal.models import StaffRole, StaffUser
 from portal.permissions import Permission, can
@@ -397,30 +397,14 @@ def _expected_fields(document_id: int) -> list[str]:
         .order_by(ContractSignature.id)).scalars())
 
 
-def _read(document: ContractDocument, result: DocumentResult) -> bytes | None:
-    try:
-        data = get_file_store().get(document.current_key)
-    except FileIntegrityError:
-        result.problems.append("保存ファイルの暗号化データの完全性検証に失敗しました"
-                               "（改ざんまたは破損）。")
-        return None
-    except FileMissing:
-        result.problems.append("保存ファイルが見つかりません。")
-        return None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != document.current_sha256:
-        result.problems.append(f"SHA-256が記録値と一致しません（記録値 {document.current_sha256}、"
-                               f"実際 {actual}）。")
-    return data
-
-
 def _process(document_id: int, root: ax509.Certificate, client: rs.SigningClient,
              window: timedelta, dry_run: bool) -> DocumentResult:
     document = db.session.get(ContractDocument, document_id)
     assert document is not None
     result = DocumentResult(document.package_id, document.id, document.title)
     expected = _expected_fields(document_id)
-    data = _read(document, result)
+    data = integrity.read_checked(get_file_store(), document.current_key,
+                                  document.current_sha256, result.problems)
     check = check_pdf(data, root, expected) if data is not None else None
     if check is not None:
         result.problems += check.problems
