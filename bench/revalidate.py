@@ -17,6 +17,7 @@ count grows (e.g. 1,000 vs 4,000). Counts are run one after the other on the
 same database (the second count adds packages). From the repository root:
 
     .venv/bin/python bench/revalidate.py [--counts 1000,4000] [--workers 2] [--size 100000]
+        [--bare-counts 1000]
 """
 
 from __future__ import annotations
@@ -215,8 +216,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--size", type=int, default=100_000, help="bytes of the sample PDF")
     ap.add_argument("--no-bare", action="store_true")
+    ap.add_argument("--bare-counts", default="",
+                    help="counts at which to run the bare measurement too (default: every "
+                         "count; the bare rate is per document, so one count is enough)")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    bare_counts = ({int(c) for c in args.bare_counts.split(",")} if args.bare_counts
+                   else set(counts))
     smtp = SmtpCapture().start()
     proc = ServiceProcess(Path(tempfile.mkdtemp(prefix="reval-bench-rs-")),
                           smtp_port=smtp.port).start()
@@ -244,7 +250,8 @@ def main() -> None:
                 add_packages(count - stored, original, sealed)
                 stored = count
                 report(count, args.workers, portal_run(args.workers, exclude),
-                       None if args.no_bare else bare_run(root, exclude))
+                       None if args.no_bare or count not in bare_counts
+                       else bare_run(root, exclude))
     finally:
         proc.stop()
         smtp.stop()
