@@ -15,7 +15,7 @@ RUN_ENV := PORTAL_RUN_HOST=$(HOST) PORTAL_RUN_PORT=$(PORT)
 APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
 	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk softhsm2 faketime
 
-.PHONY: run test deps apt venv migrate seed services stop lint bench
+.PHONY: run test deps apt venv migrate seed services stop lint typecheck bench
 
 ## make run: install everything, migrate, seed the demo, start the services and the portal.
 run: deps migrate
@@ -80,6 +80,10 @@ stop:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+## make typecheck: mypy --strict over portal, kyc and remote_signing (settings in pyproject.toml).
+typecheck: venv
+	$(VENV)/bin/mypy
 
 bench: deps
 	@$(SERVICES) start clamd smtp postgres signing
