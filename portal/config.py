@@ -57,6 +57,9 @@ def defaults(root: Path) -> dict[str, Any]:
         "SMTP_PASSWORD": "",
         "MAIL_FROM": "電子契約サービス <noreply@econtract.example.jp>",
         "MAIL_MAX_ATTEMPTS": 8,
+        # The upload pipeline's scanner (kyc.interfaces.scanner_from_config):
+        # "clamd", or in code a factory (config) -> VirusScanner.
+        "VIRUS_SCANNER": "clamd",
         "CLAMD_HOST": "127.0.0.1",
         "CLAMD_PORT": 3310,
         "CLAMD_TIMEOUT": 10.0,
