@@ -21,8 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from portal.clock import now
 from portal.extensions import db
 from portal.models import Branch, Company, CustomerUser, StaffUser, TZDateTime
+from portal.states import assignment_permitted
 
-from .states import PackageState, PartyState, assignment_permitted
+from .states import PackageState, PartyState
 
 
 class SummaryType(StrEnum):
@@ -73,12 +74,12 @@ class SignatureKind(StrEnum):
 
 
 class _GuardedState:
-    """Only ``states.transition`` may assign ``state`` after creation."""
+    """Only a ``Lifecycle.move`` may assign ``state`` after creation."""
 
     @validates("state")
     def _guard_state(self, _key: str, value: str) -> str:
         if getattr(self, "id", None) is not None and not assignment_permitted():
-            raise RuntimeError("contract states change only through states.transition()")
+            raise RuntimeError("contract states change only through Lifecycle.move()")
         return value
 
 

@@ -1,9 +1,10 @@
 """Rules of the contract area: preparation, sending, signing order, rejection,
 conclusion, endings (CON-1…CON-9). Explicit arguments, never ``request``.
 
-Every status change goes through ``states.transition``. Operations that add a
-revision to a package's PDFs run under ``lock_package`` so two parties
-signing at the same moment are serialized and no revision is lost.
+Every status change goes through ``states.PACKAGE_LIFECYCLE`` or
+``states.PARTY_LIFECYCLE``. Operations that add a revision to a package's PDFs
+run under ``lock_package`` so two parties signing at the same moment are
+serialized and no revision is lost.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .models import (
     SigningPosition,
     SummaryType,
 )
-from .states import PackageState, PartyState, transition
+from .states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 from .uploads import InspectedPdf
 
 SIGN_REQUEST_NOTICE = "契約書への署名準備が整いました。こちらをクリックしてご署名をお願いします。"
@@ -308,8 +309,8 @@ def send_package(staff: StaffUser, package: ContractPackage) -> None:
                 "当事者「%(name)s」に署名できるユーザがいないため、送付できません。",
                 name=party.display_name,
             ))
-    transition(package, PackageState.UNSIGNED, actor=staff,
-               company_id=_debtor_company_id(package))
+    PACKAGE_LIFECYCLE.move(package, PackageState.UNSIGNED, actor=staff,
+                           company_id=_debtor_company_id(package))
     package.sent_at = now()
     link = package_path(package.id)
     notified: set[int] = set()
@@ -328,8 +329,8 @@ def send_package(staff: StaffUser, package: ContractPackage) -> None:
 def withdraw_package(staff: StaffUser, package: ContractPackage) -> None:
     hold(package)
     was_sent = package.state == PackageState.UNSIGNED
-    transition(package, PackageState.WITHDRAWN, actor=staff,
-               company_id=_debtor_company_id(package))
+    PACKAGE_LIFECYCLE.move(package, PackageState.WITHDRAWN, actor=staff,
+                           company_id=_debtor_company_id(package))
     package.ended_at = now()
     if was_sent:
         retire_sign_requests(package)
@@ -504,9 +505,9 @@ def reject(user: CustomerUser, package: ContractPackage, comment: str) -> None:
     hold(package)
     party = _require_signable(user, package)
     party.reject_comment = comment.strip()
-    transition(party, PartyState.REJECTED, actor=user, detail={"package": package.id})
-    transition(package, PackageState.VOID, actor=user, company_id=user.company_id,
-               detail={"rejected_by_party": party.id})
+    PARTY_LIFECYCLE.move(party, PartyState.REJECTED, actor=user, detail={"package": package.id})
+    PACKAGE_LIFECYCLE.move(package, PackageState.VOID, actor=user, company_id=user.company_id,
+                           detail={"rejected_by_party": party.id})
     package.ended_at = now()
     retire_sign_requests(package)
     _tell_parties(package, VOID_NOTICE, mail_template="contract_rejected", signing_only=False,
@@ -572,18 +573,19 @@ def check_staff_password(staff: StaffUser, password: str) -> None:
 
 def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
     """State, notices and mail once the bank's signature is in the documents."""
-    transition(package, PackageState.CONCLUDED, actor=staff,
-               company_id=_debtor_company_id(package))
+    PACKAGE_LIFECYCLE.move(package, PackageState.CONCLUDED, actor=staff,
+                           company_id=_debtor_company_id(package))
     package.concluded_at = now()
     if package.summary_type == SummaryType.CANCELLATION:
-        transition(package, PackageState.CANCELLED, actor=staff,
-                   company_id=_debtor_company_id(package), detail={"cancellation": True})
+        PACKAGE_LIFECYCLE.move(package, PackageState.CANCELLED, actor=staff,
+                               company_id=_debtor_company_id(package),
+                               detail={"cancellation": True})
         package.ended_at = now()
         target = package.cancels
         if target is not None:
-            transition(target, PackageState.CANCELLED, actor=staff,
-                       company_id=_debtor_company_id(target),
-                       detail={"cancelled_by_package": package.id})
+            PACKAGE_LIFECYCLE.move(target, PackageState.CANCELLED, actor=staff,
+                                   company_id=_debtor_company_id(target),
+                                   detail={"cancelled_by_package": package.id})
             target.ended_at = now()
     retire_sign_requests(package)
     _tell_parties(package, CONCLUDED_NOTICE, mail_template="contract_concluded",
@@ -597,7 +599,8 @@ def record_repayment(staff: StaffUser, package: ContractPackage) -> None:
     hold(package)
     if package.summary_type == SummaryType.CANCELLATION:
         raise DomainError("取消合意契約に完済は登録できません。")
-    transition(package, PackageState.REPAID, actor=staff, company_id=_debtor_company_id(package))
+    PACKAGE_LIFECYCLE.move(package, PackageState.REPAID, actor=staff,
+                           company_id=_debtor_company_id(package))
     package.ended_at = now()
 
 

@@ -56,7 +56,7 @@ from remote_signing.pdf import (
 
 from . import services
 from .models import ContractPackage, ContractParty, ContractSignature, SignatureKind
-from .states import PackageState, PartyState, transition
+from .states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 
 if TYPE_CHECKING:
     from portal.certs.dialog import CodeSent
@@ -193,13 +193,14 @@ def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof | Non
             result_key=document.current_key))
     party.signed_by_id = user.id
     party.signed_at = now()
-    transition(party, PartyState.SIGNED, actor=user, detail={"package": package.id})
+    PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=user, detail={"package": package.id})
     services.retire_sign_requests(package, party)
     audit.record("contract.signed", actor=user, target=party,
                  detail={"package": package.id, "documents": [d.current_sha256 for d in documents],
                          "certificate_serial": serial})
     if all(p.state == PartyState.SIGNED for p in package.parties):
-        transition(package, PackageState.ALL_SIGNED, actor=user, company_id=user.company_id)
+        PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=user,
+                               company_id=user.company_id)
         for staff in _staff_to_tell(package):
             queue_mail("contract_all_signed_staff", staff.email, name=staff.name, package=package)
     return package

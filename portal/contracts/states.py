@@ -1,23 +1,19 @@
 """The contract state machines as data (CON-2).
 
-One table of allowed transitions per lifecycle and ONE function,
-``transition()``, that checks the current state, writes the audit entry and
-assigns the status. The models refuse any other assignment of ``state``
-(see ``models._guard_state``), so no code path can skip the table.
+One table of allowed moves per life cycle, each run by one
+``portal.states.Lifecycle`` that checks the move, assigns the state, stamps
+``state_changed_at`` and writes the audit entry. The models refuse any other
+assignment of ``state`` (see ``models._guard_state``), so no code path can skip
+the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
 
-from portal import audit
 from portal.clock import now
-from portal.errors import IllegalTransition
-from portal.i18n import gettext
+from portal.states import Lifecycle
 
 
 class PackageState(StrEnum):
@@ -76,49 +72,12 @@ PARTY_TRANSITIONS: dict[PartyState, frozenset[PartyState]] = {
     S.REJECTED: frozenset(),
 }
 
-# Audit action per lifecycle (the object type is part of the entry's target).
-_MACHINES: dict[type[StrEnum], tuple[dict[Any, frozenset[Any]], str]] = {
-    PackageState: (PACKAGE_TRANSITIONS, "contract.package.state"),
-    PartyState: (PARTY_TRANSITIONS, "contract.party.state"),
-}
 
-_assigning: ContextVar[bool] = ContextVar("contract_state_assigning", default=False)
-
-
-def allowed(current: StrEnum, target: StrEnum) -> bool:
-    table, _ = _MACHINES[type(target)]
-    return target in table[type(target)(current)]
-
-
-def assignment_permitted() -> bool:
-    return _assigning.get()
-
-
-@contextmanager
-def _assigning_state() -> Iterator[None]:
-    token = _assigning.set(True)
-    try:
-        yield
-    finally:
-        _assigning.reset(token)
-
-
-def transition(obj: Any, target: StrEnum, *, actor: Any = None, company_id: int | None = None,
-               detail: dict[str, Any] | None = None) -> None:
-    """Move ``obj.state`` to ``target`` or raise ``IllegalTransition``.
-
-    Records actor and time in the audit log and stamps ``obj.state_changed_at``.
-    """
-    state_type = type(target)
-    current = state_type(obj.state)
-    if not allowed(current, target):
-        raise IllegalTransition(gettext(
-            "この操作はできません（現在の状態：%(current)s、操作後の状態：%(target)s）。"
-            "画面を開き直してご確認ください。",
-            current=gettext(current.label), target=gettext(target.label)))
-    _, action = _MACHINES[state_type]
-    with _assigning_state():
-        obj.state = target
+def _stamp_state_changed(obj: Any, _actor: Any) -> None:
     obj.state_changed_at = now()
-    audit.record(action, actor=actor, company_id=company_id, target=obj,
-                 detail={"from": current.value, "to": target.value, **(detail or {})})
+
+
+PACKAGE_LIFECYCLE: Lifecycle[PackageState] = Lifecycle(
+    PackageState, PACKAGE_TRANSITIONS, "contract.package.state", on_move=_stamp_state_changed)
+PARTY_LIFECYCLE: Lifecycle[PartyState] = Lifecycle(
+    PartyState, PARTY_TRANSITIONS, "contract.party.state", on_move=_stamp_state_changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.contracts.models import ContractPackage
-from portal.contracts.states import PackageState, PartyState, transition
+from portal.contracts.states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 from portal.extensions import db
 from tests.functional.contracts.conftest import (
     conclude_as_staff,
@@ -24,9 +24,9 @@ def _concluded_by_transitions(world, package_id: int) -> ContractPackage:
     """Test setup: walk the state machine (signing itself is tested elsewhere)."""
     package = db.session.get(ContractPackage, package_id)
     for party in package.parties:
-        transition(party, PartyState.SIGNED, actor=world.rep)
-    transition(package, PackageState.ALL_SIGNED, actor=world.rep)
-    transition(package, PackageState.CONCLUDED, actor=world.staff)
+        PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=world.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=world.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.CONCLUDED, actor=world.staff)
     db.session.commit()
     return package
 

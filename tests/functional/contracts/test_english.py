@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from portal.contracts.models import ContractPackage
-from portal.contracts.states import PackageState, PartyState, transition
+from portal.contracts.states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 from portal.extensions import db
 from tests.functional.contracts.conftest import (
     World,
@@ -69,14 +69,14 @@ def _sign_parties(package_id: int, world: World) -> None:
     """Both parties signed (the signing dialog itself is covered below and in test_signing)."""
     package = db.session.get(ContractPackage, package_id)
     for party, user in zip(package.parties, (world.rep, world.guarantor), strict=True):
-        transition(party, PartyState.SIGNED, actor=user)
-    transition(package, PackageState.ALL_SIGNED, actor=world.rep)
+        PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=user)
+    PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=world.rep)
     db.session.commit()
 
 
 def _conclude(package_id: int, world: World) -> None:
-    transition(db.session.get(ContractPackage, package_id), PackageState.CONCLUDED,
-               actor=world.staff)
+    PACKAGE_LIFECYCLE.move(db.session.get(ContractPackage, package_id), PackageState.CONCLUDED,
+                           actor=world.staff)
     db.session.commit()
 
 

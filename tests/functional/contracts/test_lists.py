@@ -7,7 +7,7 @@ from datetime import date
 from portal.clock import now
 from portal.contracts import search, services
 from portal.contracts.models import ContractPackage, ContractParty, SummaryType
-from portal.contracts.states import PackageState, PartyState, transition
+from portal.contracts.states import PARTY_LIFECYCLE, PackageState, PartyState
 from portal.extensions import db
 from tests.functional.contracts.conftest import create_package, customer_client
 
@@ -15,7 +15,7 @@ from tests.functional.contracts.conftest import create_package, customer_client
 def _set_party_signed(package_id: int, company_id: int, user) -> None:
     package = db.session.get(ContractPackage, package_id)
     party = next(p for p in package.parties if p.company_id == company_id)
-    transition(party, PartyState.SIGNED, actor=user)
+    PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=user)
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from portal.clock import now
 from portal.contracts.models import ContractPackage
-from portal.contracts.states import PackageState, transition
+from portal.contracts.states import PACKAGE_LIFECYCLE, PackageState
 from portal.extensions import db
 from portal.models import MaintenanceWindow
 from tests.conftest import DEFAULT_PASSWORD
@@ -68,8 +68,8 @@ def test_conclusion_of_a_concluded_package_says_it_is_concluded(app, world, cont
     package_id = create_package(app, world, contract_pdf, send=True)
     package = db.session.get(ContractPackage, package_id)
     # as after the first 締結 (the seal itself is tested in test_signing.py)
-    transition(package, PackageState.ALL_SIGNED, actor=world.rep)
-    transition(package, PackageState.CONCLUDED, actor=world.staff)
+    PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=world.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.CONCLUDED, actor=world.staff)
     db.session.commit()
     staff = staff_client(app, world.staff)
     detail = f"/console/contracts/{package_id}"

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from portal.clock import now
 from portal.contracts.models import ContractPackage
-from portal.contracts.states import PackageState, PartyState, transition
+from portal.contracts.states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 from portal.extensions import db
 from portal.mail import deliver_pending
 from portal.models import AuditEntry, MailOutbox
@@ -261,8 +261,8 @@ def _all_signed(app, world, pdf) -> int:  # noqa: F811
     package_id = create_package(app, world, pdf, send=True)
     package = db.session.get(ContractPackage, package_id)
     for party in package.parties:
-        transition(party, PartyState.SIGNED, actor=world.rep)
-    transition(package, PackageState.ALL_SIGNED, actor=world.rep)
+        PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=world.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=world.rep)
     db.session.commit()
     return package_id
 

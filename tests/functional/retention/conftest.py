@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.contracts.models import ContractPackage
-from portal.contracts.states import PackageState, PartyState, transition
+from portal.contracts.states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 from portal.extensions import db
 from portal.filestore import get_file_store
 from tests.functional.contracts.conftest import (  # noqa: F401  (fixtures)
@@ -31,11 +31,11 @@ def finished_package(app: Any, world_: World, pdf: bytes, *, summary: str = "loa
     package_id = create_package(app, world_, pdf, send=True, summary_type=summary, **ONE_PARTY)
     package = db.session.get(ContractPackage, package_id)
     for party in package.parties:
-        transition(party, PartyState.SIGNED, actor=world_.rep)
-    transition(package, PackageState.ALL_SIGNED, actor=world_.rep)
-    transition(package, PackageState.CONCLUDED, actor=world_.staff)
+        PARTY_LIFECYCLE.move(party, PartyState.SIGNED, actor=world_.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.ALL_SIGNED, actor=world_.rep)
+    PACKAGE_LIFECYCLE.move(package, PackageState.CONCLUDED, actor=world_.staff)
     package.concluded_at = ended_at - timedelta(days=30)
-    transition(package, state, actor=world_.staff)
+    PACKAGE_LIFECYCLE.move(package, state, actor=world_.staff)
     package.ended_at = ended_at
     # The sealed 締結証明書 (#16) is one more stored file of a concluded package.
     evidence = b"%PDF-1.7 evidence certificate"

@@ -10,12 +10,12 @@ import pytest
 
 from portal.contracts.models import ContractPackage, SummaryType
 from portal.contracts.states import (
+    PACKAGE_LIFECYCLE,
     PACKAGE_TRANSITIONS,
+    PARTY_LIFECYCLE,
     PARTY_TRANSITIONS,
     PackageState,
     PartyState,
-    allowed,
-    transition,
 )
 from portal.errors import IllegalTransition
 from portal.extensions import db
@@ -35,12 +35,12 @@ EXPECTED_PARTY = {(S.UNSIGNED, S.SIGNED), (S.UNSIGNED, S.REJECTED)}
 
 @pytest.mark.parametrize("current,target", list(itertools.product(P, P)))
 def test_package_transition_table(current, target):
-    assert allowed(current, target) is ((current, target) in EXPECTED_PACKAGE)
+    assert PACKAGE_LIFECYCLE.allowed(current, target) is ((current, target) in EXPECTED_PACKAGE)
 
 
 @pytest.mark.parametrize("current,target", list(itertools.product(S, S)))
 def test_party_transition_table(current, target):
-    assert allowed(current, target) is ((current, target) in EXPECTED_PARTY)
+    assert PARTY_LIFECYCLE.allowed(current, target) is ((current, target) in EXPECTED_PARTY)
 
 
 def test_every_state_has_a_row_and_a_japanese_label():
@@ -64,7 +64,7 @@ def _package(factories) -> ContractPackage:
 
 def test_transition_records_actor_time_and_states_in_the_audit_log(app, factories):
     package, staff = _package(factories)
-    transition(package, P.UNSIGNED, actor=staff)
+    PACKAGE_LIFECYCLE.move(package, P.UNSIGNED, actor=staff)
     db.session.commit()
     entry = db.session.query(AuditEntry).filter_by(action="contract.package.state").one()
     assert entry.actor_type == "staff" and entry.actor_id == staff.id and entry.at is not None
@@ -76,13 +76,13 @@ def test_transition_records_actor_time_and_states_in_the_audit_log(app, factorie
 def test_illegal_transition_is_refused_with_a_clear_message_and_nothing_changes(app, factories):
     package, staff = _package(factories)
     with pytest.raises(IllegalTransition) as refused:
-        transition(package, P.CONCLUDED, actor=staff)
+        PACKAGE_LIFECYCLE.move(package, P.CONCLUDED, actor=staff)
     assert "作成中" in refused.value.message and "契約締結済" in refused.value.message
     assert package.state == P.DRAFT
     assert db.session.query(AuditEntry).filter_by(action="contract.package.state").count() == 0
 
 
-def test_status_cannot_be_assigned_outside_the_transition_function(app, factories):
+def test_status_cannot_be_assigned_outside_the_lifecycle(app, factories):
     package, _ = _package(factories)
     with pytest.raises(RuntimeError):
         package.state = P.CONCLUDED
