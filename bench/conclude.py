@@ -47,14 +47,17 @@ from pyhanko_certvalidator import ValidationContext  # noqa: E402
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from portal.contracts.signing import (  # noqa: E402
-    LTA_BYTES_RESERVED,
-    Trust,
-    _add_validation_data,
-    _seal_all,
-)
+from portal.contracts.signing import BANK_SEAL  # noqa: E402
 from remote_signing.client import SigningClient  # noqa: E402
-from remote_signing.pdf import ServiceTimeStamper, SignatureOptions, sign_documents  # noqa: E402
+from remote_signing.pdf import (  # noqa: E402
+    LTA_BYTES_RESERVED,
+    ServiceTimeStamper,
+    SignatureOptions,
+    Trust,
+    add_validation_data,
+    seal_documents,
+    sign_documents,
+)
 from remote_signing.sample import sample_pdf  # noqa: E402
 from remote_signing.service.config import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET  # noqa: E402
 from remote_signing.service.pkcs11_store import softhsm_service_env  # noqa: E402
@@ -105,7 +108,7 @@ def two_party_pdf(client: SigningClient, smtp: SmtpCapture, pdf: bytes) -> bytes
 def bare_conclude(pdf: bytes, trust: Trust, signer: TunedLocalSigner, own: ax509.Certificate,
                   tsa: ServiceTimeStamper) -> bytes:
     async def run() -> bytes:
-        data = await _add_validation_data(pdf, trust)
+        data = await add_validation_data(pdf, trust)
         vc = ValidationContext(trust_roots=[trust.root, own], allow_fetching=True,
                                fetcher_backend=RequestsFetcherBackend())
         meta = signers.PdfSignatureMetadata(
@@ -138,7 +141,7 @@ def portal_timer(proc: ServiceProcess, smtp: SmtpCapture, size: int
         t0 = time.perf_counter()
         seal = console.credential_info(console.list_credentials()[0])
         trust = Trust(ax509.Certificate.load(console.root_certificate()))
-        [out] = asyncio.run(_seal_all(console, seal, trust, [pdf]))
+        [out] = seal_documents(console, seal, trust, [pdf], BANK_SEAL)
         elapsed = time.perf_counter() - t0
         assert out.startswith(pdf) and len(PdfFileReader(BytesIO(out)).embedded_signatures) == 4
         return elapsed

@@ -54,11 +54,12 @@ from portal.contracts.models import (  # noqa: E402
     ContractParty,
     ContractSignature,
 )
-from portal.contracts.signing import BANK_FIELD, Trust, _seal_all  # noqa: E402
+from portal.contracts.signing import BANK_FIELD, BANK_SEAL  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.filestore import get_file_store  # noqa: E402
 from portal.models import Branch, Company, CompanyKind, StaffRole, StaffUser  # noqa: E402
 from remote_signing.client import SigningClient  # noqa: E402
+from remote_signing.pdf import Trust, seal_documents  # noqa: E402
 from remote_signing.sample import sample_pdf  # noqa: E402
 from remote_signing.service.config import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET  # noqa: E402
 from remote_signing.testing import ServiceProcess, SmtpCapture  # noqa: E402
@@ -124,7 +125,7 @@ def concluded_pdf(proc: ServiceProcess, smtp: SmtpCapture, size: int) -> tuple[b
     signed = two_party_pdf(client, smtp, original)
     seal = console.credential_info(console.list_credentials()[0])
     trust = Trust(ax509.Certificate.load(console.root_certificate()))
-    [sealed] = asyncio.run(_seal_all(console, seal, trust, [signed]))
+    [sealed] = seal_documents(console, seal, trust, [signed], BANK_SEAL)
     return original, sealed
 
 

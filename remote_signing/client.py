@@ -17,13 +17,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from .protocol import ADMIN_PREFIX, API_PREFIX, HASH_OID_BY_NAME, RSA_ENCRYPTION_OID, ErrorCode
 
+Role = Literal["portal", "console"]
+# Which configuration keys hold each role's client credential.
+_CREDENTIAL_KEYS: dict[Role, tuple[str, str]] = {
+    "portal": ("SIGNING_CLIENT_ID", "SIGNING_CLIENT_SECRET"),
+    "console": ("SIGNING_CONSOLE_CLIENT_ID", "SIGNING_CONSOLE_CLIENT_SECRET"),
+}
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 # Keep-alive connections kept per host: the threads of a worker and the documents
 # of one signature (signed side by side) each reuse one instead of reconnecting.
@@ -209,11 +215,17 @@ class SigningClient:
             self._http = session
 
     @classmethod
-    def from_config(cls, config: Any) -> SigningClient:
+    def from_config(cls, config: Mapping[str, Any], role: Role = "portal") -> SigningClient:
+        """The one factory of signing clients: the portal's credential (customers'
+        signatures, certificates) or the console's (the bank seal, CON-6), both from
+        configuration (``SIGNING_CLIENT_*`` / ``SIGNING_CONSOLE_CLIENT_*``). There is
+        no fallback secret here: the embedded profile's development credentials are
+        configuration defaults that production refuses (``portal.config``)."""
+        client_id, secret = credential_of(config, role)
         return cls(
             config["SIGNING_SERVICE_URL"],
-            config["SIGNING_CLIENT_ID"],
-            config["SIGNING_CLIENT_SECRET"],
+            client_id,
+            secret,
             timeout=float(config.get("SIGNING_TIMEOUT", 10)),
             pin_first=bool(config.get("SIGNING_PIN_FIRST", True)),
             tsa_urls=tsa_urls_from(config),
@@ -454,18 +466,27 @@ _shared: OrderedDict[tuple[Any, ...], SigningClient] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
-def shared_client(config: Mapping[str, Any]) -> SigningClient:
-    """The process's client for ``config``: one pooled keep-alive HTTP session that
-    the dialog's steps and the threads of a worker share, instead of a new client
-    and a new connection per step. Never ``close()`` it. Keyed by process id, so a
-    forked worker never inherits its parent's sockets."""
-    key = (os.getpid(), config["SIGNING_SERVICE_URL"], config["SIGNING_CLIENT_ID"],
-           config["SIGNING_CLIENT_SECRET"], config.get("SIGNING_TIMEOUT", 10),
-           config.get("SIGNING_PIN_FIRST", True), tsa_urls_from(config))
+def credential_of(config: Mapping[str, Any], role: Role) -> tuple[str, str]:
+    """The (client id, secret) of ``role`` in ``config``; a missing one is a
+    configuration error, never a default."""
+    id_key, secret_key = _CREDENTIAL_KEYS[role]
+    if not config.get(id_key) or not config.get(secret_key):
+        raise KeyError(f"{id_key} / {secret_key} must be configured")
+    return str(config[id_key]), str(config[secret_key])
+
+
+def shared_client(config: Mapping[str, Any], role: Role = "portal") -> SigningClient:
+    """The process's client for ``config`` and ``role``: one pooled keep-alive HTTP
+    session that the dialog's steps and the threads of a worker share, instead of a
+    new client and a new connection per step. Never ``close()`` it. Keyed by process
+    id, so a forked worker never inherits its parent's sockets."""
+    key = (os.getpid(), config["SIGNING_SERVICE_URL"], *credential_of(config, role),
+           config.get("SIGNING_TIMEOUT", 10), config.get("SIGNING_PIN_FIRST", True),
+           tsa_urls_from(config))
     with _shared_lock:
         client = _shared.get(key)
         if client is None:
-            client = SigningClient.from_config(config)
+            client = SigningClient.from_config(config, role)
             _shared[key] = client
             while len(_shared) > _SHARED_MAX:
                 _shared.popitem(last=False)  # left to the GC: a thread may still use it

@@ -27,19 +27,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
+from typing import Any
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as ax509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import extract_signer_info
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import handle_tsp_response
+from pyhanko.sign.validation import async_add_validation_info
 from pyhanko.sign.validation.generic_cms import (
     extract_certs_for_validation,
     validate_sig_integrity,
 )
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .client import (
@@ -310,15 +315,7 @@ async def _sign_one(
     pdf: bytes, signer: signers.Signer, timestamper: TimeStamper, opts: SignatureOptions
 ) -> bytes:
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    meta = signers.PdfSignatureMetadata(
-        field_name=opts.field_name,
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        reason=opts.reason,
-        location=opts.location,
-        name=opts.name,
-    )
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+    pdf_signer = signers.PdfSigner(_metadata(opts), signer=signer, timestamper=timestamper)
     out = await pdf_signer.async_sign_pdf(writer, bytes_reserved=BYTES_RESERVED, output=BytesIO())
     return bytes(out.getbuffer())
 
@@ -438,8 +435,84 @@ def finish_prepared(client: SigningClient, credential: CredentialInfo,
     return asyncio.run(run())
 
 
-def _metadata(opts: SignatureOptions) -> signers.PdfSignatureMetadata:
+def _metadata(opts: SignatureOptions, lta: Trust | None = None) -> signers.PdfSignatureMetadata:
+    """The one PAdES set-up of every signature: B-T for a party (a signature
+    timestamp), B-LTA for the bank seal (``lta``: validation data of the seal
+    itself, then the document timestamp)."""
+    long_term: dict[str, Any] = {} if lta is None else {
+        "embed_validation_info": True, "use_pades_lta": True,
+        "validation_context": lta.context(),
+        "dss_settings": DSSContentSettings(include_vri=False)}
     return signers.PdfSignatureMetadata(
         field_name=opts.field_name, md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES, reason=opts.reason,
-        location=opts.location, name=opts.name)
+        location=opts.location, name=opts.name, **long_term)
+
+
+# --- the bank seal: PAdES B-LTA (CON-6, SIGN-1) ------------------------------------------
+
+LTA_BYTES_RESERVED = 32768  # hex chars: signature + timestamp + the seal's validation data
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The signing service's root, as the trust anchor of a validation."""
+
+    root: ax509.Certificate
+
+    def context(self) -> ValidationContext:
+        # A fresh context per use: pyHanko contexts are bound to one event loop.
+        # The requests backend leaves no aiohttp session open behind it.
+        return ValidationContext(trust_roots=[self.root], allow_fetching=True,
+                                 fetcher_backend=RequestsFetcherBackend())
+
+
+def seal_documents(client: SigningClient, credential: CredentialInfo, trust: Trust,
+                   documents: Sequence[bytes], options: SignatureOptions,
+                   description: str | None = None) -> list[bytes]:
+    """The seal on every document with one authorization (no PIN, no code: the
+    console's credential). The service failing under the TaskGroup (e.g. killed
+    before signHash) arrives as the adapter's own error."""
+    try:
+        return asyncio.run(seal_all(client, credential, trust, documents, options,
+                                    description))
+    except ExceptionGroup as group:
+        raise _first_signing_error(group) from group
+
+
+async def seal_all(client: SigningClient, credential: CredentialInfo, trust: Trust,
+                   documents: Sequence[bytes], options: SignatureOptions,
+                   description: str | None = None) -> list[bytes]:
+    authorizer = BatchAuthorizer(client, credential.credential_id, pin=None, otp=None,
+                                 expected=len(documents), description=description)
+    signer = RemoteSigner(credential, authorizer)
+    timestamper = ServiceTimeStamper(client)
+    # Validation data for earlier signatures first (one document at a time is
+    # cheap); then every seal together so one authorization covers them.
+    prepared = [await add_validation_data(doc, trust) for doc in documents]
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_seal_one(doc, signer, timestamper, trust, options))
+                 for doc in prepared]
+    return [t.result() for t in tasks]
+
+
+async def add_validation_data(data: bytes, trust: Trust) -> bytes:
+    """Validation data (DSS) for every signature already in ``data``."""
+    count = len(PdfFileReader(BytesIO(data), strict=False).embedded_signatures)
+    for index in range(count):
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        sig = reader.embedded_signatures[index]
+        out = await async_add_validation_info(sig, trust.context(), add_vri_entry=False,
+                                              output=BytesIO())
+        data = out.getvalue()
+    return data
+
+
+async def _seal_one(data: bytes, signer: signers.Signer, timestamper: TimeStamper,
+                    trust: Trust, options: SignatureOptions) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    pdf_signer = signers.PdfSigner(_metadata(options, lta=trust), signer=signer,
+                                   timestamper=timestamper)
+    out = await pdf_signer.async_sign_pdf(writer, bytes_reserved=LTA_BYTES_RESERVED,
+                                          output=BytesIO())
+    return bytes(out.getbuffer())

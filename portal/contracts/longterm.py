@@ -67,7 +67,7 @@ from portal.mail import queue_mail
 from portal.models import StaffRole, StaffUser
 from portal.permissions import Permission, can
 from remote_signing import client as rs
-from remote_signing.pdf import ServiceTimeStamper
+from remote_signing.pdf import ServiceTimeStamper, Trust
 
 from . import integrity
 from .models import (
@@ -80,7 +80,6 @@ from .models import (
     SignatureKind,
 )
 from .services import lock_package
-from .signing import Trust
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ from portal import audit
 from portal.clock import now, to_jst
 from portal.filestore import get_file_store
 from remote_signing import client as rs
+from remote_signing.pdf import Trust
 from remote_signing.sample import japanese_font
 
 from .models import ContractPackage
-from .signing import BANK_FIELD, Trust
+from .signing import BANK_FIELD
 
 log = logging.getLogger(__name__)
 

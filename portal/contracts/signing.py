@@ -20,22 +20,12 @@ serialized, so neither revision is lost.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
-from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as ax509
 from flask import current_app
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.signers.pdf_signer import DSSContentSettings
-from pyhanko.sign.validation import async_add_validation_info
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from portal import audit
 from portal.clock import now
@@ -46,13 +36,7 @@ from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from remote_signing import client as rs
 from remote_signing.client import PinProof
-from remote_signing.pdf import (
-    BatchAuthorizer,
-    RemoteSigner,
-    ServiceTimeStamper,
-    SignatureOptions,
-    _first_signing_error,
-)
+from remote_signing.pdf import SignatureOptions, Trust, seal_documents
 
 from . import services
 from .models import ContractPackage, ContractParty, ContractSignature, SignatureKind
@@ -64,7 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BANK_FIELD = "BankSeal"
-LTA_BYTES_RESERVED = 32768  # hex chars: signature + timestamp + the seal's validation data
+BANK_SEAL = SignatureOptions(field_name=BANK_FIELD, reason="契約締結")
+SEAL_DESCRIPTION = "契約締結（銀行電子印）"
 
 
 class SigningRefused(DomainError):
@@ -75,17 +60,9 @@ class SigningRefused(DomainError):
         self.step = step
 
 
-def portal_client() -> rs.SigningClient:
-    return rs.SigningClient.from_config(current_app.config)
-
-
 def console_client() -> rs.SigningClient:
-    cfg = current_app.config
-    return rs.SigningClient(cfg["SIGNING_SERVICE_URL"],
-                            cfg.get("SIGNING_CONSOLE_CLIENT_ID", "console"),
-                            cfg.get("SIGNING_CONSOLE_CLIENT_SECRET", "embedded-dev-console-secret"),
-                            timeout=float(cfg.get("SIGNING_TIMEOUT", 30)),
-                            tsa_urls=rs.tsa_urls_from(cfg))
+    """The bank console's credential: the only one that may use the bank seal (CON-6)."""
+    return rs.SigningClient.from_config(current_app.config, "console")
 
 
 def _refused(exc: DomainError) -> SigningRefused:
@@ -216,17 +193,6 @@ def _staff_to_tell(package: ContractPackage) -> list[StaffUser]:
 
 # --- conclusion (CON-6, SIGN-1 B-LTA) -------------------------------------------------------
 
-@dataclass(frozen=True)
-class Trust:
-    root: ax509.Certificate
-
-    def context(self) -> ValidationContext:
-        # A fresh context per use: pyHanko contexts are bound to one event loop.
-        # The requests backend leaves no aiohttp session open behind it.
-        return ValidationContext(trust_roots=[self.root], allow_fetching=True,
-                                 fetcher_backend=RequestsFetcherBackend())
-
-
 def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackage:
     """Check the staff member's password, then seal every contract document."""
     services.check_staff_password(staff, password)
@@ -245,8 +211,9 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
         info = client.credential_info(seal_id)
         trust = Trust(ax509.Certificate.load(client.root_certificate()))
         documents = package.contract_documents
-        sealed = _run_seal_all(client, info, trust,
-                               [store.get(d.current_key) for d in documents])
+        sealed = seal_documents(client, info, trust,
+                                [store.get(d.current_key) for d in documents],
+                                BANK_SEAL, SEAL_DESCRIPTION)
     except (rs.SigningError, IndexError) as exc:
         db.session.rollback()
         log.warning("conclusion failed: %s", type(exc).__name__)
@@ -275,62 +242,13 @@ def bank_seal(document: bytes) -> bytes:
     try:
         info = client.credential_info(client.list_credentials()[0])
         trust = Trust(ax509.Certificate.load(client.root_certificate()))
-        return _run_seal_all(client, info, trust, [document])[0]
+        return seal_documents(client, info, trust, [document], BANK_SEAL, SEAL_DESCRIPTION)[0]
     except (rs.SigningError, IndexError) as exc:
         log.warning("bank seal failed: %s", type(exc).__name__)
         raise DomainError("銀行の電子署名を付与できませんでした。しばらく時間を置いてから"
                           "再度操作をしてください。") from exc
     finally:
         client.close()
-
-
-def _run_seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
-                  documents: list[bytes]) -> list[bytes]:
-    """The service failing under the TaskGroup (e.g. killed before signHash)
-    arrives as the adapter's own error, which the caller turns into the message."""
-    try:
-        return asyncio.run(_seal_all(client, info, trust, documents))
-    except ExceptionGroup as group:
-        raise _first_signing_error(group) from group
-
-
-async def _seal_all(client: rs.SigningClient, info: rs.CredentialInfo, trust: Trust,
-                    documents: list[bytes]) -> list[bytes]:
-    authorizer = BatchAuthorizer(client, info.credential_id, pin=None, otp=None,
-                                 expected=len(documents), description="契約締結（銀行電子印）")
-    signer = RemoteSigner(info, authorizer)
-    timestamper = ServiceTimeStamper(client)
-    # Validation data for earlier signatures first (one document at a time is
-    # cheap); then every bank signature together so one authorization covers them.
-    prepared = [await _add_validation_data(doc, trust) for doc in documents]
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_bank_signature(doc, signer, timestamper, trust))
-                 for doc in prepared]
-    return [t.result() for t in tasks]
-
-
-async def _add_validation_data(data: bytes, trust: Trust) -> bytes:
-    count = len(PdfFileReader(BytesIO(data), strict=False).embedded_signatures)
-    for index in range(count):
-        reader = PdfFileReader(BytesIO(data), strict=False)
-        sig = reader.embedded_signatures[index]
-        out = await async_add_validation_info(sig, trust.context(), add_vri_entry=False,
-                                              output=BytesIO())
-        data = out.getvalue()
-    return data
-
-
-async def _bank_signature(data: bytes, signer: Any, timestamper: Any, trust: Trust) -> bytes:
-    writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
-    meta = signers.PdfSignatureMetadata(
-        field_name=BANK_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason="契約締結", embed_validation_info=True, use_pades_lta=True,
-        validation_context=trust.context(), dss_settings=DSSContentSettings(include_vri=False),
-    )
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
-    out = await pdf_signer.async_sign_pdf(writer, bytes_reserved=LTA_BYTES_RESERVED,
-                                          output=BytesIO())
-    return bytes(out.getbuffer())
 
 
 def sha256(data: bytes) -> str:

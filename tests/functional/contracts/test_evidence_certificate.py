@@ -25,10 +25,11 @@ from portal.contracts.models import (
     SignatureKind,
     SigningEvidence,
 )
-from portal.contracts.signing import Trust, console_client
+from portal.contracts.signing import console_client
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.models import AuditEntry
+from remote_signing.pdf import Trust
 from tests.functional.contracts.conftest import (
     conclude_as_staff,
     create_package,
