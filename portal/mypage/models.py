@@ -40,7 +40,7 @@ class ApplicationState(StrEnum):
         return {"pending": "審査待ち", "approved": "承認済", "rejected": "否認"}[self.value]
 
 
-# The application life cycle as data (STYLE 3): only services.transition assigns it.
+# The application life cycle as data (STYLE 3): only services.APPLICATION_LIFECYCLE moves it.
 APPLICATION_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
     ApplicationState.PENDING: frozenset({ApplicationState.APPROVED, ApplicationState.REJECTED}),
     ApplicationState.APPROVED: frozenset(),

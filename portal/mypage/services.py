@@ -19,9 +19,8 @@ from portal import audit
 from portal.auth.services import new_mypage_id, set_password
 from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password
-from portal.errors import DomainError, IllegalTransition, NotFound
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.mail import public_base_url, queue_mail
 from portal.models import (
     Branch,
@@ -42,6 +41,7 @@ from portal.mypage.models import (
     VerificationPurpose,
 )
 from portal.notices import notify
+from portal.states import Lifecycle
 
 MSG_INVITATION_UNKNOWN = ("ご案内のURLが正しくありません。"
                           "お手数ですが、お申込み支店を選択してお手続きください。")
@@ -215,23 +215,14 @@ def application_data(application: Application) -> dict[str, Any]:
 
 # --- review in the bank console (APP-5) -------------------------------------------
 
-def _require_transition(application: Application, new: ApplicationState) -> ApplicationState:
-    current = ApplicationState(application.state)
-    if new not in APPLICATION_TRANSITIONS[current]:
-        raise IllegalTransition(gettext("この申込みは既に%(state)sです。",
-                                        state=gettext(current.label)))
-    return current
-
-
-def transition(application: Application, new: ApplicationState, *, actor: StaffUser,
-               detail: dict[str, Any] | None = None) -> None:
-    current = _require_transition(application, new)
-    application.state = new
+def _stamp_review(application: Application, actor: StaffUser) -> None:
     application.reviewed_by = actor.id
     application.reviewed_at = now()
-    audit.record(f"application.{new.value}", actor=actor, target=application,
-                 company_id=application.company_id,
-                 detail={"from": current.value, "to": new.value} | (detail or {}))
+
+
+APPLICATION_LIFECYCLE: Lifecycle[ApplicationState] = Lifecycle(
+    ApplicationState, APPLICATION_TRANSITIONS, "application.{to}",
+    refusal="この申込みは既に%(current)sです。", on_move=_stamp_review)
 
 
 def pending_applications(staff: StaffUser) -> list[Application]:
@@ -316,7 +307,7 @@ def send_account_mails(user: CustomerUser, temporary_password: str) -> None:
 def approve(application: Application, *, actor: StaffUser) -> CustomerUser:
     """Creates the company and its first user (the representative, or the
     individual) with a MyPageID and a temporary password."""
-    _require_transition(application, ApplicationState.APPROVED)
+    APPLICATION_LIFECYCLE.require(application, ApplicationState.APPROVED)
     data = application_data(application)
     if email_taken(data["email"]):
         raise DomainError(MSG_EMAIL_IN_USE)
@@ -328,8 +319,8 @@ def approve(application: Application, *, actor: StaffUser) -> CustomerUser:
     db.session.add(user)
     db.session.flush()
     application.company_id = company.id
-    transition(application, ApplicationState.APPROVED, actor=actor,
-               detail={"company_id": company.id, "user_id": user.id})
+    APPLICATION_LIFECYCLE.move(application, ApplicationState.APPROVED, actor=actor,
+                               detail={"company_id": company.id, "user_id": user.id})
     audit.record("company.created", actor=actor, company_id=company.id, target=company,
                  detail={"kind": company.kind, "from_application": application.id})
     audit.record("user.created", actor=actor, company_id=company.id, target=user,
@@ -352,7 +343,7 @@ def _kyc_link() -> str | None:
 
 def reject(application: Application, *, actor: StaffUser, reason: str) -> None:
     application.reject_reason = reason
-    transition(application, ApplicationState.REJECTED, actor=actor)
+    APPLICATION_LIFECYCLE.move(application, ApplicationState.REJECTED, actor=actor)
     queue_mail("application_rejected", application.email, name=application.applicant_name,
                reason=reason, branch=application.branch.name)
 
