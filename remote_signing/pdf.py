@@ -23,7 +23,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
@@ -191,6 +191,11 @@ class BatchAuthorizer:
         self._description = description
         self._pending: list[tuple[bytes, asyncio.Future[bytes]]] = []
         self._algo: str | None = None
+        self._gate: Awaitable[object] | None = None
+
+    def authorize_after(self, gate: Awaitable[object]) -> None:
+        """Nothing is authorized before ``gate`` (the TSA check) has succeeded."""
+        self._gate = gate
 
     async def sign(self, digest: bytes, digest_algorithm: str) -> bytes:
         if self._algo not in (None, digest_algorithm):
@@ -206,6 +211,8 @@ class BatchAuthorizer:
         pending, self._pending = self._pending, []
         digests = [d for d, _ in pending]
         try:
+            if self._gate is not None:
+                await self._gate
             sigs = await asyncio.to_thread(self._authorize_and_sign, digests)
         except BaseException as exc:
             for _, fut in pending:
@@ -295,10 +302,12 @@ def sign_documents(
     timestamper = ServiceTimeStamper(client)
 
     async def run() -> list[bytes]:
-        # A TSA first: without one nothing is authorized (fail closed, no orphan
-        # signature on the service's side).
-        await timestamper.async_dummy_response("sha256")
         async with asyncio.TaskGroup() as group:
+            # A TSA first: without one nothing is authorized (fail closed, no orphan
+            # signature on the service's side). The documents are prepared and hashed
+            # while the TSA answers; the authorization waits for it (#11 item 5).
+            authorizer.authorize_after(
+                group.create_task(timestamper.async_dummy_response("sha256")))
             tasks = [
                 group.create_task(_sign_one(doc, signer, timestamper, o))
                 for doc, o in zip(documents, opts, strict=True)
