@@ -33,6 +33,7 @@ from portal.auth.decorators import customer_required, staff_required
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.permissions import Permission, get_or_404_for, require
+from portal.web import uploads_in_memory
 
 bp = Blueprint("kyc", __name__, url_prefix="/mypage/kyc", cli_group="kyc")
 console_bp = Blueprint("kyc_console", __name__, url_prefix="/console/kyc")
@@ -131,20 +132,6 @@ def _flat(exc: ValidationError) -> Errors:
             for k, v in messages.items()}
 
 
-@bp.url_value_preprocessor
-def _uploads_stay_in_memory(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """Identity documents are read into memory for scanning anyway; keeping the
-    multipart parts in memory (bounded by MAX_CONTENT_LENGTH) means the
-    plaintext never lands in a temporary file on disk, and saves a 10 MB
-    write and read. Runs before CSRF parses the form."""
-    if endpoint == "kyc.upload_file":
-        request._get_file_stream = _memory_stream  # type: ignore[method-assign]
-
-
-def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
-    return io.BytesIO()
-
-
 def _upload_page(submission: KycSubmission, errors: Errors | None = None,
                  status: int = 200, notice: str | None = None) -> tuple[str, int]:
     categories = required_categories(submission.company.kind)
@@ -196,6 +183,7 @@ def choose_type(submission_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:submission_id>/files", methods=["POST"])
+@uploads_in_memory  # the plaintext of an identity document never lands on disk
 @customer_required
 def upload_file(submission_id: int):  # type: ignore[no-untyped-def]
     submission = services.draft_for_owner(_me(), submission_id)

@@ -31,6 +31,12 @@ BLUEPRINTS = [
     "kyc.views:console_bp",
     "portal.certs.views:bp",
 ]
+# Command groups beyond the blueprints' own, as "module:function(app)".
+COMMANDS = [
+    "portal.cli:init_app",  # audit, mail
+    "portal.certs.cli:init_app",  # rs, certs
+    "portal.demo.cli:init_app",  # demo (its own room: it composes every area)
+]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -46,13 +52,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from portal import cli, gate, i18n, ratelimit, security, web
+    from portal import gate, i18n, ratelimit, security, web
 
     security.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
     gate.init_app(app)  # after the maintenance gate: a closed MyPage answers 503 first
-    cli.init_app(app)
+    _register_commands(app)
     ratelimit.init_app(app)
     _trust_proxies(app)
     return app
@@ -124,3 +130,9 @@ def _register_blueprints(app: Flask) -> None:
     for spec in BLUEPRINTS:
         module_name, _, attribute = spec.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+
+
+def _register_commands(app: Flask) -> None:
+    for spec in COMMANDS:
+        module_name, _, function = spec.partition(":")
+        getattr(importlib.import_module(module_name), function)(app)

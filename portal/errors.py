@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from portal.i18n import gettext
+
 
 class DomainError(Exception):
     """A rule refused the action.
@@ -21,8 +23,6 @@ class DomainError(Exception):
         super().__init__(self.message)
 
     def shown(self) -> str:
-        from portal.i18n import gettext
-
         return gettext(self.msgid, **self.values)
 
 

@@ -4,7 +4,7 @@ Message ids ARE the Japanese texts, so Japanese needs no catalog and anything
 without an English entry falls back to the Japanese original instead of
 breaking. English lives in gettext PO files, one per area, under
 ``portal/translations/en/`` (translators and ``msgfmt --check`` read them as
-usual); they are parsed at start-up, so no compiled catalog is kept in git.
+usual); Babel reads them at start-up, so no compiled catalog is kept in git.
 
 ``_()`` translates literal texts in templates and code, and also texts that
 arrive as values (marshmallow field errors, ``DomainError`` messages, enum
@@ -14,14 +14,14 @@ plain Japanese strings. Mail is always Japanese (MAIL-1).
 
 from __future__ import annotations
 
-import ast
+import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, redirect, request
-from werkzeug.wrappers import Response
+from babel.messages.pofile import PoFileError, read_po
+from flask import Flask, current_app, g, has_request_context, request
 
 DEFAULT_LOCALE = "ja"
 LOCALES = {"ja": "日本語", "en": "English"}
@@ -32,55 +32,23 @@ _Catalogs = Mapping[str, Mapping[str, str]]
 
 
 class PoSyntaxError(ValueError):
-    pass
+    """A catalog Babel cannot read: the portal refuses to start, naming file and line."""
 
 
 def parse_po(text: str, source: str = "<po>") -> dict[str, str]:
-    """msgid → msgstr of a PO file (no plurals or contexts: the portal uses neither).
-    Untranslated (empty) and fuzzy entries are left out."""
-    entries: dict[str, str] = {}
-    current: dict[str, list[str]] = {}
-    field: str | None = None
-    fuzzy = False
-
-    def finish() -> None:
-        nonlocal fuzzy
-        if "msgid" in current:
-            msgid, msgstr = "".join(current["msgid"]), "".join(current.get("msgstr", []))
-            if msgid and msgstr and not fuzzy:
-                entries[msgid] = msgstr
-        current.clear()
-        fuzzy = False
-
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            finish()
-            field = None
-        elif line.startswith("#"):
-            if line.startswith("#,") and "fuzzy" in line:
-                fuzzy = True
-        elif line.startswith(("msgid ", "msgstr ")):
-            keyword, _, rest = line.partition(" ")
-            if keyword == "msgid" and "msgid" in current:
-                finish()
-            field = keyword
-            current[field] = [_po_string(rest, source, lineno)]
-        elif line.startswith('"') and field:
-            current[field].append(_po_string(line, source, lineno))
-        else:
-            raise PoSyntaxError(f"{source}:{lineno}: cannot read {line[:40]!r}")
-    finish()
-    return entries
-
-
-def _po_string(token: str, source: str, lineno: int) -> str:
-    if not (len(token) >= 2 and token.startswith('"') and token.endswith('"')):
-        raise PoSyntaxError(f"{source}:{lineno}: expected a quoted string")
+    """msgid → msgstr of a PO file, read by Babel (no plurals or contexts: the
+    portal uses neither). The header, untranslated (empty) and fuzzy entries
+    are left out."""
     try:
-        return str(ast.literal_eval(token))
-    except (ValueError, SyntaxError) as exc:
-        raise PoSyntaxError(f"{source}:{lineno}: bad string {token[:40]!r}") from exc
+        catalog = read_po(io.StringIO(text), abort_invalid=True)
+    except PoFileError as exc:
+        raise PoSyntaxError(f"{source}:{exc.lineno + 1}: {exc}") from exc
+    return {
+        message.id: message.string
+        for message in catalog
+        if isinstance(message.id, str) and message.id and isinstance(message.string, str)
+        and message.string and not message.fuzzy
+    }
 
 
 def load_catalogs(directory: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
@@ -148,22 +116,10 @@ def translator(locale: str) -> Callable[..., str]:
 
     return translate
 
+
 def init_app(app: Flask) -> None:
     app.extensions["portal_i18n"] = load_catalogs()
     app.jinja_env.globals.update(_=gettext, current_locale=get_locale, locales=LOCALES)
     # A page translates every label: its ``_`` knows the locale from the start
     # of the render (imported macros keep the global ``_``, same result).
     app.context_processor(lambda: {"_": translator(get_locale())})
-
-    from portal.gate import public
-
-    @app.get("/lang/<locale>")
-    @public
-    def set_language(locale: str) -> Response:
-        from portal.auth.views import safe_next
-
-        response = redirect(safe_next(request.args.get("next"), "/"))
-        if locale in LOCALES:
-            response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
-                                secure=app.config["PROFILE"] == "production", httponly=True)
-        return response

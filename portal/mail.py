@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from portal.clock import now
 from portal.crypto import seal, unseal
 from portal.extensions import db
+from portal.i18n import force_locale
 from portal.models import MailOutbox, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ def public_base_url() -> str:
 
 
 def _render(template: str, context: dict[str, object]) -> tuple[str, str]:
-    from portal.i18n import force_locale
-
     with force_locale("ja"):  # MAIL-1: mail is Japanese whatever the sender's screen language
         text = render_template(f"mail/{template}.txt", **context)
     first, _, body = text.partition("\n")

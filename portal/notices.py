@@ -6,8 +6,6 @@ from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import delete, or_, select
 
-from portal.clock import now
-from portal.console.models import SystemNotice
 from portal.extensions import db
 from portal.models import CustomerUser, Notice
 
@@ -71,14 +69,4 @@ def notices_for(user: CustomerUser) -> list[Notice]:
         .order_by(Notice.created_at.desc(), Notice.id.desc())
         .limit(MAX_SHOWN)
     )
-    return list(db.session.execute(query).scalars())
-
-
-def system_notices_now() -> list[SystemNotice]:
-    """The bank's お知らせ (ADM-1) whose period ``[starts_at, ends_at)`` holds now."""
-    moment = now()
-    query = (select(SystemNotice)
-             .where(SystemNotice.starts_at <= moment, SystemNotice.ends_at > moment)
-             .order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
-             .limit(MAX_SHOWN))
     return list(db.session.execute(query).scalars())

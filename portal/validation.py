@@ -100,7 +100,7 @@ def is_full_width(char: str) -> bool:
     return unicodedata.east_asian_width(char) in ("F", "W")
 
 
-def _first_problem(value: str) -> str | None:
+def first_problem(value: str) -> str | None:
     """Characters no field accepts: controls, stray combining marks, unassigned."""
     for char in value:
         category = unicodedata.category(char)
@@ -148,7 +148,7 @@ class Text(fields.String):
             return None
         if len(text) > self.max_length:
             raise ValidationError(gettext(MSG["too_long"], max=self.max_length))
-        problem = _first_problem(text)
+        problem = first_problem(text)
         if problem:
             raise ValidationError(problem)
         self.check(text)

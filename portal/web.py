@@ -1,10 +1,27 @@
-"""Error pages, template helpers and the MyPage maintenance gate."""
+"""Error pages, template helpers, the language switch and the MyPage maintenance gate.
+
+A shared module: it names the areas' blueprints but never imports an area."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from collections.abc import Callable
+from datetime import date
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, render_template, request
+from flask import (
+    Flask,
+    Request,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -15,7 +32,9 @@ from portal import mail
 from portal.clock import to_jst
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.i18n import gettext
+from portal.gate import public
+from portal.i18n import COOKIE, LOCALES, gettext
+from portal.maintenance import active_window
 from portal.models import CustomerUser, StaffUser
 
 ERROR_MESSAGES = {
@@ -47,6 +66,32 @@ MAX_DB_ID = 2**31 - 1  # INTEGER primary keys (PostgreSQL int4)
 # Endpoints of these blueprints are the customer side and close during maintenance.
 MYPAGE_BLUEPRINTS = {"auth", "mypage", "apply", "kyc", "certs", "users", "contracts"}
 
+F = TypeVar("F", bound=Callable[..., Any])
+IN_MEMORY = "portal_uploads_in_memory"
+
+
+def uploads_in_memory(view: F) -> F:
+    """Declares a view whose uploaded files stay in memory (bounded by
+    MAX_CONTENT_LENGTH) instead of a temporary file: identity documents are read
+    into memory for scanning anyway, and their plaintext never lands on disk.
+    Put it right under the route decorator."""
+    setattr(view, IN_MEMORY, True)
+    return view
+
+
+class PortalRequest(Request):
+    """The portal's request: multipart files of a view declared with
+    ``uploads_in_memory`` are parsed into memory (werkzeug's documented hook)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        view = current_app.view_functions.get(self.endpoint or "")
+        if getattr(view, IN_MEMORY, False):
+            return io.BytesIO()
+        return super()._get_file_stream(total_content_length, content_type, filename,
+                                        content_length)
+
 
 def _is_customer() -> bool:
     return isinstance(current_user._get_current_object(), CustomerUser)
@@ -70,8 +115,6 @@ def date_jst(value: Any, fmt: str = "%Y/%m/%d") -> str:
 
 
 def _date_text(value: str, fmt: str) -> str:
-    from datetime import date
-
     digits = value.replace("-", "").replace("/", "")
     if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
         return value
@@ -87,21 +130,42 @@ def yen(value: Any) -> str:
 
 def url_for_safe(endpoint: str, **values: Any) -> str:
     """Menu links to screens another area provides; '#' until it exists."""
-    from flask import current_app, url_for
-
     if endpoint in current_app.view_functions:
         return url_for(endpoint, **values)
     return "#"
 
 
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths are followed (after login, after a language switch)."""
+    if not target:
+        return default
+    # A control character (CR/LF splits the Location header; browsers drop
+    # tabs, turning "/\t/host" into "//host") or a space is never a real path.
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) < 0xA0 for c in target):
+        return default
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target):  # browsers read "/\host" as "//host"
+        return default
+    return target
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = PortalRequest
     app.jinja_env.globals["url_for_safe"] = url_for_safe
     app.jinja_env.globals["mail_delivery_delayed"] = mail.delivery_delayed
-    app.jinja_env.globals["console_menu_items"] = lambda: __import__(
-        "portal.console.menu", fromlist=["items_for"]).items_for(current_user._get_current_object())
     app.jinja_env.filters["jst"] = date_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.globals.update(is_customer=_is_customer, is_staff=_is_staff)
+
+    @app.get("/lang/<locale>")
+    @public
+    def set_language(locale: str) -> ResponseReturnValue:
+        response = redirect(safe_next(request.args.get("next"), "/"))
+        if locale in LOCALES:
+            response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
+                                secure=app.config["PROFILE"] == "production", httponly=True)
+        return response
 
     @app.url_value_preprocessor
     def database_ids_only(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -120,8 +184,6 @@ def init_app(app: Flask) -> None:
     def maintenance_gate():  # type: ignore[no-untyped-def]
         if request.blueprint not in MYPAGE_BLUEPRINTS:
             return None
-        from portal.maintenance import active_window
-
         window = active_window()
         if window is None:
             return None

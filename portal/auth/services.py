@@ -18,6 +18,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser, StaffUser, UserState
 from portal.ratelimit import LOGIN_ACCOUNT, LOGIN_ADDRESS
+from portal.retention.termination import is_terminated
 
 BAD_CREDENTIALS = "メールアドレス（またはMyPageID）またはパスワードが正しくありません。"
 STAFF_BAD_CREDENTIALS = "ログインIDまたはパスワードが正しくありません。"
@@ -97,8 +98,6 @@ def authenticate_staff(login_id: str, password: str, *, ip: str) -> StaffUser:
 
 def _terminated(user: CustomerUser) -> bool:
     """解約 (#14 item 5): told only after the right password, like an expiry."""
-    from portal.retention.services import is_terminated
-
     return is_terminated(user.company_id)
 
 

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
+from portal import audit
 from portal.auth import services, sessions
 from portal.auth.decorators import first_login_page, public
+from portal.auth.password_change import change_password_view
 from portal.auth.schemas import CustomerLoginSchema
 from portal.extensions import db
 from portal.i18n import gettext
+from portal.web import safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths are followed after login."""
-    if not target:
-        return default
-    # A control character (CR/LF splits the Location header; browsers drop
-    # tabs, turning "/\t/host" into "//host") or a space is never a real path.
-    if any(ord(c) < 0x21 or 0x7F <= ord(c) < 0xA0 for c in target):
-        return default
-    parts = urlsplit(target)
-    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
-            or "\\" in target):  # browsers read "/\host" as "//host"
-        return default
-    return target
 
 
 def handle_login_form(schema: Schema, authenticate: Callable[..., Any], template: str,
@@ -89,8 +76,6 @@ def logout_confirm():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():  # type: ignore[no-untyped-def]
-    from portal import audit
-
     if current_user.is_authenticated:
         audit.record("logout", actor=current_user._get_current_object())
     sessions.end_session()
@@ -102,6 +87,4 @@ def logout():  # type: ignore[no-untyped-def]
 @first_login_page
 def first_login():  # type: ignore[no-untyped-def]
     """AUTH-3: the temporary password must be replaced before anything else."""
-    from portal.auth.password_change import change_password_view
-
     return change_password_view(first_login=True)

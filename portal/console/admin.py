@@ -19,6 +19,7 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import Branch, StaffRole, StaffUser
 from portal.mypage.account import MSG_CURRENT_WRONG, PolicyError
+from portal.notices import MAX_SHOWN
 
 MSG_CODE_TAKEN = "この店番はすでに登録されています。"
 MSG_BRANCH_NAME_TAKEN = "この支店名はすでに登録されています。"
@@ -201,6 +202,17 @@ def notices() -> list[SystemNotice]:
     return list(db.session.execute(
         select(SystemNotice).order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
     ).scalars())
+
+
+def system_notices_now() -> list[SystemNotice]:
+    """The bank's お知らせ (ADM-1) whose period ``[starts_at, ends_at)`` holds now:
+    what MyPage HOME shows."""
+    moment = now()
+    query = (select(SystemNotice)
+             .where(SystemNotice.starts_at <= moment, SystemNotice.ends_at > moment)
+             .order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
+             .limit(MAX_SHOWN))
+    return list(db.session.execute(query).scalars())
 
 
 def get_notice(notice_id: int) -> SystemNotice:

@@ -21,7 +21,7 @@ from portal.validation import (
     FreeText,
     IntegerChoice,
     Text,
-    _first_problem,
+    first_problem,
     normalize_text,
 )
 
@@ -99,7 +99,7 @@ class MultilineText(Text):
             raise self.make_error("required")
         if len(text) > self.max_chars:
             raise ValidationError(gettext(MSG["too_long"], max=self.max_chars))
-        problem = _first_problem(text.replace("\n", ""))
+        problem = first_problem(text.replace("\n", ""))
         if problem:
             raise ValidationError(problem)
         FreeText().check(text)  # no half-width kana

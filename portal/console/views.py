@@ -17,13 +17,21 @@ from portal.auth import services, sessions
 from portal.auth.decorators import first_login_page, public, staff_required
 from portal.auth.password_change import change_password_view
 from portal.auth.schemas import StaffLoginSchema
-from portal.auth.views import handle_login_form, safe_next
+from portal.auth.views import handle_login_form
 from portal.clock import JST, now, to_jst
+from portal.console import menu
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.permissions import Permission, require
+from portal.web import safe_next
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+@bp.app_template_global("console_menu_items")
+def console_menu_items() -> list[tuple[str, str]]:
+    """The console menu (home page and header) for the signed-in staff member."""
+    return menu.items_for(current_user._get_current_object())
 
 
 @bp.route("/login", methods=["GET", "POST"])

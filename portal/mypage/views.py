@@ -6,7 +6,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
-from portal.notices import notices_for, system_notices_now
+from portal.console.admin import system_notices_now
+from portal.notices import notices_for
 
 bp = Blueprint("mypage", __name__)
 

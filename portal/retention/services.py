@@ -42,6 +42,7 @@ from portal.notices import notify
 
 from . import policy
 from .models import CompanyTermination, DeletionNotice, LegalHold, Tombstone
+from .termination import is_terminated
 
 HELD = "訴訟ホールド中のため削除できません。"
 NOT_DUE = "保存期間が満了していないため削除できません。"
@@ -354,15 +355,6 @@ def holds(include_lifted: bool = False) -> list[LegalHold]:
 
 
 # --- 解約 ---------------------------------------------------------------------------------------
-
-def termination_of(company_id: int) -> CompanyTermination | None:
-    return db.session.execute(select(CompanyTermination).where(
-        CompanyTermination.company_id == company_id)).scalars().first()
-
-
-def is_terminated(company_id: int) -> bool:
-    return termination_of(company_id) is not None
-
 
 def terminate(staff: StaffUser, company: Company, *, note: str = "") -> CompanyTermination:
     """MyPage access ends (sessions too), certificates are revoked and the

@@ -27,6 +27,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Company, StaffUser
 from portal.permissions import Permission, can, get_or_404_for, require
+from portal.retention.termination import termination_of
 from portal.validation import Text, first_errors
 
 from . import cli, policy, services
@@ -198,7 +199,7 @@ def retention_hold_lift(hold_id: int):  # type: ignore[no-untyped-def]
 @require(Permission.CONSOLE_CUSTOMERS_EDIT)
 def company_terminate(company_id: int):  # type: ignore[no-untyped-def]
     company = get_or_404_for(_me(), Permission.CONSOLE_CUSTOMERS_EDIT, Company, company_id)
-    termination = services.termination_of(company.id)
+    termination = termination_of(company.id)
     errors: Errors = {}
     if request.method == "POST" and termination is None:
         data, errors = _form(TerminateSchema())

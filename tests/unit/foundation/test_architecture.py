@@ -297,7 +297,6 @@ def test_the_scan_sees_the_project():
     assert "portal.states" in audit_users
 
 
-@IN_PROGRESS
 def test_shared_modules_never_import_an_area():
     offenders = [
         f"{imp.where()} imports {imp.target}"
@@ -336,7 +335,6 @@ def test_modules_import_each_other_in_no_circle():
     assert not circles, _report("import circles", described)
 
 
-@IN_PROGRESS
 def test_no_import_error_fallback_for_the_projects_own_modules():
     offenders = [f"{imp.where()} guards the import of {imp.target}"
                  for imp in all_imports() if imp.guarded_by_import_error]

@@ -40,7 +40,7 @@ msgstr ""
 
 def test_a_broken_po_line_names_file_and_line() -> None:
     with pytest.raises(PoSyntaxError, match=r"x\.po:2"):
-        parse_po('msgid "a"\nmsgstr b\n', "x.po")
+        parse_po('msgid "a"\nmsgtxt "b"\n', "x.po")
 
 
 def test_literal_msgids_are_found_in_templates_and_code() -> None:

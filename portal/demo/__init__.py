@@ -1,4 +1,10 @@
-"""Demo data for the embedded profile (idempotent)."""
+"""Demo data for the embedded profile (idempotent): a room of its own.
+
+It composes every area (staff and customer accounts, the signing certificate,
+contract packages), so it sits above them: no area and no shared module imports
+it, except the areas' own demo commands reading its logins. The base data lives
+here; ``signing`` adds the representative's certificate and the contract
+packages, ``cli`` the ``flask demo …`` commands."""
 
 from __future__ import annotations
 
@@ -90,21 +96,3 @@ def seed() -> list[str]:
         f"  Console (支店担当): {DEMO_STAFF[0]} / {DEMO_STAFF[1]}",
         f"  Console (管理者)  : {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}",
     ]
-
-
-def seed_signing_demo() -> list[str]:
-    """The demo representative's certificate and the demo contract packages."""
-    from portal.certs.cli import DEMO_SIGNING_PIN, _demo_representative
-    from portal.contracts.demo import seed_contracts
-    from remote_signing.client import SigningError
-
-    try:
-        _demo_representative()  # issues the certificate once
-    except SigningError as exc:
-        db.session.rollback()
-        return [f"signing demo skipped: the signing service is not usable ({type(exc).__name__}); "
-                "start it with scripts/services.sh start signing and run this again"]
-    lines = [f"  署名用PIN (代表者)   : {DEMO_SIGNING_PIN}"]
-    lines += seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
-                            rep_mypage_id=DEMO_REP_MYPAGE_ID, pin=DEMO_SIGNING_PIN)
-    return lines
