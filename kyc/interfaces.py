@@ -1,43 +1,32 @@
-"""The virus scanner behind a door (KYC-4): clamd in every profile, but the
-service only knows this protocol."""
+"""The virus scanner behind a door (KYC-4): the one place that chooses, by
+configuration, which scanner the upload pipeline (``portal.uploads``) talks to.
+
+``VIRUS_SCANNER`` is ``"clamd"`` (every profile: ``kyc.scanner.ClamdScanner``
+at ``CLAMD_HOST``:``CLAMD_PORT`` with ``CLAMD_TIMEOUT``) or a factory
+``(config) -> VirusScanner`` set in code (tests wrap the real clamd scanner to
+count its calls). The protocol itself lives in the shared ``portal.scanning``
+so that the shared pipeline never imports this area.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kyc.scanner import ClamdScanner
+from portal.scanning import VirusScanner
+
+ScannerFactory = Callable[[Mapping[str, Any]], VirusScanner]
+BACKENDS: dict[str, ScannerFactory] = {"clamd": ClamdScanner.from_config}
 
 
-class UnavailableReason(StrEnum):
-    DOWN = "down"  # refused or reset: the daemon is not running
-    TIMEOUT = "timeout"  # accepted but no answer in time: busy (queue full) or hung
-    ERROR = "error"  # the daemon answered ERROR (e.g. its stream limit)
-
-
-class ScannerUnavailable(Exception):
-    """No verdict: the caller must keep the bytes in quarantine, never accept them."""
-
-    def __init__(self, reason: UnavailableReason, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else str(reason))
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    infected: bool
-    signature: str | None = None
-
-    @classmethod
-    def clean(cls) -> ScanResult:
-        return cls(infected=False)
-
-    @classmethod
-    def found(cls, signature: str) -> ScanResult:
-        return cls(infected=True, signature=signature)
-
-
-class VirusScanner(Protocol):
-    def scan(self, data: bytes) -> ScanResult:
-        """A verdict for ``data``, or ``ScannerUnavailable``."""
-        ...
+def scanner_from_config(config: Mapping[str, Any]) -> VirusScanner:
+    """Read per call, so a changed ``CLAMD_PORT`` takes effect at the next upload."""
+    backend = config.get("VIRUS_SCANNER", "clamd")
+    if callable(backend):
+        scanner: VirusScanner = backend(config)
+        return scanner
+    if backend not in BACKENDS:
+        raise ValueError(f"VIRUS_SCANNER: unknown scanner {backend!r} "
+                         f"(known: {', '.join(BACKENDS)})")
+    return BACKENDS[backend](config)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 import clamd
 
-from kyc.interfaces import ScannerUnavailable, ScanResult, UnavailableReason
+from portal.scanning import ScannerUnavailable, ScanResult, UnavailableReason
 
 CHUNK_SIZE = 256 * 1024
 _MAX_REPLY = 4096
@@ -70,7 +71,7 @@ class ClamdScanner:
         self.timeout = timeout
 
     @classmethod
-    def from_config(cls, config: Any) -> ClamdScanner:
+    def from_config(cls, config: Mapping[str, Any]) -> ClamdScanner:
         return cls(config["CLAMD_HOST"], int(config["CLAMD_PORT"]), float(config["CLAMD_TIMEOUT"]))
 
     def scan(self, data: bytes) -> ScanResult:

@@ -4,7 +4,6 @@ nothing here reads the request. Callers commit."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +13,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from kyc import blob_lifecycle as blobs
-from kyc.checks import CONTENT_TYPES, PREVIEWABLE_IMAGES, check_content
 from kyc.consent_document import VERSION as CONSENT_VERSION
 from kyc.document_types import (
     DocumentCategory,
@@ -23,13 +21,8 @@ from kyc.document_types import (
     lookup,
     required_categories,
 )
-from kyc.errors import (
-    DocumentTypeNotAllowed,
-    Infected,
-    UploadRejected,
-)
-from kyc.inspection import Background, InspectedFile, check_before_scan, inspect_upload
-from kyc.interfaces import ScannerUnavailable, VirusScanner
+from kyc.errors import DocumentTypeNotAllowed
+from kyc.interfaces import scanner_from_config
 from kyc.models import (
     TRANSITIONS,
     KycConsent,
@@ -39,17 +32,28 @@ from kyc.models import (
     KycSubmission,
     QuarantineState,
 )
-from kyc.scanner import ClamdScanner
 from portal import audit
 from portal.clock import now
 from portal.errors import DomainError, IllegalTransition, NotFound
 from portal.extensions import db
-from portal.filestore import FileStore, get_file_store
+from portal.filestore import get_file_store
 from portal.i18n import gettext
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
 from portal.notices import notify
-from portal.validation import clean_file_name
+from portal.scanning import ScannerUnavailable, VirusScanner
+from portal.uploads import (
+    CONTENT_TYPES,
+    PREVIEWABLE_IMAGES,
+    AuditTo,
+    Infected,
+    Received,
+    UploadAudit,
+    UploadPolicy,
+    UploadRejected,
+    receive,
+    recheck,
+)
 
 MSG_CONSENT_REQUIRED = "「内容について確認し、理解しました」にチェックしてください。"
 MSG_NOT_EDITABLE = "この本人確認書類はすでに送信済みのため、変更できません。"
@@ -78,11 +82,22 @@ class UploadResult:
 # --- configuration ----------------------------------------------------------------------
 
 def default_scanner() -> VirusScanner:
-    return ClamdScanner.from_config(current_app.config)
+    return scanner_from_config(current_app.config)
 
 
 def upload_limit() -> int:
     return int(current_app.config["UPLOAD_MAX_BYTES"])
+
+
+UPLOAD_AUDIT = UploadAudit(refused="kyc.file.refused", infected="kyc.file.infected",
+                           stored="kyc.file.stored", quarantined="kyc.file.quarantined")
+
+
+def upload_policy(limit: int | None = None) -> UploadPolicy:
+    """KYC-3/KYC-4: every document format, stored as ``kyc``; no verdict
+    keeps the encrypted bytes in quarantine (``KycQuarantine``)."""
+    return UploadPolicy(limit=upload_limit() if limit is None else limit, audit=UPLOAD_AUDIT,
+                        store_kind="kyc", quarantine=True)
 
 
 # --- state machine ----------------------------------------------------------------------
@@ -194,7 +209,7 @@ def choose_type(user: CustomerUser, submission: KycSubmission, category: Documen
 def upload_file(user: CustomerUser, submission: KycSubmission, category: DocumentCategory,
                 slot_key: str, filename: str | None, data: bytes, *,
                 scanner: VirusScanner | None = None, limit: int | None = None) -> UploadResult:
-    """Check, scan, encrypt and store one file for one slot.
+    """Check, scan, encrypt and store one file for one slot (``portal.uploads``).
 
     Refusals raise ``UploadRejected`` after adding an audit entry (the caller
     commits so the entry survives). Scanner trouble puts the bytes in the
@@ -206,81 +221,34 @@ def upload_file(user: CustomerUser, submission: KycSubmission, category: Documen
         raise DocumentTypeNotAllowed(gettext("%(category)sの種類を選択してください。",
                                              category=gettext(category.label)))
     slot = doc_type.slot(slot_key)
-    scanner = scanner or default_scanner()
-    limit = limit if limit is not None else upload_limit()
     where = {"category": str(category), "type": doc_type.code, "slot": slot.key}
-    store = get_file_store()
-    writer = _start_encrypted_write(store, filename, data, limit)
-    try:
-        inspected = inspect_upload(filename, data, limit=limit, scanner=scanner)
-    except Infected as infected:
-        _discard(store, writer)
-        _audit_refusal(user, submission, infected, where, filename, data,
-                       signature=infected.signature)
-        raise
-    except UploadRejected as rejected:
-        _discard(store, writer)
-        _audit_refusal(user, submission, rejected, where, filename, data)
-        raise
-    except ScannerUnavailable as unavailable:
-        assert writer is not None  # the pre-scan checks passed
-        blobs.written(key := writer.result())
-        entry = _quarantine(user, submission, doc_type, slot.key, filename, data, key,
-                            unavailable)
-        return UploadResult(UploadOutcome.PENDING, quarantine=entry)
-    assert writer is not None
-    blobs.written(key := writer.result())
-    for entry in _pending(submission, category=category, slot=slot.key):
-        _close_quarantine(entry, QuarantineState.SUPERSEDED)
-    stored = _store(submission, doc_type, slot.key, inspected, key)
-    audit.record("kyc.file.stored", actor=user, target=stored, company_id=submission.company_id,
-                 detail={**where, "size": inspected.size, "sha256": inspected.sha256})
-    return UploadResult(UploadOutcome.STORED, file=stored)
 
+    def keep(received: Received) -> KycFile | KycQuarantine:
+        assert received.key is not None  # the KYC policy stores every file it accepts
+        blobs.written(received.key)
+        if received.held:
+            return _quarantine(user, submission, doc_type, slot.key, received, received.key)
+        for entry in _pending(submission, category=category, slot=slot.key):
+            _close_quarantine(entry, QuarantineState.SUPERSEDED)
+        return _store(submission, doc_type, slot.key, received, received.key)
 
-def _start_encrypted_write(store: FileStore, filename: str | None, data: bytes,
-                           limit: int) -> Background[str] | None:
-    """Quarantine first: a file that passed the name, size and content checks is
-    encrypted into the store while clamd scans it. A clean verdict keeps the
-    blob as the stored file, no verdict keeps it as the quarantine copy, and an
-    infected verdict deletes it before the response, so nothing remains but the
-    audit entry. Files refused before scanning are never written."""
-    try:
-        check_content(data, check_before_scan(filename, len(data), limit))
-    except UploadRejected:
-        return None  # inspect_upload raises the same refusal (after scanning a mismatch)
-    return Background(store.put, data, kind="kyc")
-
-
-def _discard(store: FileStore, writer: Background[str] | None) -> None:
-    if writer is not None:
-        store.delete(writer.result())
-
-
-def _audit_refusal(user: CustomerUser, submission: KycSubmission, error: UploadRejected,
-                   where: dict[str, str], filename: str | None, data: bytes,
-                   signature: str | None = None) -> None:
-    detail: dict[str, Any] = {**where, "reason": error.code, "size": len(data),
-                              "name": clean_file_name(filename or "")[:300]}
-    if data:
-        detail["sha256"] = hashlib.sha256(data).hexdigest()
-    if signature:
-        detail["signature"] = signature
-    action = "kyc.file.infected" if signature else "kyc.file.refused"
-    audit.record(action, actor=user, target=submission, company_id=submission.company_id,
-                 detail=detail)
+    kept = receive(filename, data, upload_policy(limit), scanner=scanner or default_scanner(),
+                   audit_to=AuditTo(user, submission, submission.company_id, where), keep=keep)
+    if isinstance(kept, KycQuarantine):
+        return UploadResult(UploadOutcome.PENDING, quarantine=kept)
+    return UploadResult(UploadOutcome.STORED, file=kept)
 
 
 def _store(submission: KycSubmission, doc_type: DocumentType, slot_key: str,
-           inspected: InspectedFile, key: str) -> KycFile:
+           received: Received, key: str) -> KycFile:
     """Records an already encrypted, scanned blob as the slot's file."""
     category = str(doc_type.category)
     for old in [f for f in submission.files if f.category == category and f.slot == slot_key]:
         _delete_file(old)
     db.session.flush()
     stored = KycFile(submission_id=submission.id, category=category, document_type=doc_type.code,
-                     slot=slot_key, storage_key=key, original_name=inspected.name.original,
-                     format=inspected.format, size=inspected.size, sha256=inspected.sha256,
+                     slot=slot_key, storage_key=key, original_name=received.name.original,
+                     format=received.format, size=received.size, sha256=received.sha256,
                      uploaded_at=now())
     db.session.add(stored)
     submission.files.append(stored)
@@ -306,24 +274,19 @@ def delete_file(user: CustomerUser, submission: KycSubmission, file_id: int) -> 
 # --- quarantine -------------------------------------------------------------------------
 
 def _quarantine(user: CustomerUser, submission: KycSubmission, doc_type: DocumentType,
-                slot_key: str, filename: str | None, data: bytes, key: str,
-                unavailable: ScannerUnavailable) -> KycQuarantine:
+                slot_key: str, received: Received, key: str) -> KycQuarantine:
     category = str(doc_type.category)
     for old in _pending(submission, category=category, slot=slot_key):
         _close_quarantine(old, QuarantineState.SUPERSEDED)
     entry = KycQuarantine(
         submission_id=submission.id, user_id=user.id, category=category,
         document_type=doc_type.code, slot=slot_key, storage_key=key,
-        original_name=clean_file_name(filename or "")[:300], size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), state=QuarantineState.PENDING, attempts=1,
-        last_reason=str(unavailable.reason), created_at=now(),
+        original_name=received.name.original[:300], size=received.size,
+        sha256=received.sha256, state=QuarantineState.PENDING, attempts=1,
+        last_reason=str(received.unscanned), created_at=now(),
     )
     db.session.add(entry)
     db.session.flush()
-    audit.record("kyc.file.quarantined", actor=user, target=entry,
-                 company_id=submission.company_id,
-                 detail={"category": category, "slot": slot_key, "reason": str(unavailable.reason),
-                         "sha256": entry.sha256, "size": entry.size})
     return entry
 
 
@@ -367,26 +330,24 @@ def rescan(entry: KycQuarantine, *, actor: Any = None,
     where = {"category": entry.category, "type": entry.document_type, "slot": entry.slot,
              "quarantine_id": str(entry.id)}
     try:
-        inspected = inspect_upload(entry.original_name, data, limit=max(len(data), 1),
-                                   scanner=scanner or default_scanner())
+        checked = recheck(entry.original_name, data, upload_policy(max(len(data), 1)),
+                          scanner=scanner or default_scanner(),
+                          audit_to=AuditTo(actor, submission, submission.company_id, where))
     except ScannerUnavailable as unavailable:
         entry.attempts += 1
         entry.last_reason = str(unavailable.reason)
         return QuarantineState.PENDING
-    except Infected as infected:
-        _audit_refusal(actor, submission, infected, where, entry.original_name, data,
-                       signature=infected.signature)
+    except Infected:
         _close_quarantine(entry, QuarantineState.INFECTED)
         return QuarantineState.INFECTED
-    except UploadRejected as rejected:
-        _audit_refusal(actor, submission, rejected, where, entry.original_name, data)
+    except UploadRejected:
         _close_quarantine(entry, QuarantineState.REFUSED)
         return QuarantineState.REFUSED
     key, entry.storage_key = entry.storage_key, None  # the blob moves to the stored file
-    stored = _store(submission, doc_type, entry.slot, inspected, key)
+    stored = _store(submission, doc_type, entry.slot, checked, key)
     audit.record("kyc.file.released", actor=actor, target=stored,
                  company_id=submission.company_id,
-                 detail={**where, "size": inspected.size, "sha256": inspected.sha256})
+                 detail={**where, "size": checked.size, "sha256": checked.sha256})
     _close_quarantine(entry, QuarantineState.RELEASED)
     return QuarantineState.RELEASED
 

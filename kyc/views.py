@@ -26,13 +26,13 @@ from marshmallow import ValidationError
 from kyc import services
 from kyc.consent_document import DOWNLOAD_NAME, PDF_PATH
 from kyc.document_types import DocumentCategory, required_categories, types_in
-from kyc.errors import SCAN_PENDING_MESSAGE
 from kyc.models import STATE_LABELS, KycFile, KycState, KycSubmission, QuarantineState
 from kyc.schemas import ChooseTypeSchema, ConsentSchema, RejectSchema, UploadSchema
 from portal.auth.decorators import customer_required, staff_required
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.permissions import Permission, get_or_404_for, require
+from portal.uploads import PREVIEWABLE_IMAGES, SCAN_PENDING_MESSAGE
 from portal.web import uploads_in_memory
 
 bp = Blueprint("kyc", __name__, url_prefix="/mypage/kyc", cli_group="kyc")
@@ -314,7 +314,6 @@ def _reviewable(submission_id: int) -> KycSubmission:
 
 def _review_page(submission: KycSubmission, errors: Errors | None = None,
                  status: int = 200) -> tuple[str, int]:
-    from kyc.checks import PREVIEWABLE_IMAGES
     from kyc.document_types import lookup
 
     labels = {}

@@ -32,7 +32,7 @@ from .schemas import (
 )
 from .search import Criteria, ListKind, staff_rows
 from .states import PackageState
-from .uploads import InspectedPdf, PdfInfected, audit_infected, inspect_pdf
+from .uploads import InspectedPdf, PdfInfected, inspect_pdf
 
 
 def _me() -> Any:
@@ -70,9 +70,9 @@ def _files(required: bool, package: ContractPackage | None = None
             continue
         try:
             contracts.append(inspect_pdf(storage.filename, storage.read(), label="契約書",
-                                         field="contract_files"))
+                                         field="contract_files", actor=_me(), package=package))
         except PdfInfected as exc:
-            _audit_infected(package, exc)
+            _keep_infected_audit()
             errors["contract_files"] = exc.message
         except DomainError as exc:
             errors["contract_files"] = exc.message
@@ -81,9 +81,9 @@ def _files(required: bool, package: ContractPackage | None = None
     if storage and storage.filename:
         try:
             important = inspect_pdf(storage.filename, storage.read(), label="重要事項説明",
-                                    field="important_file")
+                                    field="important_file", actor=_me(), package=package)
         except PdfInfected as exc:
-            _audit_infected(package, exc)
+            _keep_infected_audit()
             errors["important_file"] = exc.message
         except DomainError as exc:
             errors["important_file"] = exc.message
@@ -94,9 +94,9 @@ def _files(required: bool, package: ContractPackage | None = None
     return services.PackageFiles(contracts, important), errors
 
 
-def _audit_infected(package: ContractPackage | None, refused: PdfInfected) -> None:
-    """Kept even though the form is refused (nothing else is written yet)."""
-    audit_infected(_me(), package, refused)
+def _keep_infected_audit() -> None:
+    """``contract.file.infected`` is kept even though the form is refused
+    (nothing else is written yet)."""
     db.session.commit()
 
 

@@ -1,13 +1,15 @@
 """Checks of a contract PDF uploaded by branch staff (CON-1).
 
-One call, ``inspect_pdf``: the KYC area's upload checks and virus scan
-(KYC-3/4), then what only a contract needs: a PDF pyHanko can sign
-incrementally (not broken, not encrypted, at least one page).
+One call, ``inspect_pdf``: the one upload pipeline (``portal.uploads``: name,
+size, content, virus scan, KYC-3/4) with what only a contract adds: a PDF
+pyHanko can sign incrementally (not broken, not encrypted, at least one page),
+its label in every message, and no quarantine (without a verdict the form is
+refused). An infected file is audited as ``contract.file.infected``. The PDF is
+stored with its package once the whole form is valid (``services._store``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -16,14 +18,21 @@ from flask import current_app
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from kyc.errors import ContentMismatch, Infected, UploadRejected
-from kyc.inspection import inspect_upload
-from kyc.interfaces import ScannerUnavailable
-from kyc.scanner import ClamdScanner
-from portal import audit
+from kyc.interfaces import scanner_from_config
 from portal.errors import DomainError
 from portal.i18n import gettext
 from portal.models import StaffUser
+from portal.scanning import ScannerUnavailable
+from portal.uploads import (
+    AuditTo,
+    ContentMismatch,
+    Infected,
+    Received,
+    UploadAudit,
+    UploadPolicy,
+    UploadRejected,
+    receive,
+)
 from portal.validation import clean_file_name
 
 from .models import ContractPackage
@@ -40,22 +49,13 @@ class PdfRejected(DomainError):
 
 
 class PdfInfected(PdfRejected):
-    """The virus scan found malware: refused, and audited like a KYC upload."""
-
-    def __init__(self, message: str, field: str, *, filename: str, data: bytes,
-                 signature: str) -> None:
-        super().__init__(message, field)
-        self.detail = {"field": field, "reason": "infected", "size": len(data),
-                       "name": clean_file_name(filename)[:300],
-                       "sha256": hashlib.sha256(data).hexdigest(), "signature": signature}
+    """The virus scan found malware: refused, and already audited as
+    ``contract.file.infected`` (the caller commits although the form is refused)."""
 
 
-def audit_infected(actor: StaffUser, package: ContractPackage | None,
-                   refused: PdfInfected) -> None:
-    """``contract.file.infected`` (as ``kyc.file.infected``): who, which package
-    (none while creating one), the file's name, size, hash and the signature."""
-    audit.record("contract.file.infected", actor=actor, target=package,
-                 detail=refused.detail)
+# As ``kyc.file.infected``: who, which package (none while creating one), the
+# field, the file's name, size, hash and the signature. Other refusals are not audited.
+UPLOAD_AUDIT = UploadAudit(infected="contract.file.infected")
 
 
 @dataclass(frozen=True)
@@ -100,35 +100,47 @@ def _check_structure(data: bytes, label: str, field: str) -> None:
         raise PdfRejected(f"{label}のPDFファイルにページがありません。", field)
 
 
-def inspect_pdf(filename: str | None, data: bytes, *, label: str, field: str) -> InspectedPdf:
-    """Refuse anything that is not a clean, readable, unencrypted PDF: the KYC
-    checks (name, size, content sniff, virus scan), then the PDF structure."""
+def upload_policy(label: str, field: str) -> UploadPolicy:
+    def structure(data: bytes, _format: str) -> None:
+        _check_structure(data, label, field)
+
+    return UploadPolicy(limit=int(current_app.config["UPLOAD_MAX_BYTES"]), audit=UPLOAD_AUDIT,
+                        store_kind=None, checks=(structure,))
+
+
+def inspect_pdf(filename: str | None, data: bytes, *, label: str, field: str,
+                actor: StaffUser, package: ContractPackage | None) -> InspectedPdf:
+    """Refuse anything that is not a clean, readable, unencrypted PDF: the
+    pipeline's checks (name, size, content sniff, PDF structure, virus scan)."""
     if not filename or not data:
         raise PdfRejected(f"{label}のファイルを選択してください。", field)
     if not filename.lower().endswith(".pdf"):
         raise PdfRejected(f"{label}はPDFファイル（.pdf）を選択してください。", field)
-    cfg = current_app.config
     try:
-        inspect_upload(filename, data, limit=int(cfg["UPLOAD_MAX_BYTES"]),
-                       scanner=ClamdScanner.from_config(cfg))
+        received = receive(filename, data, upload_policy(label, field),
+                           scanner=scanner_from_config(current_app.config),
+                           audit_to=AuditTo(actor, package, detail={"field": field}),
+                           keep=_checked_only)
     except ContentMismatch as exc:
         if data.lstrip()[:5] == b"%PDF-":  # a damaged PDF is told as broken, not as "not a PDF"
             raise PdfRejected(BROKEN.format(label=label), field) from exc
         raise PdfRejected(_labelled(label, exc.message), field) from exc
     except Infected as exc:
         log.warning("contract pdf infected: %s", exc.signature)
-        raise PdfInfected(_labelled(label, exc.message), field, filename=filename, data=data,
-                          signature=exc.signature) from exc
+        raise PdfInfected(_labelled(label, exc.message), field) from exc
     except UploadRejected as exc:
         raise PdfRejected(_labelled(label, exc.message), field) from exc
     except ScannerUnavailable as exc:
         log.warning("contract pdf scan unavailable: %s", exc.reason)
         raise PdfRejected("ウイルススキャンを実行できませんでした。しばらく時間を置いてから"
                           "再度操作をしてください。", field) from exc
-    _check_structure(data, label, field)
     # Its own /Title first: file names are often short codes ("kinsen") (#13 item 13)
     title = _metadata_title(data) or _title(filename)
-    return InspectedPdf(title, data, hashlib.sha256(data).hexdigest())
+    return InspectedPdf(title, data, received.sha256)
+
+
+def _checked_only(received: Received) -> Received:
+    return received
 
 
 def _labelled(label: str, message: str) -> str:

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from kyc import devtools
 from kyc.devtools import ClamdProcess, SilentListener
-from kyc.errors import SCAN_PENDING_MESSAGE
 from kyc.models import KycFile, KycQuarantine, QuarantineState
 from portal.extensions import db
+from portal.uploads import SCAN_PENDING_MESSAGE
 
 from .conftest import KycDriver, World, stored_blobs
 

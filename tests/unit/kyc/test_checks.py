@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from kyc import devtools
-from kyc.checks import ALLOWED_EXTENSIONS, check_content, check_filename, check_size
-from kyc.errors import (
+from portal.uploads import (
+    DOCUMENT_EXTENSIONS,
     BadFilename,
     ContentMismatch,
     EmptyFile,
     ExtensionNotAllowed,
     FileTooLarge,
     NoFile,
+    check_content,
+    check_filename,
+    check_size,
 )
 
 LIMIT = 10 * 1024 * 1024
@@ -32,7 +35,7 @@ CLEAN = {
 
 
 def test_allowed_extensions_are_those_of_the_guide() -> None:
-    assert ",".join(ALLOWED_EXTENSIONS) == "docx,xlsx,pdf,jpg,jpeg,png,gif,bmp,tif,tiff"
+    assert ",".join(DOCUMENT_EXTENSIONS) == "docx,xlsx,pdf,jpg,jpeg,png,gif,bmp,tif,tiff"
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from kyc.checks import check_content, check_filename
 from kyc.consent_document import PDF_PATH, SECTIONS, TITLE
+from portal.uploads import check_content, check_filename
 
 
 def test_consent_pdf_is_shipped_and_is_a_pdf() -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from kyc import devtools
 from kyc.devtools import ClamdProcess, free_port
-from kyc.interfaces import ScannerUnavailable, UnavailableReason
 from kyc.scanner import ClamdScanner
+from portal.scanning import ScannerUnavailable, UnavailableReason
 
 
 def test_eicar_is_found_by_the_project_signature(scanner: ClamdScanner) -> None:
