@@ -32,7 +32,7 @@ STATE_LABELS = {
     KycState.REJECTED: "差戻し",
 }
 
-# The only allowed moves; ``kyc.services.transition`` is the only writer of state.
+# The only allowed moves; ``kyc.services.KYC_LIFECYCLE`` is the only writer of state.
 TRANSITIONS: dict[KycState, frozenset[KycState]] = {
     KycState.DRAFT: frozenset({KycState.SUBMITTED}),
     KycState.SUBMITTED: frozenset({KycState.APPROVED, KycState.REJECTED}),
