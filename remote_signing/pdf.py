@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
@@ -460,6 +461,7 @@ def _metadata(opts: SignatureOptions, lta: Trust | None = None) -> signers.PdfSi
 
 # --- the bank seal: PAdES B-LTA (CON-6, SIGN-1) ------------------------------------------
 
+FETCH_TOLERANCE = timedelta(seconds=60)
 LTA_BYTES_RESERVED = 32768  # hex chars: signature + timestamp + the seal's validation data
 
 
@@ -472,8 +474,12 @@ class Trust:
     def context(self) -> ValidationContext:
         # A fresh context per use: pyHanko contexts are bound to one event loop.
         # The requests backend leaves no aiohttp session open behind it.
+        # The context's moment is fixed when it is made and the OCSP response and
+        # CRL are fetched after it; pyHanko's 1 s tolerance refused them as "too
+        # recent" on a loaded machine. Our own service's fresh answers are good.
         return ValidationContext(trust_roots=[self.root], allow_fetching=True,
-                                 fetcher_backend=RequestsFetcherBackend())
+                                 fetcher_backend=RequestsFetcherBackend(),
+                                 time_tolerance=FETCH_TOLERANCE)
 
 
 def seal_documents(client: SigningClient, credential: CredentialInfo, trust: Trust,
