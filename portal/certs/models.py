@@ -24,7 +24,7 @@ class CertState(StrEnum):
         return {"pin_registered": "発行待ち", "active": "有効", "revoked": "失効"}[self.value]
 
 
-# The only allowed moves; ``services.transition`` is the only writer of ``state``.
+# The only allowed moves; ``services.CERT_LIFECYCLE`` is the only writer of ``state``.
 TRANSITIONS: dict[CertState, frozenset[CertState]] = {
     CertState.PIN_REGISTERED: frozenset({CertState.ACTIVE, CertState.REVOKED}),
     CertState.ACTIVE: frozenset({CertState.REVOKED}),

@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.clock import as_utc, now
-from portal.errors import DomainError, Forbidden, IllegalTransition
+from portal.errors import DomainError, Forbidden
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import CustomerRole, CustomerUser, UserState
+from portal.states import Lifecycle
 from remote_signing import client as rs
 
 from . import messages as msg
@@ -86,23 +87,13 @@ def signing_client() -> Iterator[rs.SigningClient]:
         api.close()
 
 
-def transition(
-    cert: SigningCertificate,
-    to: CertState,
-    *,
-    actor: Any = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    if to not in TRANSITIONS[cert.state]:
-        raise IllegalTransition("この電子証明書の状態では操作できません。")
-    audit.record(
-        f"certs.{to.value}",
-        actor=actor,
-        company_id=cert.company_id,
-        target=cert,
-        detail={"from": cert.state.value, "credential": cert.credential_id, **(detail or {})},
-    )
-    cert.state = to
+def _credential(cert: SigningCertificate) -> dict[str, Any]:
+    return {"credential": cert.credential_id}
+
+
+CERT_LIFECYCLE: Lifecycle[CertState] = Lifecycle(
+    CertState, TRANSITIONS, "certs.{to}", refusal="この電子証明書の状態では操作できません。",
+    detail_of=_credential)
 
 
 # --- queries ---------------------------------------------------------------------------
@@ -331,7 +322,7 @@ def issue_certificate(user: CustomerUser) -> SigningCertificate:
     cert.subject = info.subject[:500]
     cert.valid_from = info.valid_from
     cert.valid_to = info.valid_to
-    transition(cert, CertState.ACTIVE, actor=user, detail={"serial": info.serial_hex})
+    CERT_LIFECYCLE.move(cert, CertState.ACTIVE, actor=user, detail={"serial": info.serial_hex})
     for old in older:
         _mark_revoked(old, "reissued", actor=user)
     _close_request(user, cert)
@@ -432,7 +423,7 @@ def revoke_user_certificate(user: CustomerUser, reason: str, actor: Any = None) 
 def _mark_revoked(cert: SigningCertificate, reason: str, *, actor: Any) -> None:
     cert.revoked_at = now()
     cert.revocation_reason = reason[:32]
-    transition(cert, CertState.REVOKED, actor=actor, detail={"reason": reason})
+    CERT_LIFECYCLE.move(cert, CertState.REVOKED, actor=actor, detail={"reason": reason})
 
 
 # --- CERT-5: expiry notice ---------------------------------------------------------------------
