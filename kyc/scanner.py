@@ -21,7 +21,7 @@ CHUNK_SIZE = 256 * 1024
 _MAX_REPLY = 4096
 
 
-class _ClamdConnection(clamd.ClamdNetworkSocket):  # type: ignore[misc]
+class _ClamdConnection(clamd.ClamdNetworkSocket):  # type: ignore[misc]  # clamd ships no types (Any base)
     def _init_socket(self) -> None:
         try:
             address = (self.host, self.port)
