@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import Base
 from portal.models import Company, CustomerUser, StaffUser, TZDateTime
 
 
@@ -49,7 +49,7 @@ class QuarantineState(StrEnum):
     SUPERSEDED = "superseded"  # the user uploaded another file for the slot
 
 
-class KycConsent(db.Model):
+class KycConsent(Base):
     """KYC-1: who agreed to which version of the third-party provision text, and when."""
 
     __tablename__ = "kyc_consents"
@@ -61,7 +61,7 @@ class KycConsent(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 
-class KycSubmission(db.Model):
+class KycSubmission(Base):
     __tablename__ = "kyc_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +88,7 @@ class KycSubmission(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class KycFile(db.Model):
+class KycFile(Base):
     """A scanned, clean file in the encrypted store (KYC-5). The storage key is
     server-generated; the user's file name is metadata only."""
 
@@ -110,7 +110,7 @@ class KycFile(db.Model):
     submission: Mapped[KycSubmission] = relationship(back_populates="files")
 
 
-class KycQuarantine(db.Model):
+class KycQuarantine(Base):
     """An upload whose scan could not run (KYC-4): the bytes wait encrypted
     in the file store until a retry or ``flask kyc rescan`` scans them."""
 

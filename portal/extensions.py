@@ -23,6 +23,14 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The models' base class: every model subclasses ``Base``.
+
+    ``db.Model`` is built from it and shares its metadata and registry (so
+    ``db.session``, ``db.metadata`` and Alembic see every model), but it is an
+    attribute of ``db``, which mypy cannot take as a base class. The models
+    name ``__tablename__`` themselves and use ``db.session``/``select``, never
+    the legacy ``Model.query``, so nothing of ``db.Model``'s own is needed."""
+
     metadata = MetaData(naming_convention=NAMING)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import UTCDateTime, db, str_enum
+from portal.extensions import Base, UTCDateTime, str_enum
 
 TZDateTime = UTCDateTime()
 
@@ -83,7 +83,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; visible to the bank admin
 
 
-class Branch(db.Model):
+class Branch(Base):
     __tablename__ = "branches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +99,7 @@ class LoginSecurityMixin:
     last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
-class StaffUser(LoginSecurityMixin, db.Model):
+class StaffUser(LoginSecurityMixin, Base):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +138,7 @@ class StaffUser(LoginSecurityMixin, db.Model):
         return self.name
 
 
-class Company(db.Model):
+class Company(Base):
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,7 +164,7 @@ class Company(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class CustomerUser(LoginSecurityMixin, db.Model):
+class CustomerUser(LoginSecurityMixin, Base):
     __tablename__ = "customer_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,7 +216,7 @@ class CustomerUser(LoginSecurityMixin, db.Model):
         return f"{self.last_name} {self.first_name}"
 
 
-class Notice(db.Model):
+class Notice(Base):
     """お知らせ (HOME-1/2). Both targets empty: a notice for everyone."""
 
     __tablename__ = "notices"
@@ -231,7 +231,7 @@ class Notice(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now, index=True)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Base):
     """Append-only, hash-chained operation log (AUD-1). Database triggers
     refuse UPDATE and DELETE; the chain detects what slips past them."""
 
@@ -252,7 +252,7 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Base):
     """One row, locked while an entry is appended so concurrent writers on
     several hosts still form a single chain."""
 
@@ -263,7 +263,7 @@ class AuditChainHead(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
-class MailOutbox(db.Model):
+class MailOutbox(Base):
     __tablename__ = "mail_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -283,7 +283,7 @@ class MailOutbox(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """Server-side session record: logout and timeouts end it here (AUTH-7)."""
 
     __tablename__ = "user_sessions"
@@ -295,7 +295,7 @@ class UserSession(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Base):
     """One key's count under one rate-limit policy (AUTH-4, AUTH-9): the
     account lockout, the per-address login throttle and the code limits all
     live here (``portal.ratelimit`` holds the policy table). ``key`` is a keyed
@@ -310,7 +310,7 @@ class RateLimitCounter(db.Model):
     blocked_until: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
-class MaintenanceWindow(db.Model):
+class MaintenanceWindow(Base):
     """Ad-hoc maintenance (AUTH-8); the recurring window is configuration."""
 
     __tablename__ = "maintenance_windows"

@@ -8,12 +8,12 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.clock import now
-from portal.extensions import UTCDateTime, db
+from portal.extensions import Base, UTCDateTime
 
 TZDateTime = UTCDateTime()
 
 
-class SystemNotice(db.Model):
+class SystemNotice(Base):
     """お知らせ from the bank to every MyPage user, shown on HOME during
     ``[starts_at, ends_at)`` (typed in 日本時間, stored UTC)."""
 

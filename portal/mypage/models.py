@@ -10,11 +10,11 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db, str_enum
+from portal.extensions import Base, str_enum
 from portal.models import Branch, CompanyKind, TZDateTime
 
 
-class Invitation(db.Model):
+class Invitation(Base):
     """利用登録お手続きのご案内: a link (and QR code) with the branch preset."""
 
     __tablename__ = "invitations"
@@ -48,7 +48,7 @@ APPLICATION_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
 }
 
 
-class Application(db.Model):
+class Application(Base):
     """A verified MyPage application (申込み完了). Created only after the
     emailed code was entered; ``verification_id`` is unique so a double submit
     can never store two (APP-6)."""
@@ -87,7 +87,7 @@ class VerificationPurpose(StrEnum):
     EMAIL_CHANGE = "email_change"  # AUTH-6
 
 
-class EmailVerification(db.Model):
+class EmailVerification(Base):
     """One emailed 認証コード. The code is kept only as a keyed HMAC; the data
     waiting for it (the application form) is sealed with the master key."""
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.clock import now
 from portal.contracts.models import ContractPackage, ContractParty
-from portal.extensions import UTCDateTime, db
+from portal.extensions import Base, UTCDateTime
 
 
-class Tombstone(db.Model):
+class Tombstone(Base):
     """What is left of a package deleted after its retention period."""
 
     __tablename__ = "retention_tombstones"
@@ -46,7 +46,7 @@ class Tombstone(db.Model):
         return list(json.loads(self.file_hashes))
 
 
-class LegalHold(db.Model):
+class LegalHold(Base):
     """訴訟ホールド: a package or a whole customer is kept until the hold is lifted."""
 
     __tablename__ = "retention_legal_holds"
@@ -66,7 +66,7 @@ class LegalHold(db.Model):
         return self.lifted_at is None
 
 
-class DeletionNotice(db.Model):
+class DeletionNotice(Base):
     """One advance notice (90 or 30 days) sent for one package: sent once."""
 
     __tablename__ = "retention_notices"
@@ -79,7 +79,7 @@ class DeletionNotice(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
-class CompanyTermination(db.Model):
+class CompanyTermination(Base):
     """解約: the customer's use of the service ended; the identity-document and
     personal-data retention clock runs from ``terminated_at``."""
 
