@@ -40,14 +40,13 @@ COMMANDS = [
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    settings = load_config(ROOT, config)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.update(settings)
+    load_config(app.config, ROOT, config)
     _configure_flask(app)
     _init_extensions(app)
     _register_blueprints(app)

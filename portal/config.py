@@ -1,15 +1,21 @@
-"""Configuration, read inside the app factory (never at import time).
+"""Configuration, read inside the app factory (never at import time) with
+Flask's own loaders.
 
-Order: defaults → ``instance/portal.cfg`` (Python file) → ``PORTAL_*``
-environment variables → the mapping a test passes to ``create_app``.
+Order: defaults (``from_mapping``) → ``instance/portal.cfg`` (``from_pyfile``)
+→ ``PORTAL_*`` environment variables (``from_prefixed_env``) → the mapping a
+test passes to ``create_app``. An environment value takes the type of the
+value it replaces (int, float, bool), so ``PORTAL_SMTP_PORT=2525`` is a number
+and ``PORTAL_SMTP_PASSWORD=1234`` stays a text.
 """
 
 from __future__ import annotations
 
 import base64
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from flask import Config
 
 # A well-known key for the embedded demo only. Production refuses it.
 DEMO_MASTER_KEY = base64.b64encode(b"embedded-demo-master-key-32byte!").decode()
@@ -18,20 +24,9 @@ DEMO_SECRET_KEY = "embedded-demo-secret-key-not-for-production"
 DEMO_SIGNING_SECRET = "embedded-dev-portal-secret"
 DEMO_SIGNING_CONSOLE_SECRET = "embedded-dev-console-secret"
 
-INT_KEYS = {
-    "SMTP_PORT", "CLAMD_PORT", "UPLOAD_MAX_BYTES", "LOGIN_MAX_FAILURES",
-    "LOGIN_LOCK_MINUTES", "IP_THROTTLE_MAX", "IP_THROTTLE_WINDOW_SECONDS",
-    "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "TEMP_PASSWORD_DAYS",
-    "MAIL_MAX_ATTEMPTS", "LONGTERM_RENEW_DAYS", "TRUSTED_PROXY_HOPS", "RUN_PORT",
-    "INTEGRITY_WORKERS", "INTEGRITY_BATCH",
-    "RETENTION_FINISHED_YEARS", "RETENTION_OVERDRAFT_DAYS", "RETENTION_UNCONCLUDED_DAYS",
-    "RETENTION_IDENTITY_YEARS", "RETENTION_APPLICATION_DAYS",
-    "CODE_ISSUE_MAX_PER_ACCOUNT", "CODE_ISSUE_MAX_PER_ADDRESS", "CODE_ISSUE_MAX_PER_CLIENT",
-    "CODE_ISSUE_WINDOW_MINUTES", "CODE_CHECK_MAX_FAILURES", "CODE_CHECK_WINDOW_MINUTES",
-}
-FLOAT_KEYS = {"CLAMD_TIMEOUT", "SIGNING_TIMEOUT"}
-BOOL_KEYS = {"SMTP_TLS", "SMTP_STARTTLS", "MAINTENANCE_RECURRING_ENABLED", "DEV_MAILBOX",
-             "SIGNING_PIN_FIRST"}
+# Keys whose default is None but whose value has a type.
+TYPES: dict[str, type] = {"RUN_PORT": int}
+TRUE = {"1", "true", "yes", "on"}
 
 
 class ConfigError(RuntimeError):
@@ -126,33 +121,33 @@ def defaults(root: Path) -> dict[str, Any]:
     }
 
 
-def _coerce(key: str, value: str) -> Any:
-    if key in INT_KEYS:
-        return int(value)
-    if key in FLOAT_KEYS:
-        return float(value)
-    if key in BOOL_KEYS:
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return value
-
-
-def load_config(root: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    config = defaults(root)
-    instance_file = root / "instance" / "portal.cfg"
-    if instance_file.exists():
-        namespace: dict[str, Any] = {}
-        source = instance_file.read_text(encoding="utf-8")
-        exec(compile(source, str(instance_file), "exec"), namespace)
-        config.update({k: v for k, v in namespace.items() if k.isupper()})
-    for name, value in os.environ.items():
-        if name.startswith("PORTAL_"):
-            key = name.removeprefix("PORTAL_")
-            config[key] = _coerce(key, value)
+def load_config(config: Config, root: Path, overrides: Mapping[str, Any] | None = None) -> None:
+    config.from_mapping(defaults(root))
+    config.from_pyfile(str(root / "instance" / "portal.cfg"), silent=True)
+    config.update(_environment(config))
     if overrides:
-        config.update(overrides)
+        config.from_mapping(overrides)
     if config["PROFILE"] == "production":
         check_production(config)
-    return config
+
+
+def _environment(config: Config) -> dict[str, Any]:
+    """The ``PORTAL_*`` variables, each in the type of the value it replaces."""
+    read = Config(config.root_path)
+    read.from_prefixed_env("PORTAL", loads=str)
+    return {key: _typed(key, value, config.get(key)) for key, value in read.items()}
+
+
+def _typed(key: str, value: Any, current: Any) -> Any:
+    kind = TYPES.get(key, type(current))
+    if not isinstance(value, str) or kind not in (bool, int, float):
+        return value
+    if kind is bool:
+        return value.strip().lower() in TRUE
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigError(f"PORTAL_{key} must be a number") from None
 
 
 def master_key_bytes(value: str) -> bytes:
@@ -165,7 +160,7 @@ def master_key_bytes(value: str) -> bytes:
     return key
 
 
-def check_production(config: dict[str, Any]) -> None:
+def check_production(config: Config) -> None:
     """Production refuses demo or missing secrets (issue #2, item 1)."""
     if not config.get("MASTER_KEY") or config["MASTER_KEY"] == DEMO_MASTER_KEY:
         raise ConfigError("production needs PORTAL_MASTER_KEY (not the demo key)")
