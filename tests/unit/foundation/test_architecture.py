@@ -335,6 +335,7 @@ def test_modules_import_each_other_in_no_circle():
     assert not circles, _report("import circles", described)
 
 
+@IN_PROGRESS
 def test_no_import_error_fallback_for_the_projects_own_modules():
     offenders = [f"{imp.where()} guards the import of {imp.target}"
                  for imp in all_imports() if imp.guarded_by_import_error]
