@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 ROOT = Path(__file__).resolve().parent.parent
 OTP_RE = re.compile(r"ワンタイムパスワード: (\d{6,})")
@@ -37,8 +38,10 @@ class _Handler:
     def __init__(self, sink: SmtpCapture) -> None:
         self._sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)  # the Controller keeps decode_data=False
+        msg = email.message_from_bytes(content, policy=email.policy.default)
         self._sink._add(msg)  # noqa: SLF001
         return "250 OK"
 
@@ -191,7 +194,7 @@ def validate_with_pyhanko(
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
-        coverage=status.coverage.name,
+        coverage=status.coverage.name if status.coverage is not None else "",
         timestamp_valid=bool(ts and ts.intact and ts.valid),
         timestamp_trusted=bool(ts and ts.trusted),
         revoked=status.revoked,

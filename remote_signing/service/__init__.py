@@ -89,7 +89,7 @@ def serve(
     be carried across fork()."""
     from gunicorn.app.base import BaseApplication
 
-    class _Server(BaseApplication):  # type: ignore[misc]
+    class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
@@ -102,7 +102,9 @@ def serve(
             # Several instances run side by side (tests, bench): no shared control socket.
             self.cfg.set("control_socket_disable", True)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        # types-gunicorn's WSGI callable takes a start_response without exc_info,
+        # narrower than the WSGI protocol Flask implements.
+        def load(self) -> Flask:  # type: ignore[override]
             return create_app(config)
 
     _Server().run()

@@ -9,8 +9,10 @@ import re
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import ADMIN_PREFIX, API_PREFIX, ErrorCode
@@ -24,17 +26,20 @@ pki = Blueprint("pki", __name__)
 
 
 def _service() -> SigningService:
-    return current_app.extensions["rs_service"]  # type: ignore[no-any-return]
+    service: SigningService = current_app.extensions["rs_service"]
+    return service
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     if "rs_session" not in g:
         g.rs_session = current_app.extensions["rs_sessionmaker"]()
-    return g.rs_session
+    session: Session = g.rs_session
+    return session
 
 
 def _client() -> Client:
-    return g.rs_client  # type: ignore[no-any-return]
+    client: Client = g.rs_client
+    return client
 
 
 def _require_client() -> Response | None:
@@ -82,7 +87,8 @@ def _load(schema: type[Schema]) -> dict[str, Any]:
     if unusable:
         raise ServiceError(ErrorCode.INVALID_REQUEST, "invalid unicode text (lone surrogate)")
     try:
-        return _schema(schema).load(data)  # type: ignore[no-any-return]
+        loaded: dict[str, Any] = _schema(schema).load(data)
+        return loaded
     except ValidationError as exc:
         raise ServiceError(
             ErrorCode.INVALID_REQUEST, "invalid request", fields=exc.messages
@@ -103,7 +109,7 @@ def _done(payload: dict[str, Any] | None = None, status: int = 200) -> tuple[Res
 
 # --- CSC v2 ---------------------------------------------------------------
 @csc.post("/info")
-def service_info():  # type: ignore[no-untyped-def]
+def service_info() -> ResponseReturnValue:
     return jsonify(
         specs="2.0.0.2",
         name="embedded-signing-service",
@@ -124,28 +130,28 @@ def service_info():  # type: ignore[no-untyped-def]
 
 
 @csc.post("/credentials/list")
-def credentials_list():  # type: ignore[no-untyped-def]
+def credentials_list() -> ResponseReturnValue:
     data = _load(schemas.ListSchema)
     ids = _service().list_credentials(_session(), _client(), data["userID"])
     return _done({"credentialIDs": ids})
 
 
 @csc.post("/credentials/info")
-def credentials_info():  # type: ignore[no-untyped-def]
+def credentials_info() -> ResponseReturnValue:
     data = _load(schemas.CredentialSchema)
     svc = _service()
     return _done(svc.info(svc.get(_session(), _client(), data["credentialID"])))
 
 
 @csc.post("/credentials/sendOTP")
-def credentials_send_otp():  # type: ignore[no-untyped-def]
+def credentials_send_otp() -> ResponseReturnValue:
     data = _load(schemas.SendOtpSchema)
     pin_token = _service().send_otp(_session(), _client(), data["credentialID"], pin=data["PIN"])
     return _done({"pinToken": pin_token} if pin_token else None)
 
 
 @csc.post("/credentials/authorize")
-def credentials_authorize():  # type: ignore[no-untyped-def]
+def credentials_authorize() -> ResponseReturnValue:
     d = _load(schemas.AuthorizeSchema)
     sad, ttl = _service().authorize(
         _session(),
@@ -162,7 +168,7 @@ def credentials_authorize():  # type: ignore[no-untyped-def]
 
 
 @csc.post("/signatures/signHash")
-def signatures_sign_hash():  # type: ignore[no-untyped-def]
+def signatures_sign_hash() -> ResponseReturnValue:
     d = _load(schemas.SignHashSchema)
     sigs = _service().sign_hash(
         _session(),
@@ -178,7 +184,7 @@ def signatures_sign_hash():  # type: ignore[no-untyped-def]
 
 # --- administration ---------------------------------------------------------
 @admin.post("/credentials/create")
-def credentials_create():  # type: ignore[no-untyped-def]
+def credentials_create() -> ResponseReturnValue:
     d = _load(schemas.CreateSchema)
     svc = _service()
     cred = svc.create_credential(
@@ -195,7 +201,7 @@ def credentials_create():  # type: ignore[no-untyped-def]
 
 
 @admin.post("/credentials/issue")
-def credentials_issue():  # type: ignore[no-untyped-def]
+def credentials_issue() -> ResponseReturnValue:
     d = _load(schemas.AdminSchema)
     svc = _service()
     cred = svc.issue(_session(), _client(), d["credentialID"])
@@ -203,35 +209,35 @@ def credentials_issue():  # type: ignore[no-untyped-def]
 
 
 @admin.post("/credentials/changePIN")
-def credentials_change_pin():  # type: ignore[no-untyped-def]
+def credentials_change_pin() -> ResponseReturnValue:
     d = _load(schemas.ChangePinSchema)
     _service().change_pin(_session(), _client(), d["credentialID"], d["oldPIN"], d["newPIN"])
     return _done()
 
 
 @admin.post("/credentials/lock")
-def credentials_lock():  # type: ignore[no-untyped-def]
+def credentials_lock() -> ResponseReturnValue:
     d = _load(schemas.AdminSchema)
     cred = _service().lock(_session(), _client(), d["credentialID"])
     return _done({"credentialStatus": cred.status.value})
 
 
 @admin.post("/credentials/unlock")
-def credentials_unlock():  # type: ignore[no-untyped-def]
+def credentials_unlock() -> ResponseReturnValue:
     d = _load(schemas.AdminSchema)
     cred = _service().unlock(_session(), _client(), d["credentialID"])
     return _done({"credentialStatus": cred.status.value})
 
 
 @admin.post("/credentials/revoke")
-def credentials_revoke():  # type: ignore[no-untyped-def]
+def credentials_revoke() -> ResponseReturnValue:
     d = _load(schemas.AdminSchema)
     cred = _service().revoke(_session(), _client(), d["credentialID"], d["reason"])
     return _done({"credentialStatus": cred.status.value})
 
 
 @admin.post("/credentials/update")
-def credentials_update():  # type: ignore[no-untyped-def]
+def credentials_update() -> ResponseReturnValue:
     d = _load(schemas.UpdateSchema)
     _service().update_email(_session(), _client(), d["credentialID"], d["email"])
     return _done()
@@ -239,12 +245,12 @@ def credentials_update():  # type: ignore[no-untyped-def]
 
 # --- public PKI endpoints and TSA ---------------------------------------------
 @pki.get("/health")
-def health():  # type: ignore[no-untyped-def]
+def health() -> ResponseReturnValue:
     return jsonify(status="ok")
 
 
 @pki.get("/ca/<which>.cer")
-def ca_certificate(which: str):  # type: ignore[no-untyped-def]
+def ca_certificate(which: str) -> ResponseReturnValue:
     p = _service().pki
     certs = {"root": p.root, "issuing": p.issuing, "tsa": p.tsa}
     if which not in certs:
@@ -253,7 +259,7 @@ def ca_certificate(which: str):  # type: ignore[no-untyped-def]
 
 
 @pki.get("/crl/<which>.crl")
-def crl(which: str):  # type: ignore[no-untyped-def]
+def crl(which: str) -> ResponseReturnValue:
     svc = _service()
     if which not in {"issuing", "root"}:
         return jsonify(error="not_found"), 404
@@ -262,12 +268,12 @@ def crl(which: str):  # type: ignore[no-untyped-def]
 
 
 @pki.post("/ocsp")
-def ocsp_post():  # type: ignore[no-untyped-def]
+def ocsp_post() -> ResponseReturnValue:
     return _ocsp(request.get_data())
 
 
 @pki.get("/ocsp/<path:encoded>")
-def ocsp_get(encoded: str):  # type: ignore[no-untyped-def]
+def ocsp_get(encoded: str) -> ResponseReturnValue:
     try:
         der = base64.b64decode(encoded.replace("%2F", "/"), validate=False)
     except (binascii.Error, ValueError):
@@ -285,7 +291,7 @@ def _ocsp(der: bytes) -> Response:
 
 
 @pki.post("/tsa")
-def tsa():  # type: ignore[no-untyped-def]
+def tsa() -> ResponseReturnValue:
     denied = _require_client()
     if denied is not None:
         return denied
@@ -295,29 +301,29 @@ def tsa():  # type: ignore[no-untyped-def]
     return Response(body, mimetype="application/timestamp-reply")
 
 
-def register_errors(app) -> None:  # type: ignore[no-untyped-def]
+def register_errors(app: Flask) -> None:
     @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    def _service_error(exc: ServiceError) -> ResponseReturnValue:
         if "rs_session" in g:
             g.rs_session.rollback()
         payload = {"error": exc.code.value, "error_description": exc.description, **exc.extra}
         return jsonify(payload), exc.status
 
     @app.errorhandler(404)
-    def _not_found(_exc):  # type: ignore[no-untyped-def]
+    def _not_found(_exc: HTTPException) -> ResponseReturnValue:
         return jsonify(error="not_found"), 404
 
     @app.errorhandler(405)
-    def _method(_exc):  # type: ignore[no-untyped-def]
+    def _method(_exc: HTTPException) -> ResponseReturnValue:
         return jsonify(error="method_not_allowed"), 405
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         # e.g. 413 or a malformed request: JSON like every other answer, never HTML
         code = exc.code or 400
         error = "server_error" if code >= 500 else ErrorCode.INVALID_REQUEST.value
         return jsonify(error=error, error_description=exc.name), code
 
     @app.errorhandler(500)
-    def _internal(_exc):  # type: ignore[no-untyped-def]
+    def _internal(_exc: HTTPException) -> ResponseReturnValue:
         return jsonify(error="server_error"), 500

@@ -7,13 +7,24 @@ version table ``rs_alembic_version``) and upgrades its database on start.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "rs_alembic_version"
@@ -25,12 +36,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None:
             return value.astimezone(UTC).replace(tzinfo=None)
         return None
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None:
             return value.replace(tzinfo=UTC)
         return None
@@ -102,7 +113,7 @@ def _postgres_durability(connection: Connection) -> None:
         connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
-def _sqlite_pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
     # Every transaction takes SQLite's write lock first (see _begin_immediate).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Enum, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +12,7 @@ from ..protocol import CredentialKind, CredentialStatus
 from .db import Base
 
 
-def _enum(cls):  # type: ignore[no-untyped-def]
+def _enum(cls: type[StrEnum]) -> Enum:
     return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 

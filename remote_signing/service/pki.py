@@ -35,7 +35,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.ocsp import OCSPRequest
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -304,7 +305,7 @@ class Pki:
                 builder = builder.add_extension(ext.value, critical=False)
         return sign_ocsp(builder, signer)
 
-    def _authority_for(self, req: ocsp.OCSPRequest) -> str | None:
+    def _authority_for(self, req: OCSPRequest) -> str | None:
         algo = req.hash_algorithm.name
         for label, auth in (("issuing", self.issuing), ("root", self.root)):
             name_hash, key_hash = _issuer_hashes(auth.cert, algo)
@@ -320,7 +321,7 @@ class Pki:
     def _aia(self, issuer_url: str, *, ocsp: bool = False) -> x509.AuthorityInformationAccess:
         descs = [
             x509.AccessDescription(
-                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                AuthorityInformationAccessOID.CA_ISSUERS,
                 x509.UniformResourceIdentifier(issuer_url),
             )
         ]
@@ -328,7 +329,7 @@ class Pki:
             descs.insert(
                 0,
                 x509.AccessDescription(
-                    x509.AuthorityInformationAccessOID.OCSP,
+                    AuthorityInformationAccessOID.OCSP,
                     x509.UniformResourceIdentifier(self.ocsp_url),
                 ),
             )
@@ -401,13 +402,14 @@ def sign_crl(builder: x509.CertificateRevocationListBuilder, key: AuthorityKey) 
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     draft = builder.sign(_scratch_key(), hashes.SHA256())
     loaded = acrl.CertificateList.load(draft.public_bytes(serialization.Encoding.DER))
-    return acrl.CertificateList(
+    signed: bytes = acrl.CertificateList(
         {
             "tbs_cert_list": acrl.TbsCertList.load(draft.tbs_certlist_bytes),
             "signature_algorithm": loaded["signature_algorithm"],
             "signature": _resign(draft.tbs_certlist_bytes, key),
         }
     ).dump()
+    return signed
 
 
 def sign_ocsp(builder: ocsp.OCSPResponseBuilder, signer: Authority) -> bytes:
@@ -433,7 +435,7 @@ def sign_ocsp(builder: ocsp.OCSPResponseBuilder, signer: Authority) -> bytes:
     }
     if basic["certs"].native is not None:
         fields["certs"] = basic["certs"]
-    return aocsp.OCSPResponse(
+    signed: bytes = aocsp.OCSPResponse(
         {
             "response_status": "successful",
             "response_bytes": {
@@ -442,6 +444,7 @@ def sign_ocsp(builder: ocsp.OCSPResponseBuilder, signer: Authority) -> bytes:
             },
         }
     ).dump()
+    return signed
 
 
 def _expires_soon(cert: x509.Certificate) -> bool:

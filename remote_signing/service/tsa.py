@@ -57,7 +57,8 @@ class TimeStampAuthority:
             return _reject("unaccepted_policy")
         token = self._token(req, imprint)
         status = tsp.PKIStatusInfo({"status": "granted"})
-        return tsp.TimeStampResp({"status": status, "time_stamp_token": token}).dump()
+        reply: bytes = tsp.TimeStampResp({"status": status, "time_stamp_token": token}).dump()
+        return reply
 
     def _token(self, req: tsp.TimeStampReq, imprint: tsp.MessageImprint) -> cms.ContentInfo:
         gen_time = clock.now_seconds()
@@ -131,7 +132,8 @@ def _attr(kind: str, value: object) -> cms.CMSAttribute:
     return cms.CMSAttribute({"type": kind, "values": (value,)})
 
 
-class _RejectionResp(core.Sequence):
+# asn1crypto ships no type information, so its classes are Any to mypy.
+class _RejectionResp(core.Sequence):  # type: ignore[misc]
     """TimeStampResp without a token (asn1crypto marks the token mandatory)."""
 
     _fields = [("status", tsp.PKIStatusInfo)]
@@ -139,4 +141,5 @@ class _RejectionResp(core.Sequence):
 
 def _reject(fail: str) -> bytes:
     status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": tsp.PKIFailureInfo({fail})})
-    return _RejectionResp({"status": status}).dump()
+    reply: bytes = _RejectionResp({"status": status}).dump()
+    return reply
