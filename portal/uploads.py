@@ -353,8 +353,9 @@ class Received:
 
 T = TypeVar("T")
 
-# The scan and the encrypted write wait on sockets and disks, not on the CPU.
-_helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upload")
+# The scan and the encrypted write wait on sockets and disks, not on the CPU;
+# no task waits on another, and a scan ends by CLAMD_TIMEOUT at the latest.
+_helpers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="upload")
 
 
 def receive(filename: str | None, data: bytes, policy: UploadPolicy, *,

@@ -8,6 +8,7 @@ import pytest
 
 from kyc import devtools
 from kyc.devtools import ClamdProcess, free_port
+from kyc.interfaces import scanner_from_config
 from kyc.scanner import ClamdScanner
 from portal.scanning import ScannerUnavailable, UnavailableReason
 
@@ -80,3 +81,14 @@ def test_stream_over_the_daemon_limit_is_an_error_not_clean(tmp_path) -> None:  
             scanner.scan(b"\x01" * (3 * 1024 * 1024))
     finally:
         daemon.stop()
+
+
+def test_configuration_chooses_the_scanner(clamd_daemon: ClamdProcess) -> None:
+    """#15 item 3: kyc.interfaces.scanner_from_config is the one place choosing it."""
+    config = {"VIRUS_SCANNER": "clamd", "CLAMD_HOST": "127.0.0.1",
+              "CLAMD_PORT": clamd_daemon.port, "CLAMD_TIMEOUT": 5.0}
+    chosen = scanner_from_config(config)
+    assert isinstance(chosen, ClamdScanner) and chosen.scan(devtools.EICAR).infected
+    assert scanner_from_config({**config, "VIRUS_SCANNER": lambda c: chosen}) is chosen
+    with pytest.raises(ValueError, match="unknown scanner 'clamav'"):
+        scanner_from_config({**config, "VIRUS_SCANNER": "clamav"})
