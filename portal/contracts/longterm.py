@@ -66,6 +66,7 @@ from portal.filestore import get_file_store
 from portal.mail import queue_mail
 from portal.models import StaffRole, StaffUser
 from portal.permissions import Permission, can
+from portal.states import Lifecycle
 from remote_signing import client as rs
 from remote_signing.pdf import ServiceTimeStamper, Trust
 
@@ -618,17 +619,29 @@ def open_alert_count() -> int:
                               .where(LongtermAlert.state == AlertState.OPEN)).scalar_one()
 
 
+def _stamp_acknowledged(alert: LongtermAlert, staff: StaffUser) -> None:
+    alert.acknowledged_by_id = staff.id
+    alert.acknowledged_at = now()
+
+
+def _alert_detail(alert: LongtermAlert) -> dict[str, Any]:
+    return {"package": alert.package_id, "document": alert.document_id}
+
+
+ALERT_TRANSITIONS: dict[AlertState, frozenset[AlertState]] = {
+    AlertState.OPEN: frozenset({AlertState.ACKNOWLEDGED}),
+    AlertState.ACKNOWLEDGED: frozenset(),
+}
+ALERT_LIFECYCLE: Lifecycle[AlertState] = Lifecycle(
+    AlertState, ALERT_TRANSITIONS, "contract.longterm.alert_acknowledged",
+    refusal="このアラートは確認済みです。", on_move=_stamp_acknowledged, detail_of=_alert_detail)
+
+
 def acknowledge(staff: StaffUser, alert_id: int) -> LongtermAlert:
     if not can(staff, Permission.CONSOLE_AUDIT_READ):
         raise Forbidden()
     alert = db.session.get(LongtermAlert, alert_id)
     if alert is None:
         raise NotFound()
-    if alert.state != AlertState.OPEN:
-        raise DomainError("このアラートは確認済みです。")
-    alert.state = AlertState.ACKNOWLEDGED
-    alert.acknowledged_by_id = staff.id
-    alert.acknowledged_at = now()
-    audit.record("contract.longterm.alert_acknowledged", actor=staff, target=alert,
-                 detail={"package": alert.package_id, "document": alert.document_id})
+    ALERT_LIFECYCLE.move(alert, AlertState.ACKNOWLEDGED, actor=staff)
     return alert
