@@ -111,7 +111,7 @@ def date_jst(value: Any, fmt: str = "%Y/%m/%d") -> str:
         return _date_text(value, fmt)
     if hasattr(value, "hour"):
         return to_jst(value).strftime(fmt)
-    return value.strftime(fmt)
+    return str(value.strftime(fmt))
 
 
 def _date_text(value: str, fmt: str) -> str:
@@ -174,14 +174,14 @@ def init_app(app: Flask) -> None:
             abort(404)
 
     @app.before_request
-    def url_length_gate():  # type: ignore[no-untyped-def]
+    def url_length_gate() -> ResponseReturnValue | None:
         # The portal's own 414 page for what reaches Flask (the WSGI server may cut earlier).
         if len(request.path.encode()) + len(request.query_string) > MAX_URL_BYTES:
             abort(414)
         return None
 
     @app.before_request
-    def maintenance_gate():  # type: ignore[no-untyped-def]
+    def maintenance_gate() -> ResponseReturnValue | None:
         if request.blueprint not in MYPAGE_BLUEPRINTS:
             return None
         window = active_window()
@@ -190,13 +190,13 @@ def init_app(app: Flask) -> None:
         return render_template("maintenance.html", window=window), 503
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         message = ("画面の有効期限が切れたか、不正な送信です。"
                    "画面を開き直してから再度操作してください。")
         return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         limit_mb = app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
         message = gettext(
             "ファイルのサイズが大きすぎます。1ファイル%(mb)sMB以内でアップロードしてください。",
@@ -205,13 +205,13 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=413, message=message), 413
 
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: DomainError) -> ResponseReturnValue:
         db.session.rollback()
         page = render_template("error.html", code=exc.status_code, message=exc.shown())
         return page, exc.status_code
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         # never Werkzeug's English description: an unlisted code gets the generic text
         fallback = ERROR_MESSAGES[500 if code >= 500 else 400]
@@ -219,7 +219,7 @@ def init_app(app: Flask) -> None:
                                message=ERROR_MESSAGES.get(code, fallback)), code
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def database_unavailable(exc: OperationalError) -> ResponseReturnValue:
         # The database is unreachable (restart, failover, a lock wait that ran out):
         # the usual error page reads the signed-in user from it, so this one reads nothing.
         app.logger.error("database unavailable: %s", type(exc.orig).__name__)
@@ -228,13 +228,14 @@ def init_app(app: Flask) -> None:
         except Exception:  # noqa: BLE001  (the connection is already gone)
             pass
         # later hooks (security headers) ask for current_user: answer without the database
+        # Flask-Login (untyped) sets app.login_manager at init_app
         g._login_user = app.login_manager.anonymous_user()  # type: ignore[attr-defined]
         lang = "en" if request.cookies.get("portal_lang") == "en" else "ja"
         page = DATABASE_DOWN_PAGE.format(lang=lang, message=escape(gettext(DATABASE_DOWN)))
         return page, 503, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
         db.session.rollback()
         return render_template("error.html", code=500, message=ERROR_MESSAGES[500]), 500

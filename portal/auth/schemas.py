@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-REQUIRED = {"required": "入力してください。", "null": "入力してください。"}
+REQUIRED: dict[str, Any] = {"required": "入力してください。", "null": "入力してください。"}
 
 
 def required_text(max_length: int, label_max: str | None = None) -> fields.String:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Literal, overload
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -107,7 +108,18 @@ def _usable(user: CustomerUser | StaffUser | None) -> bool:
     return user is not None and user.active
 
 
-def _authenticate(identifier: str, password: str, *, ip: str, staff: bool):  # type: ignore[no-untyped-def]
+@overload
+def _authenticate(identifier: str, password: str, *, ip: str,
+                  staff: Literal[False]) -> CustomerUser: ...
+
+
+@overload
+def _authenticate(identifier: str, password: str, *, ip: str,
+                  staff: Literal[True]) -> StaffUser: ...
+
+
+def _authenticate(identifier: str, password: str, *, ip: str,
+                  staff: bool) -> CustomerUser | StaffUser:
     if ratelimit.blocked(LOGIN_ADDRESS, ip):
         audit.record("login.throttled", detail={"staff": staff, "policy": LOGIN_ADDRESS.name},
                      ip=ip)

@@ -65,7 +65,7 @@ def _expired(row: UserSession) -> bool:
     return moment - as_utc(row.last_seen_at) > idle or moment - as_utc(row.created_at) > absolute
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
 def load_user(principal: str) -> Any:
     token = session.get("sid")
     if not token:
