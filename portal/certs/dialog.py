@@ -13,8 +13,19 @@ service's short lifetime) wait server-side in the encrypted file store, and the
 user's session holds only that file's key, sealed and bound to the user and the
 signing purpose. Before 認証 only the PIN proof waits, the same way; the PIN and
 the code are never kept. Every adapter error becomes its own Japanese message
-here; nothing half-signed is stored because callers store results only after
-``sign_authenticated`` / ``sign_pdfs`` returned them all."""
+here; nothing half-signed is stored because results are recorded only after
+every document came back signed.
+
+The controller (``send``, ``check_code``, ``sign``, ``sign_with_code``) is the
+one way a caller's dialog runs: contracts, powers of attorney and the sample
+each hand it a ``Signable`` (what to sign, how to record each outcome), load
+and check it once per request, and get back an ``Outcome`` naming the step the
+user goes to; ``back_to`` is the one place that decides it. Each outcome
+(success, wrong PIN or code, lock, service down) writes one audit entry
+through the subject and commits once (a lock the service reports is also
+mirrored on the certificate, ``certs.pin_locked_by_failures``, in the same
+commit). ``send_code`` and ``sign_pdfs`` are the
+bare steps (no audit, no commit) for scripts (demo seed) and tests."""
 
 from __future__ import annotations
 
@@ -24,14 +35,17 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import current_app, session
 
 from portal import audit, ratelimit
 from portal.crypto import seal, unseal
+from portal.errors import DomainError
+from portal.extensions import db
 from portal.filestore import FileMissing, get_file_store
 from portal.models import CustomerUser
 from remote_signing import client as rs
@@ -44,12 +58,11 @@ from remote_signing.pdf import (
     prepare_documents,
     sign_documents,
 )
+from remote_signing.sample import sample_pdf
 
 from . import messages as msg
 from . import services
 from .messages import CertError
-
-T = TypeVar("T")
 
 
 def _api() -> rs.SigningClient:
@@ -73,7 +86,7 @@ def _credential(user: CustomerUser, api: rs.SigningClient, *,
             return cached
     info = api.credential_info(cred_id)
     if info.status == "locked":
-        services.note_locked(user)
+        services.mark_locked(user)
         raise msg.CertError(msg.LOCKED)
     _known_credentials.put(api.base_url, info)
     return info
@@ -110,34 +123,39 @@ class CodeSent:
     proof: PinProof
 
 
+class CodeLimited(CertError):
+    """送信 refused by AUTH-9's code issuance limits (audited as ``ratelimit.refused``)."""
+
+    def __init__(self, policy: ratelimit.Policy) -> None:
+        super().__init__(policy.refusal(), field="pin")
+        self.policy = policy
+
+
 def send_code(user: CustomerUser, pin: str) -> CodeSent:
     """送信: checks the PIN and has the service mail the code (at most
-    CODE_ISSUE_MAX_PER_ACCOUNT codes a window, AUTH-9)."""
+    CODE_ISSUE_MAX_PER_ACCOUNT codes a window, AUTH-9). Writes no audit entry and
+    does not commit: ``send`` does, once, for its outcome."""
     refused = ratelimit.code_issue_refusal("signing", user.get_id())
     if refused is not None:
-        _audit_and_commit("ratelimit.refused", user, {"policy": refused.name,
-                                                      "purpose": "signing"})
-        raise CertError(refused.refusal(), field="pin")
+        raise CodeLimited(refused)
     try:
         api = _api()
         info = _credential(user, api)
         proof = api.send_otp_after_pin(info.credential_id, pin)
     except rs.SigningError as exc:
         _note(user, exc)
-        refusal = msg.from_signing_error(exc)
-        if isinstance(exc, rs.PinInvalid | rs.CredentialLocked):
-            _audit_and_commit("certs.sign_pin_refused", user, {"reason": refusal.message})
-        raise refusal from exc
+        raise msg.from_signing_error(exc) from exc
     ratelimit.count_code_issue("signing", user.get_id())
-    _audit_and_commit("certs.sign_code_sent", user, {"credential": info.credential_id})
     return CodeSent(info.credential_id, proof)
 
 
-def _audit_and_commit(action: str, user: CustomerUser, detail: dict[str, str]) -> None:
-    from portal.extensions import db
+def record_code_sent(user: CustomerUser, sent: CodeSent) -> None:
+    """The audit entry of a mailed signing code (the 締結証明書 reads it, SIGN-7)."""
+    audit.record(CODE_SENT_ACTION, actor=user, detail={"credential": sent.credential_id})
 
-    audit.record(action, actor=user, detail=detail)
-    db.session.commit()
+
+CODE_SENT_ACTION = "certs.sign_code_sent"
+PIN_REFUSED_ACTION = "certs.sign_pin_refused"
 
 
 def sign_pdfs(
@@ -168,18 +186,9 @@ def sign_pdfs(
         raise msg.from_signing_error(exc) from exc
 
 
-def run_signing(user: CustomerUser, action: Callable[[], T]) -> T:
-    """Run a caller's own signing function, mapping adapter errors the same way."""
-    try:
-        return action()
-    except rs.SigningError as exc:
-        _note(user, exc)
-        raise msg.from_signing_error(exc) from exc
-
-
 def _note(user: CustomerUser, exc: rs.SigningError) -> None:
     if isinstance(exc, rs.CredentialLocked):
-        services.note_locked(user)
+        services.mark_locked(user)
 
 
 # --- what waits between the steps ----------------------------------------------------
@@ -339,7 +348,223 @@ def drop_proof(purpose: str) -> None:
         get_file_store().delete(kept["a"])
 
 
-def keeps_proof_after(error: CertError) -> bool:
-    """A wrong code may be typed again with the same proof; anything else starts
-    again from the PIN."""
-    return error.field == "code" and error.msgid.startswith(msg.OTP_WRONG)
+def keeps_proof_after(error: DomainError) -> bool:
+    """Until the PoA pages use the controller: ``back_to`` is the decision."""
+    return back_to(error) is Step.CODE
+
+
+def back_to(error: DomainError) -> Step:
+    """The one decision where a refusal sends the user: only a wrong code may be
+    typed again with the same PIN proof; anything else starts again from the PIN."""
+    if isinstance(error, CertError) and error.field == "code" and error.msgid.startswith(
+            msg.OTP_WRONG):
+        return Step.CODE
+    return Step.PIN
+
+
+# --- the controller: 送信 → 認証 → 電子署名 for every caller (#15 item 1) ----------------
+
+class Step(StrEnum):
+    """Where the dialog stands, and where an outcome sends the user."""
+
+    PIN = "pin"  # 署名用PIN入力: nothing of the dialog waits
+    CODE = "code"  # 認証コード入力: the PIN proof waits
+    SIGN = "sign"  # 認証完了: 電子署名 is offered
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a subject records about a refused step (one audit entry)."""
+
+    at: Step  # the step that was refused
+    error: DomainError
+
+    @property
+    def back_to(self) -> Step:
+        return back_to(self.error)
+
+    @property
+    def pin_refused(self) -> bool:
+        """The service refused the PIN (wrong, or the certificate is locked)."""
+        return isinstance(self.error.__cause__, rs.PinInvalid | rs.CredentialLocked)
+
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Signable(Protocol[R_co]):
+    """What a caller signs through the dialog (a package's contract documents, a
+    power of attorney, the sample) and how its outcomes are recorded: the signing
+    room never imports the caller's models. The caller loads and checks its
+    subject once per request; each ``record_*`` writes in the current transaction,
+    and the controller commits once per outcome."""
+
+    @property
+    def purpose(self) -> str:
+        """What the dialog's state is kept under in the session (e.g. ``contract:12``)."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """Shown by the service with the authorization."""
+        ...
+
+    @property
+    def checks_unchanged(self) -> bool:
+        """True for stored documents: 電子署名 refuses one that changed since 認証.
+        False for a document rendered for the occasion (PoA, sample)."""
+        ...
+
+    def documents(self) -> Sequence[bytes]: ...
+
+    def options(self) -> Sequence[SignatureOptions]: ...
+
+    def record_code_sent(self, sent: CodeSent) -> None: ...
+
+    def record_authenticated(self) -> None: ...
+
+    def record_signed(self, signed: list[bytes]) -> R_co:
+        """Store the signed documents (raise DomainError to refuse: nothing is kept)."""
+        ...
+
+    def record_refusal(self, refusal: Refusal) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """The answer of one dialog request: the step the user is sent to, the refusal
+    to show there (None on success) and, after 電子署名, the subject's result."""
+
+    step: Step
+    error: DomainError | None = None
+    result: R | None = None
+    credential_id: str = ""
+
+
+def step_of(user: CustomerUser, purpose: str) -> Step:
+    """Where the dialog of ``purpose`` stands for ``user`` (a page the user opens
+    out of turn sends them here). At the PIN, whatever is left of an expired
+    dialog goes (an authorization waiting in the file store too)."""
+    if authenticated(user, purpose):
+        return Step.SIGN
+    if kept_proof(user, purpose) is not None:
+        return Step.CODE
+    drop_proof(purpose)
+    return Step.PIN
+
+
+def send(user: CustomerUser, subject: Signable[Any], pin: str) -> Outcome[None]:
+    """送信: the service checks the PIN and mails the code; the PIN proof waits."""
+    drop_proof(subject.purpose)  # a new 送信 replaces whatever waited
+    try:
+        sent = send_code(user, pin)
+    except DomainError as exc:
+        return _refused(user, subject, Step.PIN, exc)
+    subject.record_code_sent(sent)
+    db.session.commit()
+    keep_proof(user, subject.purpose, sent)
+    return Outcome(Step.CODE, credential_id=sent.credential_id)
+
+
+def check_code(user: CustomerUser, subject: Signable[Any], code: str) -> Outcome[None]:
+    """認証: the code and the PIN proof authorize the subject's documents now."""
+    proof = kept_proof(user, subject.purpose)
+    if proof is None:
+        return _expired(subject)
+    try:
+        authenticate(user, subject.purpose, subject.documents(), proof=proof, code=code,
+                      options=subject.options(), description=subject.description)
+    except DomainError as exc:
+        return _refused(user, subject, Step.CODE, exc)
+    subject.record_authenticated()
+    db.session.commit()
+    return Outcome(Step.SIGN)
+
+
+def sign(user: CustomerUser, subject: Signable[R]) -> Outcome[R]:
+    """電子署名 after 認証: the authorized hashes are signed and the subject records
+    the result; every refusal starts again from the PIN."""
+    current = subject.documents() if subject.checks_unchanged else None
+    try:
+        signed = sign_authenticated(user, subject.purpose, current)
+    except DomainError as exc:
+        return _refused(user, subject, Step.SIGN, exc)
+    return _record_signed(user, subject, signed)
+
+
+def sign_with_code(user: CustomerUser, subject: Signable[R], code: str) -> Outcome[R]:
+    """認証 and 電子署名 in one request (the sample's form without its script)."""
+    proof = kept_proof(user, subject.purpose)
+    if proof is None:
+        return _expired(subject)
+    try:
+        signed = sign_pdfs(user, subject.documents(), proof=proof, code=code,
+                           options=subject.options(), description=subject.description)
+    except DomainError as exc:
+        return _refused(user, subject, Step.CODE, exc)
+    return _record_signed(user, subject, signed)
+
+
+def _record_signed(user: CustomerUser, subject: Signable[R], signed: list[bytes]) -> Outcome[R]:
+    try:
+        result = subject.record_signed(signed)
+    except DomainError as exc:
+        db.session.rollback()  # nothing of the signature is kept
+        return _refused(user, subject, Step.SIGN, exc)
+    db.session.commit()
+    drop_proof(subject.purpose)
+    return Outcome(Step.DONE, result=result)
+
+
+def _refused(user: CustomerUser, subject: Signable[Any], at: Step,
+             error: DomainError) -> Outcome[Any]:
+    """One audit entry and one commit for a refusal (with a PIN-5 lock the service
+    reported, mirrored by ``mark_locked``); the user goes where ``back_to`` says."""
+    if isinstance(error, CodeLimited):
+        ratelimit.audit_refusal(error.policy, purpose="signing", actor=user)
+    else:
+        subject.record_refusal(Refusal(at, error))
+    db.session.commit()
+    step = back_to(error)
+    if step is Step.PIN:
+        drop_proof(subject.purpose)
+    return Outcome(step, error=error)
+
+
+def _expired(subject: Signable[Any]) -> Outcome[Any]:
+    """Nothing waits (expired, spent, or never sent): start again from the PIN."""
+    drop_proof(subject.purpose)
+    return Outcome(Step.PIN, error=CertError(msg.SAD_INVALID, field="pin"))
+
+
+@dataclass(frozen=True)
+class SampleSigning:
+    """電子署名のお試し: the sample contract, rendered for the occasion and signed
+    through the same dialog; nothing is stored (the view hands back the PDF)."""
+
+    user: CustomerUser
+    purpose: str = "certs-dialog"
+    description: str = "サンプル契約書"
+    checks_unchanged: bool = False
+
+    def documents(self) -> list[bytes]:
+        return [sample_pdf()]
+
+    def options(self) -> list[SignatureOptions]:
+        return [SignatureOptions(reason="電子署名のお試し", name=self.user.display_name)]
+
+    def record_code_sent(self, sent: CodeSent) -> None:
+        record_code_sent(self.user, sent)
+
+    def record_authenticated(self) -> None:
+        """Nothing to keep for the sample."""
+
+    def record_signed(self, signed: list[bytes]) -> bytes:
+        return signed[0]
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        if refusal.pin_refused:
+            audit.record(PIN_REFUSED_ACTION, actor=self.user,
+                         detail={"reason": refusal.error.message})

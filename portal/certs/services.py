@@ -219,7 +219,15 @@ def refresh_lock(cert: SigningCertificate) -> None:
 
 
 def note_locked(user: CustomerUser) -> None:
-    """The dialog saw CredentialLocked: record it so the user card says 署名不可."""
+    """The service refused with CredentialLocked: record it now (the caller rolls
+    back its own change)."""
+    mark_locked(user)
+    db.session.commit()
+
+
+def mark_locked(user: CustomerUser) -> None:
+    """Mirror a PIN-5 lock the service reported so the user card says 署名不可, in
+    the caller's transaction (the signing dialog commits it with its outcome)."""
     cert = current_certificate(user)
     if cert is not None and cert.state is CertState.ACTIVE and not cert.pin_locked:
         cert.pin_locked = True
@@ -230,7 +238,6 @@ def note_locked(user: CustomerUser) -> None:
             target=cert,
             detail={"credential": cert.credential_id},
         )
-        db.session.commit()
 
 
 # --- PIN-1: 初期PIN登録 → 発行 ---------------------------------------------------------------

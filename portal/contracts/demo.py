@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from portal.certs import dialog
 from portal.clock import now, to_jst
 from portal.dev.maildir import maildir_keys, wait_for_code
 from portal.extensions import db
@@ -89,7 +90,8 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
         started = time.time() - 1
         box = Path(current_app.config["DEV_MAILDIR"])
         seen = maildir_keys(box)
-        sent = signing.send_code(rep, pin)  # 送信: the service checks the PIN first
+        sent = dialog.send_code(rep, pin)  # 送信: the service checks the PIN first
+        dialog.record_code_sent(rep, sent)
         db.session.commit()
         code = (read_code(rep.email, started) if read_code
                 else wait_for_code(box, rep.email, seen, timeout=20))

@@ -1,18 +1,15 @@
 """The signatures of a package, through the remote-signing adapter (SIGN-1/2).
 
-Two operations; the customer's side goes through the certificates area's
-signing dialog (``portal.certs.dialog``: certificate state, PIN lock, messages):
-
-* ``send_code`` (送信) has the signing service check the user's PIN (a wrong
-  one is refused here, counted toward the PIN lock, and no code is mailed) and
-  mail the code; it answers the PIN proof that waits for the next step.
-* ``authenticate_party`` (認証): that PIN proof + the mailed code authorize the
-  hashes of every contract document of the package at once (a wrong code is
-  refused here); ``sign_for_party`` (電子署名) has them signed: each document
-  gets a new incremental revision with a signature timestamp (PAdES B-T).
+* A party's signature (CON-4) is made by the certificates area's signing dialog
+  (``portal.certs.dialog``: PIN, code, certificate state, messages), which the
+  contract's side drives through ``signing_flow.ContractSigning``; this module
+  says what a party signs (``party_options``, ``description``) and records the
+  result (``record_party_signature``): each document gets a new incremental
+  revision with a signature timestamp (PAdES B-T). ``sign_for_party`` signs in
+  one step with a PIN proof and the mailed code (demo seed, tests).
 * ``conclude``: the bank's seal (console client only) adds validation data for
   every earlier signature, the bank's signature with its own validation data,
-  and a document timestamp (PAdES B-LTA).
+  and a document timestamp (PAdES B-LTA, ``remote_signing.pdf.seal_documents``).
 
 Both run under ``services.lock_package``: two parties signing at once are
 serialized, so neither revision is lost.
@@ -22,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as ax509
 from flask import current_app
 
 from portal import audit
+from portal.certs import dialog
+from portal.certs.services import current_certificate
 from portal.clock import now
 from portal.errors import DomainError
 from portal.extensions import db
@@ -42,9 +40,6 @@ from . import services
 from .models import ContractPackage, ContractParty, ContractSignature, SignatureKind
 from .states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
 
-if TYPE_CHECKING:
-    from portal.certs.dialog import CodeSent
-
 log = logging.getLogger(__name__)
 
 BANK_FIELD = "BankSeal"
@@ -52,112 +47,45 @@ BANK_SEAL = SignatureOptions(field_name=BANK_FIELD, reason="契約締結")
 SEAL_DESCRIPTION = "契約締結（銀行電子印）"
 
 
-class SigningRefused(DomainError):
-    """A Japanese message for the dialog; ``step`` says where the user goes back to."""
-
-    def __init__(self, message: str, step: str, values: dict[str, object] | None = None) -> None:
-        super().__init__(message, values=values)
-        self.step = step
-
-
 def console_client() -> rs.SigningClient:
     """The bank console's credential: the only one that may use the bank seal (CON-6)."""
     return rs.SigningClient.from_config(current_app.config, "console")
 
 
-def _refused(exc: DomainError) -> SigningRefused:
-    """The certificates area's message, and the dialog step the user goes back to:
-    only a wrong code may be typed again (the PIN proof still holds); anything
-    else starts again from the PIN."""
-    from portal.certs import dialog
-    from portal.certs.messages import CertError
-
-    again = isinstance(exc, CertError) and dialog.keeps_proof_after(exc)
-    return SigningRefused(exc.msgid, "code" if again else "pin", exc.values)
-
-
-def _audit_refusal(user: CustomerUser, party: ContractParty | None, package_id: int | None,
-                   step: str, exc: DomainError) -> None:
-    db.session.rollback()
-    detail: dict[str, object] = {"step": step, "reason": exc.message}
-    if package_id is not None:
-        detail["package"] = package_id
-    audit.record("contract.sign.refused", actor=user, target=party, detail=detail)
-    db.session.commit()
-
-
-def send_code(user: CustomerUser, pin: str, *, party: ContractParty | None = None) -> CodeSent:
-    """送信: the signing service checks ``pin`` and mails the code; returns the
-    PIN proof for 電子署名. A refusal (wrong PIN with the attempts left, PIN lock,
-    no usable certificate, service down) raises SigningRefused with step "pin"
-    and is audited for ``party``; the PIN itself is neither kept nor logged."""
-    from portal.certs import dialog
-
-    try:
-        return dialog.send_code(user, pin)
-    except DomainError as exc:
-        _audit_refusal(user, party, party.package_id if party else None, "pin", exc)
-        raise SigningRefused(exc.msgid, "pin", exc.values) from exc
-
-
 # --- party signatures (CON-4) ------------------------------------------------------------
 
-def _party_options(user: CustomerUser, party: ContractParty, count: int) -> list[SignatureOptions]:
+def description(package: ContractPackage) -> str:
+    """What the signing service shows with the authorization."""
+    return f"契約案件 {package.id}"
+
+
+def party_options(user: CustomerUser, party: ContractParty, count: int) -> list[SignatureOptions]:
     return [SignatureOptions(field_name=party.signature_field, reason="契約締結",
                              name=user.display_name) for _ in range(count)]
 
 
-def authenticate_party(user: CustomerUser, package_id: int, *, proof: PinProof, otp: str,
-                       purpose: str) -> None:
-    """認証: the mailed code is checked now, by the service authorizing the hashes of
-    the package's contract documents prepared for the user's party; the
-    authorization waits for 電子署名 under ``purpose``. A wrong code raises
-    SigningRefused with step "code" and the attempts left; nothing is signed."""
-    from portal.certs import dialog
-
-    package, _ = services.customer_package(user, package_id)
-    party = services.check_ready_to_sign(user, package)
-    documents = package.contract_documents
-    store = get_file_store()
-    try:
-        dialog.authenticate(
-            user, purpose, [store.get(d.current_key) for d in documents], proof=proof,
-            code=otp, options=_party_options(user, party, len(documents)),
-            description=f"契約案件 {package.id}")
-    except DomainError as exc:
-        refused = _refused(exc)
-        _audit_refusal(user, party, package_id, refused.step, exc)
-        raise refused from exc
-    audit.record("contract.sign.authenticated", actor=user, target=party,
-                 detail={"package": package.id})
-
-
-def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof | None = None,
-                   otp: str | None = None, purpose: str | None = None) -> ContractPackage:
-    """電子署名: with ``purpose``, the authorization kept by ``authenticate_party``
-    signs every contract document of the package for the user's party; otherwise
-    ``proof`` (from ``send_code``) + the mailed code authorize and sign at once.
-    All or nothing (SigningRefused)."""
+def sign_for_party(user: CustomerUser, package_id: int, *, proof: PinProof,
+                   otp: str) -> ContractPackage:
+    """電子署名 in one step: ``proof`` (from ``dialog.send_code``) + the mailed code
+    authorize and sign every contract document of the package for the user's
+    party (demo seed, tests; the MyPage dialog goes through ``signing_flow``).
+    All or nothing (CertError)."""
     package = services.lock_package(package_id)
     party = services.check_ready_to_sign(user, package)
-    documents = package.contract_documents
     store = get_file_store()
-    from portal.certs import dialog
-    from portal.certs.services import current_certificate
+    documents = package.contract_documents
+    signed = dialog.sign_pdfs(user, [store.get(d.current_key) for d in documents], proof=proof,
+                              code=otp, options=party_options(user, party, len(documents)),
+                              description=description(package))
+    return record_party_signature(user, package, party, signed)
 
-    current = [store.get(d.current_key) for d in documents]
-    try:
-        if purpose is not None or proof is None or otp is None:
-            signed = dialog.sign_authenticated(user, purpose or "", current)
-        else:
-            signed = dialog.sign_pdfs(
-                user, current, proof=proof, code=otp,
-                options=_party_options(user, party, len(documents)),
-                description=f"契約案件 {package.id}")
-    except DomainError as exc:
-        refused = _refused(exc)
-        _audit_refusal(user, party, package_id, refused.step, exc)
-        raise refused from exc
+
+def record_party_signature(user: CustomerUser, package: ContractPackage, party: ContractParty,
+                           signed: list[bytes]) -> ContractPackage:
+    """Keep the party's signed revision of every contract document (in the caller's
+    transaction, with the package locked): the party is 署名済, and the package
+    all signed once every party is."""
+    documents = package.contract_documents
     cert = current_certificate(user)
     serial, subject = (cert.serial_hex, cert.subject) if cert is not None else ("", "")
     for document, data in zip(documents, signed, strict=True):

@@ -17,10 +17,13 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
+from portal.certs import dialog
+from portal.certs.dialog import Outcome, Step
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import get_locale, translator
@@ -30,11 +33,11 @@ from portal.web import date_jst, yen
 from . import (
     console_views,  # noqa: F401  (registers the console routes)
     services,
-    signing_flow,
 )
 from .cli import register as register_cli
-from .schemas import ConfirmSchema, RejectSchema, load_search
+from .schemas import ConfirmSchema, OtpSchema, PinSchema, RejectSchema, load_search
 from .search import Criteria, ListKind, ListPackage, ListParty, customer_rows
+from .signing_flow import ContractSigning
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 
@@ -216,24 +219,79 @@ def reject(package_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("contracts.finished"))
 
 
-# --- the signing dialog (PIN → code → 電子署名) -------------------------------------------
+# --- the signing dialog (PIN → code → 電子署名; portal.certs.dialog, SIGN-2) ----------------
+
+_DIALOG_PAGES = {Step.PIN: "contracts/sign_pin.html", Step.CODE: "contracts/sign_code.html",
+                 Step.SIGN: "contracts/sign_execute.html"}
+_DIALOG_ROUTES = {Step.PIN: "contracts.sign_pin", Step.CODE: "contracts.sign_code",
+                  Step.SIGN: "contracts.sign_execute", Step.DONE: "contracts.sign_done"}
+
+
+def _subject(package_id: int, *, lock: bool = False) -> ContractSigning:
+    """The package loaded and checked once for this request, with the client's
+    address and browser for the 締結証明書 (#16 item 4)."""
+    return ContractSigning.open(_me(), package_id, lock=lock, ip=request.remote_addr or "",
+                                user_agent=request.user_agent.string)
+
+
+def _dialog_page(subject: ContractSigning, step: Step,
+                 errors: dict[str, str] | None = None) -> ResponseReturnValue:
+    return render_template(_DIALOG_PAGES[step], package=subject.package, errors=errors or {},
+                           error=None), 400 if errors else 200
+
+
+def _go(step: Step, package_id: int) -> ResponseReturnValue:
+    return redirect(url_for(_DIALOG_ROUTES[step], package_id=package_id))
+
+
+def _answer(subject: ContractSigning, outcome: Outcome[Any]) -> ResponseReturnValue:
+    """A step done goes to the next page; a refusal shows the page of the step the
+    dialog sends the user back to, with the message on its field."""
+    if outcome.error is None:
+        return _go(outcome.step, subject.package.id)
+    field = "otp" if outcome.step is Step.CODE else "pin"
+    return _dialog_page(subject, outcome.step, {field: outcome.error.shown()})
+
 
 @bp.route("/<int:package_id>/sign/pin", methods=["GET", "POST"])
 @customer_required
-def sign_pin(package_id: int):  # type: ignore[no-untyped-def]
-    return signing_flow.pin_step(_me(), package_id)
+def sign_pin(package_id: int) -> ResponseReturnValue:
+    subject = _subject(package_id)
+    if request.method == "GET":
+        return _dialog_page(subject, Step.PIN)
+    try:
+        data = PinSchema().load(request.form)
+    except ValidationError as exc:
+        return _dialog_page(subject, Step.PIN, first_errors(exc.messages))  # type: ignore[arg-type]  # marshmallow: dict for a schema
+    return _answer(subject, dialog.send(_me(), subject, data["pin"]))
 
 
 @bp.route("/<int:package_id>/sign/code", methods=["GET", "POST"])
 @customer_required
-def sign_code(package_id: int):  # type: ignore[no-untyped-def]
-    return signing_flow.code_step(_me(), package_id)
+def sign_code(package_id: int) -> ResponseReturnValue:
+    subject = _subject(package_id)
+    at = dialog.step_of(_me(), subject.purpose)
+    if at is not Step.CODE:
+        return _go(at, package_id)
+    if request.method == "GET":
+        return _dialog_page(subject, Step.CODE)
+    try:
+        data = OtpSchema().load(request.form)
+    except ValidationError as exc:
+        return _dialog_page(subject, Step.CODE, first_errors(exc.messages))  # type: ignore[arg-type]  # marshmallow: dict for a schema
+    return _answer(subject, dialog.check_code(_me(), subject, data["otp"]))
 
 
 @bp.route("/<int:package_id>/sign/execute", methods=["GET", "POST"])
 @customer_required
-def sign_execute(package_id: int):  # type: ignore[no-untyped-def]
-    return signing_flow.execute_step(_me(), package_id)
+def sign_execute(package_id: int) -> ResponseReturnValue:
+    subject = _subject(package_id, lock=request.method == "POST")
+    at = dialog.step_of(_me(), subject.purpose)
+    if at is not Step.SIGN:
+        return _go(at, package_id)
+    if request.method == "GET":
+        return _dialog_page(subject, Step.SIGN)
+    return _answer(subject, dialog.sign(_me(), subject))
 
 
 @bp.route("/<int:package_id>/sign/done")

@@ -61,12 +61,11 @@ def test_pin5_wrong_pin_is_refused_at_send_and_no_code_is_mailed(
 ) -> None:  # type: ignore[no-untyped-def]
     rep = _ready_user(app, client, factories)
     before = len(smtp_sink.to(rep.email))
-    with pytest.raises(CertError) as wrong_pin:
-        dialog.send_code(rep, "WrongPin9A")
-    assert wrong_pin.value.field == "pin"
-    assert wrong_pin.value.message.startswith("署名用PINが正しくありません。") and "あと4回" in (
-        wrong_pin.value.message
-    )
+    wrong_pin = _send(client, pin="WrongPin9A")
+    assert wrong_pin.status_code == 400 and wrong_pin.get_json()["field"] == "pin"
+    message = wrong_pin.get_json()["message"]
+    assert message.startswith("署名用PINが正しくありません。") and "あと4回" in message
+    assert wrong_pin.get_json()["step"] == "pin"
     import time
 
     time.sleep(0.3)  # a code would have arrived by now
@@ -90,7 +89,7 @@ def test_sign2_wrong_code_can_be_typed_again_with_the_same_pin(
         "code",
         "認証コードが正しくありません。（あと4回間違えるとPINロックされます）",
     )
-    assert dialog.keeps_proof_after(wrong_code.value)
+    assert dialog.back_to(wrong_code.value) is dialog.Step.CODE  # the same PIN proof
     [signed] = dialog.sign_pdfs(rep, [sample_pdf()], proof=sent.proof, code=code)
     assert signed.startswith(sample_pdf()[:8])
 

@@ -11,6 +11,7 @@ from io import BytesIO
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from portal.certs import dialog
 from portal.contracts import signing
 from portal.contracts.models import ContractPackage, ContractSignature
 from portal.contracts.states import PackageState, PartyState
@@ -280,7 +281,6 @@ def _database_text() -> str:
 
 
 def test_sign2_the_pin_is_kept_nowhere_between_the_steps(signing_app, world, sent, rs_mail):
-    from portal.certs import dialog
     from portal.contracts.signing_flow import purpose
 
     rep = customer_client(signing_app, world.rep)
@@ -376,7 +376,7 @@ def test_two_parties_signing_at_the_same_moment_both_succeed(signing_app, world,
         user_id = user.id
         db.session.commit()  # the test's own read transaction ends first (SQLite write lock)
         with signing_app.app_context():
-            code_sent = signing.send_code(db.session.get(type(user), user_id), PIN)
+            code_sent = dialog.send_code(db.session.get(type(user), user_id), PIN)
             db.session.commit()
         codes[user_id] = (code_sent.proof, rs_mail.otp_for(user.email, before))
     errors: list[BaseException] = []

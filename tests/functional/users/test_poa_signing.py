@@ -151,7 +151,9 @@ def test_sign4_pin5_wrong_pin_is_refused_at_the_pin_step_and_no_code_is_mailed(
         back.headers["Location"]).get_data(as_text=True)
     assert user_by_email("wrongpin@example.jp") is None
     assert db.session.execute(select(PowerOfAttorney)).first() is None
-    assert {"poa.signing_failed", "certs.sign_pin_refused"} <= set(actions())
+    # one audit entry per refused 送信, the PoA's own (#15 item 1)
+    assert actions().count("poa.signing_failed") == 2
+    assert "certs.sign_pin_refused" not in actions()
     assert "poa.signing_code_sent" not in actions()
     draft = db.session.execute(select(UserDraft).where(UserDraft.handle == handle)).scalar_one()
     assert draft.consumed_at is None  # the creator may try again
