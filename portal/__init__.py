@@ -51,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    # Imported when the factory runs (no circle to dodge): importing one shared
+    # module, portal.clock say, does not load the whole application.
     from portal import gate, i18n, ratelimit, security, web
 
     security.init_app(app)
@@ -69,6 +71,8 @@ def _trust_proxies(app: Flask) -> None:
     X-Forwarded-For; with 0 (the default) that header is ignored."""
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops > 0:
+        # Flask types wsgi_app as a method; wrapping it is Flask's documented way
+        # to add WSGI middleware.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
