@@ -1,5 +1,6 @@
 """The portal's record of each user's signing credential (the key and the
-certificate live in the signing service; this row is its portal-side mirror)."""
+certificate live in the signing service; this row is its portal-side mirror),
+and the certificate issuance requests (電子証明書発行依頼, CERT-2)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,54 @@ class SigningCertificate(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
 
     user: Mapped[CustomerUser] = relationship()
+
+
+class CertReason(StrEnum):
+    """発行理由 (CERT-2)."""
+
+    DETAILS_CHANGED = "details_changed"  # 記載事項変更
+    PIN_FORGOTTEN = "pin_forgotten"  # PIN失念
+    EXTEND_VALIDITY = "extend_validity"  # 有効期限延長
+
+    @property
+    def label(self) -> str:
+        return {"details_changed": "記載事項変更", "pin_forgotten": "PIN失念",
+                "extend_validity": "有効期限延長"}[self.value]
+
+
+class CertRequestState(StrEnum):
+    REQUESTED = "requested"  # 証明書発行依頼中 (KYC upload, review, PIN registration)
+    ISSUED = "issued"  # the new certificate was issued
+    CANCELLED = "cancelled"  # the user was deleted by the bank meanwhile
+
+    @property
+    def label(self) -> str:
+        return {"requested": "証明書発行依頼中", "issued": "発行済",
+                "cancelled": "取消"}[self.value]
+
+
+# The only allowed moves; ``portal.certs.requests.LIFECYCLE`` is the only writer of ``state``.
+CERT_REQUEST_TRANSITIONS: dict[CertRequestState, frozenset[CertRequestState]] = {
+    CertRequestState.REQUESTED: frozenset({CertRequestState.ISSUED, CertRequestState.CANCELLED}),
+    CertRequestState.ISSUED: frozenset(),
+    CertRequestState.CANCELLED: frozenset(),
+}
+
+
+class CertificateRequest(db.Model):
+    """電子証明書発行依頼 (CERT-2); the PoA it needed (CERT-3) is a
+    ``portal.users.models.PowerOfAttorney``."""
+
+    __tablename__ = "certificate_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    subject_user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("customer_users.id"))
+    reason: Mapped[CertReason] = mapped_column(String(30))
+    poa_id: Mapped[int | None] = mapped_column(
+        ForeignKey("powers_of_attorney.id"), nullable=True)
+    state: Mapped[CertRequestState] = mapped_column(
+        String(20), default=CertRequestState.REQUESTED, index=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
+    completed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -9,6 +9,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
 from portal.i18n import gettext
+from portal.mypage.schemas import IDENTITY_DOCUMENTS, IDENTITY_IN_PERSON, MSG_IN_PERSON, FormSchema
+from portal.validation import Choice
 
 FORBIDDEN_SYMBOLS = '";:=>?[]^{}/*,&()-|_'
 FORBIDDEN_DISPLAY = '" ; : = > ? [ ] ^ { } / * , & ( ) - | _'
@@ -118,3 +120,20 @@ class SignDialogSchema(_Form):
     def _code_digits(self, data: dict[str, Any], **_: Any) -> None:
         if not re.fullmatch(r"[0-9]{6,10}", data.get("code", "")):
             raise ValidationError("認証コードは半角数字で入力してください。", "code")
+
+
+# --- 電子証明書発行依頼 (CERT-2) ------------------------------------------------------------
+
+REASON_CHOICES = {
+    "details_changed": "記載事項変更",
+    "pin_forgotten": "PIN失念",
+    "extend_validity": "有効期限延長",
+}
+
+
+class CertRequestSchema(FormSchema):
+    """電子証明書発行依頼 (CERT-2): the reason and the identity method."""
+
+    reason = Choice(list(REASON_CHOICES), required=True)
+    identity_method = Choice([IDENTITY_DOCUMENTS], required=True,
+                             refused={IDENTITY_IN_PERSON: MSG_IN_PERSON})

@@ -14,6 +14,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from kyc.models import KycState
+from kyc.services import latest_submission
 from portal import audit
 from portal.clock import as_utc, now
 from portal.errors import DomainError, Forbidden
@@ -24,6 +26,7 @@ from portal.states import Lifecycle
 from remote_signing import client as rs
 
 from . import messages as msg
+from . import requests
 from .models import TRANSITIONS, CertState, SigningCertificate
 
 log = logging.getLogger(__name__)
@@ -160,11 +163,7 @@ def signing_status_enum(user: CustomerUser, *, live: bool = False) -> SigningSta
 
 def _open_request_at(user: CustomerUser) -> datetime | None:
     """When the user's open certificate request (CERT-2) was made, if any."""
-    try:
-        from portal.users.services import open_cert_request
-    except ImportError:  # the users area is not installed
-        return None
-    request = open_cert_request(user)
+    request = requests.open_cert_request(user)
     return as_utc(request.created_at) if request is not None else None
 
 
@@ -173,9 +172,6 @@ def _status_before_certificate(
 ) -> SigningStatus:
     """Where the user is on the way to a (new) certificate. Documents older than
     ``since`` (the open request) or than the revocation belong to the old one."""
-    from kyc.models import KycState
-    from kyc.services import latest_submission
-
     submission = latest_submission(user)
     revoked_at = as_utc(cert.revoked_at) if cert is not None and cert.revoked_at else None
     cutoff = since or revoked_at
@@ -321,8 +317,7 @@ def issue_certificate(user: CustomerUser) -> SigningCertificate:
             older = [
                 c for c in certificates_of(user) if c.state is CertState.ACTIVE and c.id != cert.id
             ]
-            for old in older:
-                api.revoke(old.credential_id, "superseded")
+            _revoke_at_service(api, older, "reissued")
     except rs.SigningError as exc:
         raise msg.from_signing_error(exc) from exc
     cert.serial_hex = info.serial_hex
@@ -332,20 +327,11 @@ def issue_certificate(user: CustomerUser) -> SigningCertificate:
     CERT_LIFECYCLE.move(cert, CertState.ACTIVE, actor=user, detail={"serial": info.serial_hex})
     for old in older:
         _mark_revoked(old, "reissued", actor=user)
-    _close_request(user, cert)
+    db.session.flush()
+    requests.close_issued_request(user, new_credential_id=cert.credential_id,
+                                  superseded=len(older))
     db.session.commit()
     return cert
-
-
-def _close_request(user: CustomerUser, cert: SigningCertificate) -> None:
-    """CERT-2: the open certificate request is done once its certificate is issued
-    (older certificates were superseded above, so the hook finds none to revoke)."""
-    try:
-        from portal.users.services import certificate_issued
-    except ImportError:
-        return
-    db.session.flush()
-    certificate_issued(user, cert.credential_id)
 
 
 # --- PIN-3: 署名用PIN変更 ----------------------------------------------------------------------
@@ -404,7 +390,7 @@ def set_lock(actor: CustomerUser, target: CustomerUser, *, locked: bool) -> Sign
     return cert
 
 
-# --- CERT-4: revocation hook -----------------------------------------------------------------
+# --- CERT-4: revocation (the one path: reissue, user and company changes, deletion) ----------
 
 
 def revoke_user_certificate(user: CustomerUser, reason: str, actor: Any = None) -> int:
@@ -416,8 +402,7 @@ def revoke_user_certificate(user: CustomerUser, reason: str, actor: Any = None) 
     live = [c for c in certificates_of(user) if c.state is not CertState.REVOKED]
     try:
         with signing_client() as api:
-            for cert in live:
-                api.revoke(cert.credential_id, X509_REASONS.get(reason, "unspecified"))
+            _revoke_at_service(api, live, reason)
     except rs.SigningError as exc:
         raise msg.CertError(msg.UNAVAILABLE) from exc
     for cert in live:
@@ -425,6 +410,13 @@ def revoke_user_certificate(user: CustomerUser, reason: str, actor: Any = None) 
     if live:
         queue_mail("cert_revoked", user.email, name=user.display_name)
     return len(live)
+
+
+def _revoke_at_service(api: rs.SigningClient, certs: list[SigningCertificate],
+                       reason: str) -> None:
+    """The only place a certificate is revoked at the signing service."""
+    for cert in certs:
+        api.revoke(cert.credential_id, X509_REASONS.get(reason, "unspecified"))
 
 
 def _mark_revoked(cert: SigningCertificate, reason: str, *, actor: Any) -> None:

@@ -3,7 +3,7 @@ customer of their branch and see its company, users, KYC submissions,
 certificate requests and contract packages in one place, and record what the
 bank knows about the relationship (deposit branch, debtor) that decides who
 edits the company info (CO-1). Company edits and user deletion stay with the
-users area (``portal.users.services``)."""
+users area (``portal.users``) and the signing room's certificate requests."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from sqlalchemy import Select, func, or_, select
 
 from kyc.models import KycState, KycSubmission
 from portal import audit
+from portal.certs.models import CertificateRequest, CertReason, CertRequestState
+from portal.certs.requests import open_cert_request
 from portal.contracts.models import ContractPackage, ContractParty, SummaryType
 from portal.contracts.states import PackageState
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import Branch, Company, CustomerUser, StaffUser, UserState
 from portal.permissions import Permission, can
-from portal.users import services as users
-from portal.users.models import CertificateRequest, CertReason, CertRequestState
+from portal.users.company import CompanyEditChannel, company_edit_channel
+from portal.users.services import active_users
 
 SEARCH_LIMIT = 100
 LABELLED: dict[str, type[StrEnum]] = {"kyc": KycState, "cert_request": CertRequestState,
@@ -77,7 +79,7 @@ def company_for(staff: StaffUser, company_id: int,
 @dataclass(frozen=True)
 class CustomerOverview:
     company: Company
-    channel: users.CompanyEditChannel
+    channel: CompanyEditChannel
     users: list[CustomerUser]
     open_requests: dict[int, CertificateRequest]
     kyc: list[KycSubmission]
@@ -87,8 +89,8 @@ class CustomerOverview:
 
 
 def overview(company: Company) -> CustomerOverview:
-    active = users.active_users(company.id)
-    open_requests = {u.id: r for u in active if (r := users.open_cert_request(u)) is not None}
+    active = active_users(company.id)
+    open_requests = {u.id: r for u in active if (r := open_cert_request(u)) is not None}
     kyc = db.session.execute(
         select(KycSubmission).where(KycSubmission.company_id == company.id,
                                     KycSubmission.state != KycState.DRAFT)
@@ -102,7 +104,7 @@ def overview(company: Company) -> CustomerOverview:
         .order_by(ContractPackage.id.desc())).scalars().all()
     names = {u.id: u.display_name for u in db.session.execute(
         select(CustomerUser).where(CustomerUser.company_id == company.id)).scalars()}
-    return CustomerOverview(company, users.company_edit_channel(company), active, open_requests,
+    return CustomerOverview(company, company_edit_channel(company), active, open_requests,
                             list(kyc), list(requests), list(packages), names)
 
 
@@ -115,7 +117,7 @@ def set_bank_fields(actor: StaffUser, company_id: int, *, deposit_branch_id: int
     if deposit_branch_id is not None and db.session.get(Branch, deposit_branch_id) is None:
         raise DomainError(MSG_NO_BRANCH, field="deposit_branch_id")
     before = (company.deposit_branch_id, company.is_debtor,
-              users.company_edit_channel(company).value)
+              company_edit_channel(company).value)
     if before[:2] == (deposit_branch_id, is_debtor):
         return company
     company.deposit_branch_id, company.is_debtor = deposit_branch_id, is_debtor
@@ -123,7 +125,7 @@ def set_bank_fields(actor: StaffUser, company_id: int, *, deposit_branch_id: int
                  target=company,
                  detail={"deposit_branch_id": [before[0], deposit_branch_id],
                          "is_debtor": [before[1], is_debtor],
-                         "edit_channel": [before[2], users.company_edit_channel(company).value]})
+                         "edit_channel": [before[2], company_edit_channel(company).value]})
     return company
 
 

@@ -20,6 +20,9 @@ from portal.mypage.schemas import EmailChangeSchema, VerificationCodeSchema
 from portal.mypage.views import bp
 from portal.permissions import Permission, get_or_404_for
 from portal.ratelimit import RateLimited
+from portal.users.cards import user_cards
+from portal.users.company import company_edit_channel, customer_may_edit_company
+from portal.users.services import may_create_user
 
 
 @bp.route("/settings")
@@ -27,16 +30,13 @@ from portal.ratelimit import RateLimited
 def settings():  # type: ignore[no-untyped-def]
     """登録情報の照会・変更: the company card and one card per user (the same
     partial and buttons as ユーザ情報の管理, portal.users.cards)."""
-    from portal.users import services as users
-    from portal.users.cards import user_cards
-
     user = current_user._get_current_object()
     company = user.company
     return render_template("mypage/settings.html", company=company, cards=user_cards(user),
                            kind_label=CompanyKind(company.kind).label, me=user,
-                           can_edit_company=users.customer_may_edit_company(user, company),
-                           channel=users.company_edit_channel(company),
-                           can_create_user=users.may_create_user(user))
+                           can_edit_company=customer_may_edit_company(user, company),
+                           channel=company_edit_channel(company),
+                           can_create_user=may_create_user(user))
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])

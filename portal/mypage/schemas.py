@@ -94,7 +94,7 @@ class KindSchema(FormSchema):
     kind = Choice(list(KIND_LABELS), required=True)
 
 
-class _PersonFields(FormSchema):
+class PersonFields(FormSchema):
     """The person part (代表者情報 / the individual)."""
 
     last_name = FullWidthText(required=True, max_length=30)
@@ -116,7 +116,7 @@ class _PersonFields(FormSchema):
         check_match(data, "email", "email_confirm", MSG["email_mismatch"])
 
 
-class BusinessApplicationSchema(_PersonFields):
+class BusinessApplicationSchema(PersonFields):
     """法人 and 個人事業主 (ご契約者様情報 + 代表者情報)."""
 
     company_name = FullWidthText(required=True, allow_space=True, max_length=100)
@@ -131,7 +131,7 @@ class BusinessApplicationSchema(_PersonFields):
     personal_signing = Checkbox()
 
 
-class IndividualApplicationSchema(_PersonFields):
+class IndividualApplicationSchema(PersonFields):
     """個人: the individual is the only user; 電話番号 is optional."""
 
     postal_code = PostalCode(required=True)

@@ -1,2 +1,3 @@
-"""User management inside a company (USR), powers of attorney, certificate
-issuance requests (CERT-2, CERT-3) and company info (CO-1, CO-2)."""
+"""The users area, by concern: users of a company (USR, ``services``), company
+info (CO-1, CO-2, ``company``) and powers of attorney (``poa``). Certificate
+issuance requests are the signing room's (``portal.certs``)."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.certs.reissue import can_request_cert
+from portal.certs.services import on_document_step
 from portal.models import CustomerRole, CustomerUser
+from portal.mypage.account import can_reissue
 from portal.permissions import Permission, can
 from portal.users import services
 
@@ -21,9 +24,6 @@ def user_cards(actor: CustomerUser) -> list[dict[str, Any]]:
 
 
 def _card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
-    from portal.certs.services import on_document_step
-    from portal.mypage.account import can_reissue
-
     me = actor.id == user.id
     return {
         "user": user,
@@ -31,7 +31,7 @@ def _card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
         "role_label": CustomerRole(user.role).label,
         "can_upload_documents": me and on_document_step(user),
         "can_edit": can(actor, Permission.USERS_EDIT, user),
-        "can_request_cert": services.can_request_cert(actor, user),
+        "can_request_cert": can_request_cert(actor, user),
         "can_delete": services.can_delete(actor, user),
         "can_reissue": can_reissue(actor, user),
     }

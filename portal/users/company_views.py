@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, render_template, request
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import Company, CompanyKind
-from portal.users import services
+from portal.models import Company, CompanyKind, CustomerUser, StaffUser
+from portal.users.blueprint import bp, field_errors, signed_in_customer
+from portal.users.company import (
+    MSG_COMPANY_BY_BANK,
+    MSG_STALE,
+    CompanyEditChannel,
+    company_edit_channel,
+    customer_may_edit_company,
+    update_company,
+)
 from portal.users.schemas import COMPANY_LABELS, BusinessCompanySchema, IndividualCompanySchema
-from portal.users.views import bp
-from portal.validation import first_errors
 
 
 def company_schema(company: Company) -> type[BusinessCompanySchema | IndividualCompanySchema]:
@@ -40,12 +46,12 @@ def form_version(raw: str | None) -> int | None:
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-        raise DomainError(services.MSG_STALE)
+        raise DomainError(MSG_STALE)
     return int(raw)
 
 
-def edit_company_flow(actor: Any, company: Company, *, template_prefix: str,
-                      base: str) -> Any:
+def edit_company_flow(actor: CustomerUser | StaffUser, company: Company, *, template_prefix: str,
+                      base: str) -> ResponseReturnValue:
     """Shared by MyPage and the console: the same steps and schema."""
     schema = company_schema(company)
     fields = [k for k in COMPANY_LABELS if k in {f.data_key or n for n, f in
@@ -64,12 +70,12 @@ def edit_company_flow(actor: Any, company: Company, *, template_prefix: str,
         try:
             data = schema().load(values)
             if step == "register":
-                result = services.update_company(actor, company, data,
+                result = update_company(actor, company, data,
                                                  version=form_version(version))
                 db.session.commit()
                 return render_template("users/company_done.html", result=result, base=base)
         except ValidationError as exc:
-            errors = {k: [v] for k, v in first_errors(exc.messages).items()}  # type: ignore
+            errors = field_errors(exc)
         except DomainError as exc:
             db.session.rollback()
             errors = {exc.field or "_": [exc.message]}
@@ -86,14 +92,14 @@ def edit_company_flow(actor: Any, company: Company, *, template_prefix: str,
 
 @bp.route("/company/edit", methods=["GET", "POST"])
 @customer_required
-def company_edit():  # type: ignore[no-untyped-def]
-    me = current_user._get_current_object()
+def company_edit() -> ResponseReturnValue:
+    me = signed_in_customer()
     company = me.company
     if company.id != me.company_id:
         abort(404)
-    if not services.customer_may_edit_company(me, company):
-        if services.company_edit_channel(company) is services.CompanyEditChannel.BANK:
+    if not customer_may_edit_company(me, company):
+        if company_edit_channel(company) is CompanyEditChannel.BANK:
             return render_template("error.html", code=403,
-                                   message=services.MSG_COMPANY_BY_BANK), 403
+                                   message=MSG_COMPANY_BY_BANK), 403
         abort(403)
     return edit_company_flow(me, company, template_prefix="users", base="base.html")

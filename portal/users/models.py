@@ -1,5 +1,6 @@
-"""Models of the users area: powers of attorney (委任状), the drafts that wait
-for a PoA signature or upload, and certificate issuance requests."""
+"""Models of the users area: powers of attorney (委任状) and the drafts that wait
+for a PoA signature or upload. Certificate issuance requests are the signing
+room's (``portal.certs.models.CertificateRequest``)."""
 
 from __future__ import annotations
 
@@ -86,52 +87,3 @@ class UserDraft(db.Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(TZDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
-
-
-class CertReason(StrEnum):
-    """発行理由 (CERT-2)."""
-
-    DETAILS_CHANGED = "details_changed"  # 記載事項変更
-    PIN_FORGOTTEN = "pin_forgotten"  # PIN失念
-    EXTEND_VALIDITY = "extend_validity"  # 有効期限延長
-
-    @property
-    def label(self) -> str:
-        return {"details_changed": "記載事項変更", "pin_forgotten": "PIN失念",
-                "extend_validity": "有効期限延長"}[self.value]
-
-
-class CertRequestState(StrEnum):
-    REQUESTED = "requested"  # 証明書発行依頼中 (KYC upload, review, PIN registration)
-    ISSUED = "issued"  # the new certificate was issued
-    CANCELLED = "cancelled"  # the user was deleted by the bank meanwhile
-
-    @property
-    def label(self) -> str:
-        return {"requested": "証明書発行依頼中", "issued": "発行済",
-                "cancelled": "取消"}[self.value]
-
-
-CERT_REQUEST_TRANSITIONS: dict[CertRequestState, frozenset[CertRequestState]] = {
-    CertRequestState.REQUESTED: frozenset({CertRequestState.ISSUED, CertRequestState.CANCELLED}),
-    CertRequestState.ISSUED: frozenset(),
-    CertRequestState.CANCELLED: frozenset(),
-}
-
-
-class CertificateRequest(db.Model):
-    """電子証明書発行依頼 (CERT-2)."""
-
-    __tablename__ = "certificate_requests"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
-    subject_user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
-    requested_by: Mapped[int] = mapped_column(ForeignKey("customer_users.id"))
-    reason: Mapped[CertReason] = mapped_column(String(30))
-    poa_id: Mapped[int | None] = mapped_column(
-        ForeignKey("powers_of_attorney.id"), nullable=True)
-    state: Mapped[CertRequestState] = mapped_column(
-        String(20), default=CertRequestState.REQUESTED, index=True)
-    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
-    completed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

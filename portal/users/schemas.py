@@ -6,14 +6,11 @@ from __future__ import annotations
 from marshmallow import EXCLUDE
 
 from portal.mypage.schemas import (
-    IDENTITY_DOCUMENTS,
-    IDENTITY_IN_PERSON,
     LABELS,
-    MSG_IN_PERSON,
     BusinessApplicationSchema,
     FormSchema,
     IndividualApplicationSchema,
-    _PersonFields,
+    PersonFields,
 )
 from portal.validation import Choice, FullWidthText, KatakanaText, RomanText
 
@@ -30,11 +27,6 @@ ROLE_HINTS = {
     "viewer": "MyPageにログインし、契約書の参照が可能なユーザ",
 }
 POA_CHOICES = {"system": "システム作成", "upload": "ファイルアップロード"}
-REASON_CHOICES = {
-    "details_changed": "記載事項変更",
-    "pin_forgotten": "PIN失念",
-    "extend_validity": "有効期限延長",
-}
 
 USER_LABELS = {k: LABELS[k] for k in (
     "last_name", "first_name", "last_name_kana", "first_name_kana", "last_name_en",
@@ -44,7 +36,7 @@ USER_LABELS = {k: LABELS[k] for k in (
 _extra = BusinessApplicationSchema._declared_fields
 
 
-class _UserFields(_PersonFields):
+class _UserFields(PersonFields):
     """APP-2's person fields without the branch, plus 所属・役職・個人署名利用."""
 
     class Meta:
@@ -69,14 +61,6 @@ class EditUserSchema(_UserFields):
     class Meta:
         unknown = EXCLUDE
         exclude = ("branch_id", "identity_method")
-
-
-class CertRequestSchema(FormSchema):
-    """電子証明書発行依頼 (CERT-2)."""
-
-    reason = Choice(list(REASON_CHOICES), required=True)
-    identity_method = Choice([IDENTITY_DOCUMENTS], required=True,
-                             refused={IDENTITY_IN_PERSON: MSG_IN_PERSON})
 
 
 _business = BusinessApplicationSchema._declared_fields

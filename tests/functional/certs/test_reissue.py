@@ -16,9 +16,8 @@ from cryptography.x509 import ocsp
 from sqlalchemy import select
 
 from portal.certs import services
-from portal.certs.models import CertState, SigningCertificate
+from portal.certs.models import CertificateRequest, CertRequestState, CertState, SigningCertificate
 from portal.extensions import db
-from portal.users.models import CertificateRequest, CertRequestState
 from portal.web import date_jst
 from remote_signing.testing import validate_with_pyhanko
 from tests.conftest import DEFAULT_PASSWORD, login_customer

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from kyc.models import KycConsent, KycState, KycSubmission
+from portal.certs.models import CertificateRequest, CertReason, CertRequestState
 from portal.contracts.models import ContractPackage, ContractParty, SigningPosition, SummaryType
 from portal.contracts.states import PackageState
 from portal.extensions import db
 from portal.models import AuditEntry, UserState
-from portal.users.models import CertificateRequest, CertReason, CertRequestState
 from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
 
 

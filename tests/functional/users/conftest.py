@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from portal.auth.services import new_mypage_id
+from portal.certs.models import CertState, SigningCertificate
 from portal.extensions import db
 from remote_signing.client import SigningClient
 from remote_signing.service.config import DEV_PORTAL_SECRET
@@ -75,11 +76,7 @@ class People:
 
 
 def _mirror_in_portal(user: Any, info: Any) -> None:
-    """When the certificates area keeps its portal-side record, add it as 発行 does."""
-    try:
-        from portal.certs.models import CertState, SigningCertificate
-    except ImportError:
-        return
+    """The portal-side record of the certificate, as 発行 adds it."""
     db.session.add(SigningCertificate(
         user_id=user.id, company_id=user.company_id, credential_id=info.credential_id,
         state=CertState.ACTIVE, pin_locked=False, serial_hex=info.serial_hex,

@@ -7,8 +7,10 @@ import io
 from sqlalchemy import select
 
 from kyc import devtools
+from portal.certs.models import CertificateRequest, CertRequestState
+from portal.certs.requests import open_cert_request
 from portal.extensions import db
-from portal.users.models import CertificateRequest, CertRequestState, PoaKind, PowerOfAttorney
+from portal.users.models import PoaKind, PowerOfAttorney
 from tests.functional.users.conftest import login
 from tests.functional.users.helpers import actions, handle_of
 from tests.functional.users.test_poa_signing import _otp, _send_code, _send_pin
@@ -124,18 +126,14 @@ def test_cert2_a_second_request_while_one_is_open_is_refused(client, people, com
 
 
 def test_cert2_request_closes_when_the_new_certificate_is_issued(client, people, company):
-    from portal.users import services
-
     rep = people.user(company)
     login(client, rep)
     handle = handle_of(_request(client, rep))
     client.post_form(f"/users/drafts/{handle}/register",
                      token_page=f"/users/drafts/{handle}/confirm")
-    assert services.open_cert_request(rep) is not None
-    new_credential = people.certify(rep)  # KYC approved, PIN registered, 発行
-    if services.signing.certificate_issued_at(rep) is None:  # no portal-side record
-        services.certificate_issued(rep, new_credential)
-    assert services.open_cert_request(rep) is None
+    assert open_cert_request(rep) is not None
+    people.certify(rep)  # KYC approved, PIN registered, 発行
+    assert open_cert_request(rep) is None
     db.session.commit()
     [request] = _requests()
     assert request.state == CertRequestState.ISSUED

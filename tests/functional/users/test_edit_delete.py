@@ -197,7 +197,7 @@ def test_aud4_another_companys_user_looks_like_not_found(client, people, company
 
 def test_usr6_staff_can_delete_a_user_with_a_request_in_progress(client, people, company,
                                                                  factories):
-    from portal.users.models import CertificateRequest, CertReason, CertRequestState
+    from portal.certs.models import CertificateRequest, CertReason, CertRequestState
 
     rep = people.user(company)
     signer = people.user(company, "signer")

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from kyc import devtools
+from portal.certs.models import CertificateRequest, CertReason, CertRequestState
 from portal.extensions import db
-from portal.users.models import CertificateRequest, CertReason, CertRequestState
 from tests.conftest import DEFAULT_PASSWORD, login_staff
 from tests.functional.users.conftest import PIN, login
 from tests.functional.users.helpers import handle_of, person, start_new_user, user_by_email

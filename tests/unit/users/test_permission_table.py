@@ -11,11 +11,12 @@ import itertools
 
 import pytest
 
+from portal.certs.reissue import poa_for_cert_request
 from portal.models import Company, CompanyKind, CustomerRole, CustomerUser, UserState
 from portal.permissions import Permission as P
 from portal.permissions import can
 from portal.users.models import PoaKind
-from portal.users.services import poa_for_cert_request, poa_options_for_new_user
+from portal.users.poa import poa_options_for_new_user
 
 REP, ADM, SIG, VIE = (CustomerRole.REPRESENTATIVE, CustomerRole.ADMINISTRATOR,
                       CustomerRole.SIGNER, CustomerRole.VIEWER)
@@ -125,7 +126,7 @@ def test_usr3_poa_for_a_new_user(role, options):
     (CompanyKind.INDIVIDUAL, True, 1, 1, "mypage"),  # 個人は常にご自身で
 ])
 def test_co1_who_edits_company_info(kind, debtor, deposit, application, channel):
-    from portal.users.services import company_edit_channel
+    from portal.users.company import company_edit_channel
 
     company = Company(id=1, kind=kind, is_debtor=debtor, deposit_branch_id=deposit,
                       application_branch_id=application)
