@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -17,12 +18,11 @@ from portal.models import CustomerUser
 from portal.mypage.status import register_status
 from portal.permissions import Permission, can, get_or_404_for
 
-from . import services
+from . import dialog, services
 from .models import CertState
-from .schemas import ChangePinSchema, InitialPinSchema
+from .schemas import ChangePinSchema, InitialPinSchema, SendCodeSchema, SignDialogSchema
 
 bp = Blueprint("certs", __name__, url_prefix="/certs")
-DIALOG_PURPOSE = "certs-dialog"  # the PIN proof of the dialog on the certificates pages
 
 
 def _me() -> CustomerUser:
@@ -161,122 +161,81 @@ def unlock(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/dialog/send-code")
 @customer_required
-def send_code():  # type: ignore[no-untyped-def]
+def send_code() -> ResponseReturnValue:
     """送信 in the signing dialog: the service checks the PIN and mails the code;
     the PIN proof waits sealed in the session for 電子署名."""
-    from . import dialog
-    from .schemas import SendCodeSchema
-
     me = _me()
     try:
         data = SendCodeSchema().load(_form())
-        sent = dialog.send_code(me, data["pin"])
     except ValidationError as exc:
-        message = exc.messages.get("pin", [""])[0]  # type: ignore[union-attr]
-        return jsonify(ok=False, message=gettext(message), field="pin"), 400
-    except DomainError as exc:
-        db.session.rollback()
-        return jsonify(ok=False, message=exc.shown(), field=exc.field), exc.status_code
-    dialog.keep_proof(me, DIALOG_PURPOSE, sent)
+        return _json_field_error(exc, "pin")
+    outcome = dialog.send(me, dialog.SampleSigning(me), data["pin"])
+    if outcome.error is not None:
+        return jsonify(ok=False, message=outcome.error.shown(), field=outcome.error.field,
+                       step=outcome.step.value), outcome.error.status_code
     return jsonify(
         ok=True,
-        credential_id=sent.credential_id,
+        credential_id=outcome.credential_id,
         message=gettext("ご登録のメールアドレスに認証コードを送信しました。"),
     )
 
 
-def _sample_options():  # type: ignore[no-untyped-def]
-    from remote_signing.pdf import SignatureOptions
-
-    return SignatureOptions(reason="電子署名のお試し", name=_me().display_name)
+def _json_field_error(exc: ValidationError, field: str) -> ResponseReturnValue:
+    messages = exc.messages if isinstance(exc.messages, dict) else {}
+    message = messages.get(field, [""])[0]
+    return jsonify(ok=False, message=gettext(message), field=field), 400
 
 
 @bp.post("/sample/authenticate")
 @customer_required
-def authenticate_sample():  # type: ignore[no-untyped-def]
+def authenticate_sample() -> ResponseReturnValue:
     """認証 in the sample's dialog (#13 item 10): the service checks the code now, by
     authorizing the prepared sample; a wrong one answers the attempts left and
     電子署名 stays disabled."""
-    from remote_signing.sample import sample_pdf
-
-    from . import dialog
-    from .messages import SAD_INVALID, CertError
-    from .schemas import SignDialogSchema
-
     me = _me()
     try:
         data = SignDialogSchema().load(_form())
-        proof = dialog.kept_proof(me, DIALOG_PURPOSE)
-        if proof is None:
-            raise CertError(SAD_INVALID, field="pin")
-        dialog.authenticate(me, DIALOG_PURPOSE, [sample_pdf()], proof=proof, code=data["code"],
-                            options=_sample_options(), description="サンプル契約書")
     except ValidationError as exc:
-        message = exc.messages.get("code", [""])[0]  # type: ignore[union-attr]
-        return jsonify(ok=False, message=gettext(message), field="code"), 400
-    except CertError as exc:
-        db.session.rollback()
-        step = "code" if dialog.keeps_proof_after(exc) else "pin"
-        if step == "pin":
-            dialog.drop_proof(DIALOG_PURPOSE)
-        return jsonify(ok=False, message=exc.shown(), field=exc.field, step=step), 400
+        return _json_field_error(exc, "code")
+    outcome = dialog.check_code(me, dialog.SampleSigning(me), data["code"])
+    if outcome.error is not None:
+        return jsonify(ok=False, message=outcome.error.shown(), field=outcome.error.field,
+                       step=outcome.step.value), 400
     return jsonify(ok=True, message=gettext("証明書の認証が完了しました。"))
-
-
-def _sign_sample_at_once(me: CustomerUser) -> list[bytes]:
-    """Without the dialog's script the form posts the code with 電子署名: checked
-    and signed in one step, with the same messages."""
-    from remote_signing.sample import sample_pdf
-
-    from . import dialog
-    from .messages import SAD_INVALID, CertError
-    from .schemas import SignDialogSchema
-
-    data = SignDialogSchema().load(_form())
-    proof = dialog.kept_proof(me, DIALOG_PURPOSE)
-    if proof is None:
-        raise CertError(SAD_INVALID, field="pin")
-    signed = dialog.sign_pdfs(me, [sample_pdf()], proof=proof, code=data["code"],
-                              options=_sample_options(), description="サンプル契約書")
-    dialog.drop_proof(DIALOG_PURPOSE)
-    return signed
 
 
 @bp.route("/sample", methods=["GET", "POST"])
 @customer_required
-def sign_sample():  # type: ignore[no-untyped-def]
+def sign_sample() -> ResponseReturnValue:
     """電子署名のお試し: signs the sample contract with the signing dialog and returns
     it as a download (nothing is stored). The dialog's first user; SIGN-2.
-    電子署名 signs what 認証 prepared and authorized."""
-    from . import dialog
-    from .messages import CertError
-
+    電子署名 signs what 認証 prepared and authorized; without the dialog's script
+    the form posts the code with 電子署名 (checked and signed at once)."""
     me = _me()
+    subject = dialog.SampleSigning(me)
     errors: dict[str, Any] = {}
     if request.method == "POST":
-        try:
-            if dialog.authenticated(me, DIALOG_PURPOSE):
-                signed_all = dialog.sign_authenticated(me, DIALOG_PURPOSE, None)
-            else:
-                signed_all = _sign_sample_at_once(me)
-        except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
-        except CertError as exc:
-            db.session.rollback()
-            if not dialog.keeps_proof_after(exc):
-                dialog.drop_proof(DIALOG_PURPOSE)
-            errors = _errors_of(exc, "form")
+        outcome: dialog.Outcome[bytes] | None = None
+        if dialog.step_of(me, subject.purpose) is dialog.Step.SIGN:
+            outcome = dialog.sign(me, subject)
         else:
-            from flask import Response
-
+            try:
+                data = SignDialogSchema().load(_form())
+            except ValidationError as exc:
+                errors = exc.messages  # type: ignore[assignment]  # marshmallow: dict here
+            else:
+                outcome = dialog.sign_with_code(me, subject, data["code"])
+        if outcome is not None and outcome.error is not None:
+            errors = _errors_of(outcome.error, "form")
+        elif outcome is not None and outcome.result is not None:
             return Response(
-                signed_all[0],
+                outcome.result,
                 mimetype="application/pdf",
                 headers={"Content-Disposition": "attachment; filename=signed-sample.pdf"},
             )
     return render_template(
         "certs/sign_sample.html", dialog_errors=errors, status=services.signing_status_enum(me),
-        dialog_credential=dialog.kept_credential_id(DIALOG_PURPOSE),
+        dialog_credential=dialog.kept_credential_id(subject.purpose),
     ), 400 if errors else 200
 
 
