@@ -39,7 +39,7 @@ from pyhanko.sign.general import extract_signer_info
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import handle_tsp_response
-from pyhanko.sign.validation import async_add_validation_info
+from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko.sign.validation.generic_cms import (
     extract_certs_for_validation,
     validate_sig_integrity,
@@ -109,7 +109,7 @@ class ServiceTimeStamper(TimeStamper):
     before use (see the module docstring)."""
 
     def __init__(self, client: SigningClient, urls: Sequence[str] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # pyHanko: TimeStamper is unannotated
         self._client = client
         self._urls = list(urls or client.tsa_urls)
         self._root: ax509.Certificate | None = None
@@ -129,7 +129,7 @@ class ServiceTimeStamper(TimeStamper):
 
     async def _timestamp_from(self, url: str, message_digest: bytes,
                               md_algorithm: str) -> cms.ContentInfo:
-        _, req = self.request_cms(message_digest, md_algorithm)
+        _, req = self.request_cms(message_digest, md_algorithm)  # type: ignore[no-untyped-call]  # pyHanko: unannotated
         der = await asyncio.to_thread(self._client.timestamp, req.dump(), url)
         token = handle_tsp_response(tsp.TimeStampResp.load(der), None)  # status only
         # our own nonce check: pyHanko's fails on its own message (int.hex) for a wrong one
@@ -158,7 +158,7 @@ class ServiceTimeStamper(TimeStamper):
         validator = CertificateValidator(cert, intermediate_certs=others,
                                          validation_context=context)
         try:
-            await validator.async_validate_usage(set(), {"time_stamping"})
+            await validator.async_validate_usage(set(), {"time_stamping"})  # type: ignore[no-untyped-call]  # certvalidator: unannotated
         except Exception as exc:  # noqa: BLE001  certvalidator raises several kinds
             raise InvalidTimestamp(f"TSA certificate not trusted: {exc}") from exc
         not_after = cert["tbs_certificate"]["validity"]["not_after"].native.timestamp()
@@ -246,12 +246,17 @@ def _certificate(der: bytes) -> ax509.Certificate:
     return cert
 
 
+def _registry(certs: Sequence[ax509.Certificate]) -> SimpleCertificateStore:
+    store: SimpleCertificateStore = SimpleCertificateStore.from_certs(certs)  # type: ignore[no-untyped-call]  # certvalidator: unannotated
+    return store
+
+
 class RemoteSigner(signers.Signer):
     def __init__(self, info: CredentialInfo, authorizer: BatchAuthorizer) -> None:
         certs = [_certificate(der) for der in info.certificates]
         super().__init__(
             signing_cert=certs[0],
-            cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+            cert_registry=_registry(certs[1:]),
             embed_roots=True,
         )
         self._authorizer = authorizer
@@ -330,10 +335,10 @@ async def _sign_one(
     return bytes(out.getbuffer())
 
 
-def _first_signing_error(group: BaseExceptionGroup) -> BaseException:  # type: ignore[type-arg]
+def _first_signing_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     leaves: list[BaseException] = []
 
-    def walk(g: BaseExceptionGroup) -> None:  # type: ignore[type-arg]
+    def walk(g: BaseExceptionGroup[BaseException]) -> None:
         for exc in g.exceptions:
             walk(exc) if isinstance(exc, BaseExceptionGroup) else leaves.append(exc)
 
@@ -376,7 +381,7 @@ def prepare_documents(
     opts = list(options) if isinstance(options, Sequence) else [options] * len(documents)
     certs = [_certificate(der) for der in credential.certificates]
     signer = signers.ExternalSigner(
-        signing_cert=certs[0], cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+        signing_cert=certs[0], cert_registry=_registry(certs[1:]),
         signature_value=(credential.key_len + 7) // 8, embed_roots=True)
 
     async def one(pdf: bytes, opt: SignatureOptions) -> PreparedSignature:
@@ -427,7 +432,7 @@ def finish_prepared(client: SigningClient, credential: CredentialInfo,
 
     async def one(p: PreparedSignature, value: bytes) -> bytes:
         signer = signers.ExternalSigner(
-            signing_cert=certs[0], cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+            signing_cert=certs[0], cert_registry=_registry(certs[1:]),
             signature_value=value, embed_roots=True)
         cms_out = await signer.async_sign_prescribed_attributes(
             "sha256", signed_attrs=cms.CMSAttributes.load(p.signed_attrs),

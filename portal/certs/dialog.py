@@ -244,7 +244,7 @@ DOCUMENTS_CHANGED = ("認証の後に契約書類が更新されたため、電�
                      "署名用PINの入力からやり直してください。")
 
 
-def authenticate(
+def _authenticate(
     user: CustomerUser,
     purpose: str,
     documents: Sequence[bytes],
@@ -257,7 +257,7 @@ def authenticate(
     """認証: the code is checked now, by the service's authorization of the prepared
     hashes of ``documents``; a wrong one raises CertError on the field ``code``
     with the attempts left (the proof stays for another try). On success the
-    prepared revisions and the activation token wait for ``sign_authenticated``."""
+    prepared revisions and the activation token wait for ``_sign_authenticated``."""
     try:
         api = _api()
         info = _credential(user, api, known=True)
@@ -282,8 +282,8 @@ def authenticated(user: CustomerUser, purpose: str) -> bool:
     return payload is not None and "auth" in payload and time.time() < payload["until"]
 
 
-def sign_authenticated(user: CustomerUser, purpose: str,
-                       documents: Sequence[bytes] | None) -> list[bytes]:
+def _sign_authenticated(user: CustomerUser, purpose: str,
+                        documents: Sequence[bytes] | None) -> list[bytes]:
     """電子署名 after 認証: every prepared document signed, or CertError (start again
     from the PIN). ``documents`` are the current bytes of stored documents: one
     that changed since 認証 (e.g. another party signed) is refused, never
@@ -346,11 +346,6 @@ def drop_proof(purpose: str) -> None:
     kept = session.pop(_proof_key(purpose), None)
     if kept and kept.get("a"):
         get_file_store().delete(kept["a"])
-
-
-def keeps_proof_after(error: DomainError) -> bool:
-    """Until the PoA pages use the controller: ``back_to`` is the decision."""
-    return back_to(error) is Step.CODE
 
 
 def back_to(error: DomainError) -> Step:
@@ -474,7 +469,7 @@ def check_code(user: CustomerUser, subject: Signable[Any], code: str) -> Outcome
     if proof is None:
         return _expired(subject)
     try:
-        authenticate(user, subject.purpose, subject.documents(), proof=proof, code=code,
+        _authenticate(user, subject.purpose, subject.documents(), proof=proof, code=code,
                       options=subject.options(), description=subject.description)
     except DomainError as exc:
         return _refused(user, subject, Step.CODE, exc)
@@ -488,7 +483,7 @@ def sign(user: CustomerUser, subject: Signable[R]) -> Outcome[R]:
     the result; every refusal starts again from the PIN."""
     current = subject.documents() if subject.checks_unchanged else None
     try:
-        signed = sign_authenticated(user, subject.purpose, current)
+        signed = _sign_authenticated(user, subject.purpose, current)
     except DomainError as exc:
         return _refused(user, subject, Step.SIGN, exc)
     return _record_signed(user, subject, signed)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -35,10 +37,10 @@ from portal.uploads import (
 )
 from portal.users import poa_document
 from portal.users.models import DraftKind, PoaKind, PoaPurpose, PowerOfAttorney, UserDraft
-from remote_signing.client import PinProof
 from remote_signing.pdf import SignatureOptions
 
 POA_SIGNING_REASON = "委任状への電子署名"
+T = TypeVar("T")
 DRAFT_TTL = timedelta(minutes=30)
 R = CustomerRole
 
@@ -237,60 +239,47 @@ def poa_pdf(draft: UserDraft, actor: CustomerUser) -> bytes:
     return poa_document.render(poa_content(draft, actor))
 
 
-def send_signing_code(actor: CustomerUser, draft: UserDraft, pin: str) -> dialog.CodeSent:
-    """送信 on the PIN screen (SIGN-4 with the SIGN-2 dialog): the signing service
-    checks the PIN (a wrong one is refused here, counted toward the PIN-5 lock and
-    no code is mailed) and mails the code. Only the returned proof may wait for
-    the code; the PIN is not kept."""
-    if draft.poa_kind != PoaKind.SYSTEM:
-        raise NotFound()
-    try:
-        sent = dialog.send_code(actor, pin)
-    except DomainError as exc:
-        _signing_failed(actor, draft, exc, step="pin")
-        raise
-    audit.record("poa.signing_code_sent", actor=actor, target=draft)
-    return sent
+@dataclass(frozen=True)
+class PoaSigning(Generic[T]):
+    """The system-created PoA as the signing dialog's subject (SIGN-4 with the SIGN-2
+    dialog, ``portal.certs.dialog``): rendered for the occasion (like the sample),
+    signed after 認証, then ``register`` stores it with the new user or the
+    certificate request in the same transaction (a refusal there creates nothing)."""
 
+    actor: CustomerUser
+    draft: UserDraft
+    register: Callable[[bytes], T]
+    checks_unchanged: bool = False
 
-def authenticate_poa(actor: CustomerUser, draft: UserDraft, *, proof: PinProof, code: str,
-                     purpose: str) -> None:
-    """認証 (SIGN-2, issue #13 item 10): the code and the PIN proof of 送信 authorize
-    the PoA's prepared signature now; a wrong code is refused here with the
-    attempts left (CertError on ``code``). The authorization waits under
-    ``purpose`` for ``sign_poa``."""
-    pdf = poa_pdf(draft, actor)
-    try:
-        dialog.authenticate(
-            actor, purpose, [pdf], proof=proof, code=code,
-            options=SignatureOptions(field_name="PoASignature", reason=POA_SIGNING_REASON,
-                                     name=actor.display_name),
-            description=POA_SIGNING_REASON)
-    except DomainError as exc:
-        _signing_failed(actor, draft, exc, step="code")
-        raise
-    audit.record("poa.authenticated", actor=actor, target=draft)
+    @property
+    def purpose(self) -> str:
+        """What the dialog is bound to (with the user)."""
+        return f"poa:{self.draft.handle}"
 
+    @property
+    def description(self) -> str:
+        return POA_SIGNING_REASON
 
-def sign_poa(actor: CustomerUser, draft: UserDraft, *, purpose: str) -> bytes:
-    """電子署名 after 認証: the authorized PoA is signed (PAdES B-T); on any failure
-    nothing is created (the caller starts again from the PIN)."""
-    if draft.poa_kind != PoaKind.SYSTEM:
-        raise NotFound()
-    try:
-        # None: the PoA was rendered for the occasion at 認証 (like the sample)
-        [signed] = dialog.sign_authenticated(actor, purpose, None)
-    except DomainError as exc:
-        _signing_failed(actor, draft, exc, step="sign")
-        raise
-    audit.record("poa.signed", actor=actor, target=draft)
-    return signed
+    def documents(self) -> list[bytes]:
+        return [poa_pdf(self.draft, self.actor)]
 
+    def options(self) -> list[SignatureOptions]:
+        return [SignatureOptions(field_name="PoASignature", reason=POA_SIGNING_REASON,
+                                 name=self.actor.display_name)]
 
-def _signing_failed(actor: CustomerUser, draft: UserDraft, exc: DomainError, *,
-                    step: str) -> None:
-    audit.record("poa.signing_failed", actor=actor, target=draft,
-                 detail={"step": step, "reason": exc.message})
-    db.session.commit()  # the failure stays in the log even though nothing is created
+    def record_code_sent(self, sent: dialog.CodeSent) -> None:
+        audit.record("poa.signing_code_sent", actor=self.actor, target=self.draft)
+
+    def record_authenticated(self) -> None:
+        audit.record("poa.authenticated", actor=self.actor, target=self.draft)
+
+    def record_signed(self, signed: list[bytes]) -> T:
+        audit.record("poa.signed", actor=self.actor, target=self.draft)
+        return self.register(signed[0])
+
+    def record_refusal(self, refusal: dialog.Refusal) -> None:
+        """The failure stays in the log even though nothing is created."""
+        audit.record("poa.signing_failed", actor=self.actor, target=self.draft,
+                     detail={"step": refusal.at.value, "reason": refusal.error.message})
 
 

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 
 from portal.auth.decorators import customer_required
 from portal.certs import dialog
-from portal.certs.messages import CertError
 from portal.certs.reissue import register_cert_request
 from portal.certs.schemas import REASON_CHOICES
 from portal.errors import DomainError
@@ -101,21 +100,23 @@ def register(handle: str) -> ResponseReturnValue:
         flash(exc.message, "error")
         return redirect(url_for("users.confirm", handle=handle))
     try:
-        return _finish(me, draft, signed=None)
+        url = _register(me, draft, signed=None)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("users.confirm", handle=handle))
+    db.session.commit()
+    return redirect(url)
 
 
-def _finish(me: CustomerUser, draft: UserDraft, *, signed: bytes | None) -> ResponseReturnValue:
+def _register(me: CustomerUser, draft: UserDraft, *, signed: bytes | None) -> str:
+    """The new user or the certificate request with its PoA (the caller commits);
+    answers the page that tells the user."""
     if draft.kind == DraftKind.NEW_USER:
         user = services.create_user(me, draft, signed_poa=signed)
-        db.session.commit()
-        return redirect(url_for("users.created", user_id=user.id))
+        return url_for("users.created", user_id=user.id)
     cert_request = register_cert_request(me, draft, signed_poa=signed)
-    db.session.commit()
-    return redirect(url_for("users.cert_requested", user_id=cert_request.subject_user_id))
+    return url_for("users.cert_requested", user_id=cert_request.subject_user_id)
 
 
 # --- the system PoA and its signature (SIGN-4) ------------------------------------------
@@ -131,9 +132,17 @@ def poa_pdf(handle: str) -> ResponseReturnValue:
         "Cache-Control": "no-store"})
 
 
-def _purpose(handle: str) -> str:
-    """What the signing dialog's PIN proof is bound to (with the user)."""
-    return f"poa:{handle}"
+def _subject(me: CustomerUser, handle: str) -> poa.PoaSigning[str]:
+    """The draft's system PoA for the signing dialog, loaded and checked once."""
+    draft = _system_poa_draft(me, handle)
+    return poa.PoaSigning(me, draft, lambda signed: _register(me, draft, signed=signed))
+
+
+def _page(template: str, subject: poa.PoaSigning[str],
+          errors: dict[str, list[str]] | None = None) -> ResponseReturnValue:
+    return render_template(template, draft=subject.draft, errors=errors or {},
+                           credential_id=dialog.kept_credential_id(subject.purpose)), \
+        400 if errors else 200
 
 
 @bp.route("/drafts/<handle>/sign", methods=["GET", "POST"])
@@ -143,28 +152,18 @@ def sign(handle: str) -> ResponseReturnValue:
     (a wrong one is refused here with the attempts left, PIN-5, and no code is
     mailed) and mails the code; only its PIN proof waits, sealed in the session."""
     me = signed_in_customer()
-    draft = _system_poa_draft(me, handle)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        pin = request.form.get("pin", "")
-        if not pin:
-            errors = {"pin": [MSG_PIN_REQUIRED]}
-        elif len(pin) > PIN_MAX_LENGTH:
-            errors = {"pin": [MSG_TOO_LONG]}
-        else:
-            dialog.drop_proof(_purpose(handle))  # a new 送信 replaces an earlier proof
-            try:
-                sent = poa.send_signing_code(me, draft, pin)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = {exc.field or "pin": [exc.shown()]}
-            else:
-                db.session.commit()
-                dialog.keep_proof(me, _purpose(handle), sent)
-                return redirect(url_for("users.sign_code", handle=handle))
-    return render_template("users/sign_pin.html", draft=draft, errors=errors,
-                           credential_id=dialog.kept_credential_id(_purpose(handle))), \
-        400 if errors else 200
+    subject = _subject(me, handle)
+    if request.method == "GET":
+        return _page("users/sign_pin.html", subject)
+    pin = request.form.get("pin", "")
+    if not pin or len(pin) > PIN_MAX_LENGTH:
+        return _page("users/sign_pin.html", subject,
+                     {"pin": [MSG_TOO_LONG if pin else MSG_PIN_REQUIRED]})
+    outcome = dialog.send(me, subject, pin)
+    if outcome.error is not None:
+        return _page("users/sign_pin.html", subject,
+                     {outcome.error.field or "pin": [outcome.error.shown()]})
+    return redirect(url_for("users.sign_code", handle=handle))
 
 
 @bp.route("/drafts/<handle>/code", methods=["GET", "POST"])
@@ -174,35 +173,21 @@ def sign_code(handle: str) -> ResponseReturnValue:
     checked here; a wrong one may be typed again, with the attempts left); any
     other refusal starts again from the PIN. 電子署名 is offered only after."""
     me = signed_in_customer()
-    draft = _system_poa_draft(me, handle)
-    purpose = _purpose(handle)
-    proof = dialog.kept_proof(me, purpose)
-    if proof is None:
-        if dialog.authenticated(me, purpose):
-            return redirect(url_for("users.sign_execute", handle=handle))
-        return _start_again(handle, MSG_START_AGAIN)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        code = request.form.get("code", "").strip()
-        if not code:
-            errors = {"code": [MSG_CODE_REQUIRED]}
-        else:
-            try:
-                poa.authenticate_poa(me, draft, proof=proof, code=code, purpose=purpose)
-            except CertError as exc:
-                db.session.rollback()
-                if not dialog.keeps_proof_after(exc):
-                    return _back_to_pin(handle, exc)
-                errors = {"code": [exc.shown()]}  # the same code mail, another try
-            except DomainError as exc:
-                db.session.rollback()
-                return _back_to_pin(handle, exc)
-            else:
-                db.session.commit()
-                return redirect(url_for("users.sign_execute", handle=handle))
-    return render_template("users/sign_code.html", draft=draft, errors=errors,
-                           credential_id=dialog.kept_credential_id(purpose)), \
-        400 if errors else 200
+    subject = _subject(me, handle)
+    at = dialog.step_of(me, subject.purpose)
+    if at is not dialog.Step.CODE:
+        return _go(at, handle)
+    if request.method == "GET":
+        return _page("users/sign_code.html", subject)
+    code = request.form.get("code", "").strip()
+    if not code:
+        return _page("users/sign_code.html", subject, {"code": [MSG_CODE_REQUIRED]})
+    outcome = dialog.check_code(me, subject, code)
+    if outcome.error is None:
+        return redirect(url_for("users.sign_execute", handle=handle))
+    if outcome.step is dialog.Step.CODE:  # the same code mail, another try
+        return _page("users/sign_code.html", subject, {"code": [outcome.error.shown()]})
+    return _back_to_pin(handle, outcome.error.shown())
 
 
 @bp.route("/drafts/<handle>/execute", methods=["GET", "POST"])
@@ -211,26 +196,26 @@ def sign_execute(handle: str) -> ResponseReturnValue:
     """電子署名 step 3 (認証完了): the authorized PoA is signed and the user or the
     certificate request is registered. A refusal creates nothing."""
     me = signed_in_customer()
-    draft = _system_poa_draft(me, handle)
-    purpose = _purpose(handle)
-    if not dialog.authenticated(me, purpose):
-        if dialog.kept_proof(me, purpose) is not None:
-            return redirect(url_for("users.sign_code", handle=handle))
-        return _start_again(handle, MSG_START_AGAIN)
+    subject = _subject(me, handle)
+    at = dialog.step_of(me, subject.purpose)
+    if at is not dialog.Step.SIGN:
+        return _go(at, handle)
     if request.method == "GET":
-        return render_template("users/sign_execute.html", draft=draft,
-                               credential_id=dialog.kept_credential_id(purpose))
-    try:
-        signed = poa.sign_poa(me, draft, purpose=purpose)
-    except DomainError as exc:
-        db.session.rollback()
-        return _back_to_pin(handle, exc)
-    dialog.drop_proof(purpose)  # sign_authenticated spent it; nothing of the dialog waits
-    try:
-        return _finish(me, draft, signed=signed)
-    except DomainError as exc:
-        db.session.rollback()
-        return _back_to_pin(handle, exc)
+        return render_template("users/sign_execute.html", draft=subject.draft,
+                               credential_id=dialog.kept_credential_id(subject.purpose))
+    outcome = dialog.sign(me, subject)
+    if outcome.error is not None or outcome.result is None:
+        return _back_to_pin(handle, outcome.error.shown() if outcome.error else MSG_START_AGAIN)
+    return redirect(outcome.result)
+
+
+def _go(at: dialog.Step, handle: str) -> ResponseReturnValue:
+    """A dialog page opened out of turn: the step where the dialog stands."""
+    if at is dialog.Step.SIGN:
+        return redirect(url_for("users.sign_execute", handle=handle))
+    if at is dialog.Step.CODE:
+        return redirect(url_for("users.sign_code", handle=handle))
+    return _back_to_pin(handle, MSG_START_AGAIN)
 
 
 def _system_poa_draft(me: CustomerUser, handle: str) -> UserDraft:
@@ -240,11 +225,7 @@ def _system_poa_draft(me: CustomerUser, handle: str) -> UserDraft:
     return draft
 
 
-def _start_again(handle: str, message: str) -> ResponseReturnValue:
-    dialog.drop_proof(_purpose(handle))
+def _back_to_pin(handle: str, message: str) -> ResponseReturnValue:
+    """The PIN page with the message (nothing of the dialog waits any more)."""
     flash(message, "error")
     return redirect(url_for("users.sign", handle=handle))
-
-
-def _back_to_pin(handle: str, exc: DomainError) -> ResponseReturnValue:
-    return _start_again(handle, exc.shown())
