@@ -20,6 +20,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -76,7 +77,7 @@ def _only_when_documents_are_needed() -> Any:
 
 @bp.route("")
 @customer_required
-def start():  # type: ignore[no-untyped-def]
+def start() -> ResponseReturnValue:
     draft = services.open_draft(_me())
     if draft is not None:
         return redirect(url_for("kyc.upload", submission_id=draft.id))
@@ -88,14 +89,14 @@ def start():  # type: ignore[no-untyped-def]
 
 @bp.route("/consent.pdf")
 @customer_required
-def consent_pdf():  # type: ignore[no-untyped-def]
+def consent_pdf() -> ResponseReturnValue:
     return send_file(PDF_PATH, mimetype="application/pdf", download_name=DOWNLOAD_NAME,
                      max_age=0)
 
 
 @bp.route("/consent", methods=["GET", "POST"])
 @customer_required
-def consent():  # type: ignore[no-untyped-def]
+def consent() -> ResponseReturnValue:
     errors: Errors = {}
     if request.method == "POST":
         try:
@@ -110,7 +111,7 @@ def consent():  # type: ignore[no-untyped-def]
             db.session.commit()
             return redirect(url_for("kyc.upload", submission_id=draft.id))
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except DomainError as exc:
             db.session.rollback()
             errors = {exc.field or "form": [exc.message]}
@@ -119,7 +120,7 @@ def consent():  # type: ignore[no-untyped-def]
 
 @bp.route("/back")
 @customer_required
-def start_or_settings():  # type: ignore[no-untyped-def]
+def start_or_settings() -> ResponseReturnValue:
     from portal.web import url_for_safe
 
     target = url_for_safe("mypage.settings")
@@ -156,7 +157,7 @@ def _upload_page(submission: KycSubmission, errors: Errors | None = None,
 
 @bp.route("/<int:submission_id>")
 @customer_required
-def upload(submission_id: int):  # type: ignore[no-untyped-def]
+def upload(submission_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     if submission.state != KycState.DRAFT:
         return redirect(url_for("kyc.start"))
@@ -165,7 +166,7 @@ def upload(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:submission_id>/type", methods=["POST"])
 @customer_required
-def choose_type(submission_id: int):  # type: ignore[no-untyped-def]
+def choose_type(submission_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     try:
         form = ChooseTypeSchema().load(request.form.to_dict())
@@ -185,7 +186,7 @@ def choose_type(submission_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:submission_id>/files", methods=["POST"])
 @uploads_in_memory  # the plaintext of an identity document never lands on disk
 @customer_required
-def upload_file(submission_id: int):  # type: ignore[no-untyped-def]
+def upload_file(submission_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     try:
         form = UploadSchema().load(request.form.to_dict())
@@ -216,7 +217,7 @@ def upload_file(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:submission_id>/pending/<int:entry_id>/retry", methods=["POST"])
 @customer_required
-def retry(submission_id: int, entry_id: int):  # type: ignore[no-untyped-def]
+def retry(submission_id: int, entry_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     state = services.retry_pending(_me(), submission, entry_id)
     db.session.commit()
@@ -237,7 +238,7 @@ def retry(submission_id: int, entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:submission_id>/files/<int:file_id>/delete", methods=["POST"])
 @customer_required
-def delete_file(submission_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def delete_file(submission_id: int, file_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     services.delete_file(_me(), submission, file_id)
     db.session.commit()
@@ -247,7 +248,7 @@ def delete_file(submission_id: int, file_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/<int:submission_id>/files/<int:file_id>")
 @customer_required
-def download(submission_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def download(submission_id: int, file_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     stored = services.file_of(submission, file_id)
     return _file_response(services.read_file(_me(), stored, purpose="downloaded"))
@@ -255,7 +256,7 @@ def download(submission_id: int, file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:submission_id>/submit", methods=["POST"])
 @customer_required
-def submit(submission_id: int):  # type: ignore[no-untyped-def]
+def submit(submission_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     try:
         services.submit(_me(), submission)
@@ -270,7 +271,7 @@ def submit(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:submission_id>/done")
 @customer_required
-def done(submission_id: int):  # type: ignore[no-untyped-def]
+def done(submission_id: int) -> ResponseReturnValue:
     submission = services.draft_for_owner(_me(), submission_id)
     return render_template("kyc/done.html", submission=submission)
 
@@ -295,7 +296,7 @@ STATE_FILTERS = {"submitted": KycState.SUBMITTED, "approved": KycState.APPROVED,
 @console_bp.route("")
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def submissions():  # type: ignore[no-untyped-def]
+def submissions() -> ResponseReturnValue:
     key = request.args.get("state", "submitted")
     if key not in STATE_FILTERS:
         key = "submitted"
@@ -327,7 +328,7 @@ def _review_page(submission: KycSubmission, errors: Errors | None = None,
 @console_bp.route("/<int:submission_id>")
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def submission(submission_id: int):  # type: ignore[no-untyped-def]
+def submission(submission_id: int) -> ResponseReturnValue:
     return _review_page(_reviewable(submission_id))
 
 
@@ -339,7 +340,7 @@ def _console_file(submission_id: int, file_id: int) -> KycFile:
 @console_bp.route("/<int:submission_id>/files/<int:file_id>")
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def file_download(submission_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def file_download(submission_id: int, file_id: int) -> ResponseReturnValue:
     stored = _console_file(submission_id, file_id)
     return _file_response(services.read_file(_me(), stored, purpose="downloaded"))
 
@@ -347,7 +348,7 @@ def file_download(submission_id: int, file_id: int):  # type: ignore[no-untyped-
 @console_bp.route("/<int:submission_id>/files/<int:file_id>/preview")
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def file_preview(submission_id: int, file_id: int):  # type: ignore[no-untyped-def]
+def file_preview(submission_id: int, file_id: int) -> ResponseReturnValue:
     stored = _console_file(submission_id, file_id)
     download = services.read_file(_me(), stored, purpose="previewed")
     return _file_response(download, inline=download.inline_ok)
@@ -356,7 +357,7 @@ def file_preview(submission_id: int, file_id: int):  # type: ignore[no-untyped-d
 @console_bp.route("/<int:submission_id>/approve", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def approve(submission_id: int):  # type: ignore[no-untyped-def]
+def approve(submission_id: int) -> ResponseReturnValue:
     submission = _reviewable(submission_id)
     try:
         services.approve(_me(), submission)
@@ -371,7 +372,7 @@ def approve(submission_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/<int:submission_id>/reject", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_KYC_REVIEW)
-def reject(submission_id: int):  # type: ignore[no-untyped-def]
+def reject(submission_id: int) -> ResponseReturnValue:
     submission = _reviewable(submission_id)
     try:
         form = RejectSchema().load(request.form.to_dict())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -39,7 +40,7 @@ def _change(user: Any, data: dict[str, str], *, first_login: bool, console: bool
         account.change_password(user, current, new, ip=request.remote_addr or "")
 
 
-def change_password_view(*, first_login: bool, console: bool = False) -> Any:
+def change_password_view(*, first_login: bool, console: bool = False) -> ResponseReturnValue:
     """``console``: a staff member's first-login change (console layout)."""
     user = current_user._get_current_object()
     home = "console.home" if console else "mypage.home"
@@ -53,7 +54,7 @@ def change_password_view(*, first_login: bool, console: bool = False) -> Any:
             data = FirstLoginPasswordSchema().load(form)
             _change(user, data, first_login=first_login, console=console)
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except account.PolicyError as exc:
             errors = {"new_password": exc.messages}
         except RateLimited as exc:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
@@ -32,7 +33,7 @@ def load_form(schema: Schema, form: Mapping[str, str]) -> tuple[dict[str, Any], 
     try:
         return schema.load(raw), {}
     except ValidationError as exc:
-        return {}, exc.messages  # type: ignore[return-value]
+        return {}, exc.messages_dict
 
 
 def save(schema: Schema, action: Callable[..., Any], done: str) -> tuple[Any, Errors]:
@@ -68,7 +69,7 @@ def _one_time_password(staff: Any, password: str, title: str) -> tuple[str, int,
 @bp.route("/branches", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def branches():  # type: ignore[no-untyped-def]
+def branches() -> ResponseReturnValue:
     errors: Errors = {}
     if request.method == "POST":
         _, errors = save(forms.BranchCreateSchema(), admin.create_branch, "支店を登録しました。")
@@ -81,7 +82,7 @@ def branches():  # type: ignore[no-untyped-def]
 @bp.route("/branches/<int:branch_id>", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def branch_edit(branch_id: int):  # type: ignore[no-untyped-def]
+def branch_edit(branch_id: int) -> ResponseReturnValue:
     branch = admin.get_branch(branch_id)
     errors: Errors = {}
     if request.method == "POST":
@@ -103,7 +104,7 @@ def _staff_context() -> dict[str, Any]:
 @bp.route("/staff")
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_list():  # type: ignore[no-untyped-def]
+def staff_list() -> ResponseReturnValue:
     return render_template("console/staff_list.html", rows=admin.staff_members(),
                            **_staff_context())
 
@@ -111,7 +112,7 @@ def staff_list():  # type: ignore[no-untyped-def]
 @bp.route("/staff/new", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_new():  # type: ignore[no-untyped-def]
+def staff_new() -> ResponseReturnValue:
     errors: Errors = {}
     if request.method == "POST":
         created, errors = save(forms.StaffCreateSchema(), admin.create_staff,
@@ -126,7 +127,7 @@ def staff_new():  # type: ignore[no-untyped-def]
 @bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_edit(staff_id: int):  # type: ignore[no-untyped-def]
+def staff_edit(staff_id: int) -> ResponseReturnValue:
     staff = admin.get_staff(staff_id)
     errors: Errors = {}
     if request.method == "POST":
@@ -159,7 +160,7 @@ def _staff_action(staff_id: int, action: Callable[[Any], Any], done: str) -> Any
 @bp.route("/staff/<int:staff_id>/disable", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_disable(staff_id: int):  # type: ignore[no-untyped-def]
+def staff_disable(staff_id: int) -> ResponseReturnValue:
     _staff_action(staff_id, lambda me: admin.set_staff_active(me, staff_id, active=False),
                   "アカウントを利用停止にしました。")
     return redirect(url_for("console.staff_list"))
@@ -168,7 +169,7 @@ def staff_disable(staff_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/staff/<int:staff_id>/enable", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_enable(staff_id: int):  # type: ignore[no-untyped-def]
+def staff_enable(staff_id: int) -> ResponseReturnValue:
     _staff_action(staff_id, lambda me: admin.set_staff_active(me, staff_id, active=True),
                   "アカウントの利用を再開しました。")
     return redirect(url_for("console.staff_list"))
@@ -177,7 +178,7 @@ def staff_enable(staff_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/staff/<int:staff_id>/password", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_STAFF_MANAGE)
-def staff_password(staff_id: int):  # type: ignore[no-untyped-def]
+def staff_password(staff_id: int) -> ResponseReturnValue:
     result = _staff_action(staff_id, lambda me: admin.reset_staff_password(me, staff_id),
                            "仮パスワードを再発行しました。")
     if result is None:
@@ -197,7 +198,7 @@ def _notice_values(notice: Any) -> dict[str, str]:
 @bp.route("/notices", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_NOTICES)
-def notices():  # type: ignore[no-untyped-def]
+def notices() -> ResponseReturnValue:
     errors: Errors = {}
     if request.method == "POST":
         _, errors = save(forms.SystemNoticeSchema(), admin.create_notice,
@@ -211,7 +212,7 @@ def notices():  # type: ignore[no-untyped-def]
 @bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_NOTICES)
-def notice_edit(notice_id: int):  # type: ignore[no-untyped-def]
+def notice_edit(notice_id: int) -> ResponseReturnValue:
     notice = admin.get_notice(notice_id)
     errors: Errors = {}
     if request.method == "POST":
@@ -227,7 +228,7 @@ def notice_edit(notice_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/notices/<int:notice_id>/delete", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_NOTICES)
-def notice_delete(notice_id: int):  # type: ignore[no-untyped-def]
+def notice_delete(notice_id: int) -> ResponseReturnValue:
     admin.delete_notice(_me(), notice_id)
     db.session.commit()
     flash("お知らせを削除しました。", "info")

@@ -4,6 +4,7 @@ branch's applications; others look like "not found"."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,7 +24,7 @@ from portal.permissions import Permission, require
 @console_bp.route("/applications")
 @staff_required
 @require(Permission.CONSOLE_APPLICATIONS_REVIEW)
-def applications():  # type: ignore[no-untyped-def]
+def applications() -> ResponseReturnValue:
     staff = current_user._get_current_object()
     return render_template("console/applications.html",
                            pending=services.pending_applications(staff),
@@ -32,7 +33,7 @@ def applications():  # type: ignore[no-untyped-def]
 
 
 def _detail(application_id: int, errors: dict[str, list[str]] | None = None,
-            status: int = 200):  # type: ignore[no-untyped-def]
+            status: int = 200) -> ResponseReturnValue:
     staff = current_user._get_current_object()
     application = services.get_for_review(staff, application_id)
     data = services.application_data(application)
@@ -46,7 +47,7 @@ def _detail(application_id: int, errors: dict[str, list[str]] | None = None,
 @console_bp.route("/applications/<int:application_id>")
 @staff_required
 @require(Permission.CONSOLE_APPLICATIONS_REVIEW)
-def application(application_id: int):  # type: ignore[no-untyped-def]
+def application(application_id: int) -> ResponseReturnValue:
     """Every field of the application; the view of personal data is audited (AUD-1)."""
     staff = current_user._get_current_object()
     audit.record("application.viewed", actor=staff,
@@ -58,7 +59,7 @@ def application(application_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/applications/<int:application_id>/approve", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_APPLICATIONS_REVIEW)
-def application_approve(application_id: int):  # type: ignore[no-untyped-def]
+def application_approve(application_id: int) -> ResponseReturnValue:
     staff = current_user._get_current_object()
     application = services.get_for_review(staff, application_id)
     try:
@@ -79,13 +80,13 @@ def application_approve(application_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/applications/<int:application_id>/reject", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_APPLICATIONS_REVIEW)
-def application_reject(application_id: int):  # type: ignore[no-untyped-def]
+def application_reject(application_id: int) -> ResponseReturnValue:
     staff = current_user._get_current_object()
     application = services.get_for_review(staff, application_id)
     try:
         data = RejectSchema().load({k: v for k, v in request.form.items() if k != "csrf_token"})
     except ValidationError as exc:
-        return _detail(application_id, exc.messages, 400)  # type: ignore[arg-type]
+        return _detail(application_id, exc.messages_dict, 400)
     try:
         services.reject(application, actor=staff, reason=data["reason"])
         db.session.commit()

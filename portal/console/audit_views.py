@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -57,7 +58,7 @@ class AuditSearchSchema(Schema):
                           error_messages={"invalid": BAD_PAGE})
 
     @validates_schema
-    def check_range(self, data: dict, **_: object) -> None:
+    def check_range(self, data: dict[str, Any], **_: object) -> None:
         if data["date_from"] and data["date_to"] and data["date_from"] > data["date_to"]:
             raise ValidationError("終了日は開始日以降にしてください。", "date_to")
 
@@ -110,7 +111,7 @@ def operator_names(entries: list[AuditEntry]) -> dict[tuple[str, int], str]:
     return names
 
 
-def _query(criteria: dict) -> Select:
+def _query(criteria: dict[str, Any]) -> Select[AuditEntry]:
     query = select(AuditEntry)
     if criteria["date_from"]:
         query = query.where(AuditEntry.at >= jst_day_start(criteria["date_from"]))
@@ -126,18 +127,18 @@ def _query(criteria: dict) -> Select:
     return query.order_by(AuditEntry.id.desc())
 
 
-def _criteria() -> tuple[dict, dict]:
+def _criteria() -> tuple[dict[str, Any], dict[str, Any]]:
     raw = {k: v for k, v in request.args.items() if v != "" and k in AuditSearchSchema().fields}
     try:
         return AuditSearchSchema().load(raw), {}
     except ValidationError as exc:
-        return AuditSearchSchema().load({}), exc.messages  # type: ignore[return-value]
+        return AuditSearchSchema().load({}), exc.messages_dict
 
 
 @bp.route("/audit")
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     criteria, errors = _criteria()
     rows: list[AuditEntry] = []
     out_of_range = None
@@ -155,7 +156,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     return page, 400 if errors else 200
 
 
-def _range_of(criteria: dict) -> dict[str, int]:
+def _range_of(criteria: dict[str, Any]) -> dict[str, int]:
     """What a page past the end is told: the total and the last page."""
     total = db.session.execute(
         select(func.count()).select_from(_query(criteria).order_by(None).subquery())
@@ -167,7 +168,7 @@ def _range_of(criteria: dict) -> dict[str, int]:
 @bp.route("/audit.csv")
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def audit_csv():  # type: ignore[no-untyped-def]
+def audit_csv() -> ResponseReturnValue:
     criteria, errors = _criteria()
     if errors:
         return render_template("console/audit.html", rows=[], has_next=False, criteria=criteria,

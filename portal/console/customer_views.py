@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -41,7 +42,7 @@ def _terminate_url(company_id: int) -> str | None:
 @bp.route("/customers", endpoint="customers")
 @staff_required
 @require(Permission.CONSOLE_CUSTOMERS_VIEW)
-def customers_list():  # type: ignore[no-untyped-def]
+def customers_list() -> ResponseReturnValue:
     criteria, errors = load_form(forms.CustomerSearchSchema(), request.args)
     rows, more = ([], False) if errors else customers.search(_me(), criteria.get("q"))
     return render_template("console/customers.html", rows=rows, more=more, errors=errors,
@@ -68,14 +69,14 @@ def _customer_page(company_id: int, errors: Errors | None = None,
 @bp.route("/companies/<int:company_id>")
 @staff_required
 @require(Permission.CONSOLE_CUSTOMERS_VIEW)
-def customer(company_id: int):  # type: ignore[no-untyped-def]
+def customer(company_id: int) -> ResponseReturnValue:
     return _customer_page(company_id)
 
 
 @bp.route("/companies/<int:company_id>/bank", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CUSTOMERS_EDIT)
-def customer_bank_fields(company_id: int):  # type: ignore[no-untyped-def]
+def customer_bank_fields(company_id: int) -> ResponseReturnValue:
     data, errors = load_form(forms.BankFieldsSchema(), request.form)
     if not errors:
         try:

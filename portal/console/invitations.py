@@ -8,6 +8,7 @@ import io
 import qrcode
 import qrcode.image.svg
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -32,7 +33,7 @@ def _own_invitation(invitation_id: int) -> Invitation:
 @console_bp.route("/invitations", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_INVITATIONS)
-def invitations():  # type: ignore[no-untyped-def]
+def invitations() -> ResponseReturnValue:
     staff = current_user._get_current_object()
     errors: dict[str, list[str]] = {}
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
@@ -42,7 +43,7 @@ def invitations():  # type: ignore[no-untyped-def]
             invitation = services.create_invitation(
                 staff, customer_name=data.get("customer_name"), valid_days=data["valid_days"])
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except DomainError as exc:
             flash(exc.message, "error")
         else:
@@ -57,7 +58,7 @@ def invitations():  # type: ignore[no-untyped-def]
 @console_bp.route("/invitations/<int:invitation_id>")
 @staff_required
 @require(Permission.CONSOLE_INVITATIONS)
-def invitation(invitation_id: int):  # type: ignore[no-untyped-def]
+def invitation(invitation_id: int) -> ResponseReturnValue:
     found = _own_invitation(invitation_id)
     return render_template("console/invitation.html", invitation=found,
                            url=services.invitation_url(found))
@@ -66,7 +67,7 @@ def invitation(invitation_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/invitations/<int:invitation_id>/qr.<fmt>")
 @staff_required
 @require(Permission.CONSOLE_INVITATIONS)
-def invitation_qr(invitation_id: int, fmt: str):  # type: ignore[no-untyped-def]
+def invitation_qr(invitation_id: int, fmt: str) -> ResponseReturnValue:
     found = _own_invitation(invitation_id)
     url = services.invitation_url(found)
     buffer = io.BytesIO()

@@ -143,7 +143,7 @@ def stream_zip(packages: list[ArchivedPackage]) -> Iterator[bytes]:
                 name = _unique(f"{n:02d}_{safe_name(document.title)}.pdf", used)
                 archive.writestr(f"{package.folder}/{name}", store.get(document.current_key))
                 yield sink.drain()
-            report = render(package, build(package), now())  # type: ignore[arg-type]
+            report = render(package, build(package), now())
             # pyHanko's reader holds the document in reference cycles: free it now,
             # not when the collector next runs (memory would grow by a file a package).
             gc.collect(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -47,12 +48,12 @@ def _package(package_id: int, permission: Permission = Permission.CONSOLE_CONTRA
 @console_bp.route("/contracts")
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contracts():  # type: ignore[no-untyped-def]
+def contracts() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     try:
         criteria = Criteria.from_form(load_search(request.args))
     except ValidationError as exc:
-        errors = first_errors(exc.messages)  # type: ignore[arg-type]
+        errors = first_errors(exc.messages_dict)
         criteria = Criteria()
     state = request.args.get("state") or None
     state_filter = PackageState(state) if state in set(PackageState) else None
@@ -77,10 +78,11 @@ def _files(required: bool, package: ContractPackage | None = None
         except DomainError as exc:
             errors["contract_files"] = exc.message
     important = None
-    storage = request.files.get("important_file")
-    if storage and storage.filename:
+    important_upload = request.files.get("important_file")
+    if important_upload and important_upload.filename:
         try:
-            important = inspect_pdf(storage.filename, storage.read(), label="重要事項説明",
+            important = inspect_pdf(important_upload.filename, important_upload.read(),
+                                    label="重要事項説明",
                                     field="important_file", actor=_me(), package=package)
         except PdfInfected as exc:
             _keep_infected_audit()
@@ -111,13 +113,13 @@ def _form_context(values: Any, errors: dict[str, str], package: ContractPackage 
                 cancellable=services.cancellable_packages(me), max_parties=MAX_PARTIES)
 
 
-def _save_form(package: ContractPackage | None):  # type: ignore[no-untyped-def]
+def _save_form(package: ContractPackage | None) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}
     try:
         data = load_package_form(request.form)
     except ValidationError as exc:
-        errors = first_errors(exc.messages)  # type: ignore[arg-type]
+        errors = first_errors(exc.messages_dict)
     files, file_errors = _files(required=package is None, package=package)
     errors.update(file_errors)
     if not errors:
@@ -154,7 +156,7 @@ def _chosen_files() -> dict[str, str]:
 @console_bp.route("/contracts/new", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_new():  # type: ignore[no-untyped-def]
+def contract_new() -> ResponseReturnValue:
     if request.method == "POST":
         return _save_form(None)
     values = {"staff_in_charge_id": str(_me().id)}
@@ -181,7 +183,7 @@ def _values_of(package: ContractPackage) -> dict[str, Any]:
 @console_bp.route("/contracts/<int:package_id>/edit", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_edit(package_id: int):  # type: ignore[no-untyped-def]
+def contract_edit(package_id: int) -> ResponseReturnValue:
     package = _package(package_id)
     if package.state != PackageState.DRAFT:
         raise DomainError("送付済みの案件は編集できません。")
@@ -194,7 +196,7 @@ def contract_edit(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>")
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_detail(package_id: int):  # type: ignore[no-untyped-def]
+def contract_detail(package_id: int) -> ResponseReturnValue:
     package = _package(package_id)
     return render_template("contracts/console_detail.html", package=package, errors={},
                            active_listing=services.is_active_listing(package))
@@ -204,7 +206,7 @@ def contract_detail(package_id: int):  # type: ignore[no-untyped-def]
                   methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_document_title(package_id: int, document_id: int):  # type: ignore[no-untyped-def]
+def contract_document_title(package_id: int, document_id: int) -> ResponseReturnValue:
     """書類名 (#13 item 13): staff name a document of a package being prepared."""
     package = _package(package_id)
     try:
@@ -212,7 +214,7 @@ def contract_document_title(package_id: int, document_id: int):  # type: ignore[
     except ValidationError as exc:
         return render_template("contracts/console_detail.html", package=package,
                                errors={f"title-{document_id}": first_errors(
-                                   exc.messages)["title"]},  # type: ignore[arg-type]
+                                   exc.messages_dict)["title"]},
                                active_listing=services.is_active_listing(package)), 400
     services.rename_document(_me(), package, document_id, data["title"])
     db.session.commit()
@@ -223,7 +225,7 @@ def contract_document_title(package_id: int, document_id: int):  # type: ignore[
 @console_bp.route("/contracts/<int:package_id>/send", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_send(package_id: int):  # type: ignore[no-untyped-def]
+def contract_send(package_id: int) -> ResponseReturnValue:
     services.send_package(_me(), _package(package_id))
     db.session.commit()
     flash("案件を送付しました。各当事者の署名ユーザにメールとお知らせを送信しました。", "info")
@@ -233,7 +235,7 @@ def contract_send(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>/withdraw", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_withdraw(package_id: int):  # type: ignore[no-untyped-def]
+def contract_withdraw(package_id: int) -> ResponseReturnValue:
     services.withdraw_package(_me(), _package(package_id))
     db.session.commit()
     flash("案件を取り下げました。", "info")
@@ -243,7 +245,7 @@ def contract_withdraw(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>/conclude", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_CONCLUDE)
-def contract_conclude(package_id: int):  # type: ignore[no-untyped-def]
+def contract_conclude(package_id: int) -> ResponseReturnValue:
     from . import signing
 
     package = _package(package_id, Permission.CONSOLE_CONTRACTS_CONCLUDE)
@@ -252,7 +254,7 @@ def contract_conclude(package_id: int):  # type: ignore[no-untyped-def]
         signing.conclude(_me(), package.id, data["password"])
     except ValidationError as exc:
         return render_template("contracts/console_detail.html", package=package,
-                               errors=first_errors(exc.messages),  # type: ignore[arg-type]
+                               errors=first_errors(exc.messages_dict),
                                active_listing=False), 400
     except DomainError as exc:
         if exc.field is None:
@@ -268,7 +270,7 @@ def contract_conclude(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>/repaid", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_CONCLUDE)
-def contract_repaid(package_id: int):  # type: ignore[no-untyped-def]
+def contract_repaid(package_id: int) -> ResponseReturnValue:
     services.record_repayment(_me(), _package(package_id, Permission.CONSOLE_CONTRACTS_CONCLUDE))
     db.session.commit()
     flash("完済を登録しました。", "info")
@@ -278,7 +280,7 @@ def contract_repaid(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>/documents/<int:document_id>")
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_document(package_id: int, document_id: int):  # type: ignore[no-untyped-def]
+def contract_document(package_id: int, document_id: int) -> ResponseReturnValue:
     from portal import audit
 
     from .views import pdf_response
@@ -300,7 +302,7 @@ def contract_document(package_id: int, document_id: int):  # type: ignore[no-unt
 @console_bp.route("/contracts/<int:package_id>/report.pdf")
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_report(package_id: int):  # type: ignore[no-untyped-def]
+def contract_report(package_id: int) -> ResponseReturnValue:
     from .report import report_pdf
     from .views import pdf_response
 
@@ -313,7 +315,7 @@ def contract_report(package_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/<int:package_id>/evidence.pdf")
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
-def contract_evidence(package_id: int):  # type: ignore[no-untyped-def]
+def contract_evidence(package_id: int) -> ResponseReturnValue:
     """締結証明書 (#16 item 4): the same permission as the report."""
     from .evidence import certificate_pdf
     from .views import pdf_response
@@ -345,7 +347,7 @@ def _longterm_banner() -> dict[str, Any]:
 @console_bp.route("/contracts/longterm-alerts")
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def longterm_alerts():  # type: ignore[no-untyped-def]
+def longterm_alerts() -> ResponseReturnValue:
     from . import longterm
 
     show_all = request.args.get("all") == "1"
@@ -356,7 +358,7 @@ def longterm_alerts():  # type: ignore[no-untyped-def]
 @console_bp.route("/contracts/longterm-alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def longterm_alert_acknowledge(alert_id: int):  # type: ignore[no-untyped-def]
+def longterm_alert_acknowledge(alert_id: int) -> ResponseReturnValue:
     from . import longterm
 
     longterm.acknowledge(_me(), alert_id)

@@ -189,7 +189,8 @@ def _timestamp_time(signed_data: cms.SignedData) -> datetime | None:
         if attr["type"].native == "signature_time_stamp_token":
             token = attr["values"][0]
             tst_info = token["content"]["encap_content_info"]["content"].parsed
-            return tst_info["gen_time"].native  # type: ignore[no-any-return]
+            gen_time: datetime = tst_info["gen_time"].native
+            return gen_time
     return None
 
 

@@ -92,7 +92,7 @@ def other_file_jobs() -> Iterator[FileJob]:
             select(ContractPackage.id, ContractPackage.evidence_key,
                    ContractPackage.evidence_sha256)
             .where(ContractPackage.evidence_key.is_not(None)).order_by(ContractPackage.id)):
-        yield FileJob(f"evidence:{package_id}", key, sha or "", package_id, 0, "締結証明書")
+        yield FileJob(f"evidence:{package_id}", key or "", sha or "", package_id, 0, "締結証明書")
     for kyc in db.session.execute(
             select(KycFile.id, KycFile.storage_key, KycFile.sha256, KycFile.document_type,
                    KycFile.slot).order_by(KycFile.id)):

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import Base
 from portal.models import Branch, Company, CustomerUser, StaffUser, TZDateTime
 from portal.states import assignment_permitted
 
@@ -83,7 +83,7 @@ class _GuardedState:
         return value
 
 
-class ContractPackage(_GuardedState, db.Model):
+class ContractPackage(_GuardedState, Base):
     __tablename__ = "contract_packages"
     __table_args__ = (
         # CON-8 search: date range + amount range, then the party/company filter.
@@ -144,7 +144,7 @@ class ContractPackage(_GuardedState, db.Model):
         return PackageState(self.state).label
 
 
-class ContractDocument(db.Model):
+class ContractDocument(Base):
     __tablename__ = "contract_documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,7 +165,7 @@ class ContractDocument(db.Model):
     package: Mapped[ContractPackage] = relationship(back_populates="documents")
 
 
-class ContractParty(_GuardedState, db.Model):
+class ContractParty(_GuardedState, Base):
     """A signing party: a customer company (any of its signing users signs) or,
     with ``user_id``, one person signing personally."""
 
@@ -210,7 +210,7 @@ class ContractParty(_GuardedState, db.Model):
         return f"Party{self.position_order + 1}"
 
 
-class ContractSignature(db.Model):
+class ContractSignature(Base):
     """One signature added to one document (a new incremental revision)."""
 
     __tablename__ = "contract_signatures"
@@ -233,7 +233,7 @@ class ContractSignature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
 
 
-class DocumentOpened(db.Model):
+class DocumentOpened(Base):
     """CON-4: the server's record that this user opened this document."""
 
     __tablename__ = "contract_document_opened"
@@ -245,7 +245,7 @@ class DocumentOpened(db.Model):
     opened_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
 
 
-class PartyConfirmation(db.Model):
+class PartyConfirmation(Base):
     """CON-4: the two checkboxes a signing user ticked, for one party."""
 
     __tablename__ = "contract_party_confirmations"
@@ -258,7 +258,7 @@ class PartyConfirmation(db.Model):
     documents_confirmed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
-class SigningEvidence(db.Model):
+class SigningEvidence(Base):
     """How one user showed sole control when signing for a party (#16 item 4):
     送信 (the service checked the PIN and mailed the code to ``code_sent_to``,
     masked), 認証 (the service checked the code: ``code_checked_at``) and 電子署名,
@@ -292,7 +292,7 @@ class AlertState(StrEnum):
         return {"open": "未確認", "acknowledged": "確認済み"}[self.value]
 
 
-class LongtermAlert(db.Model):
+class LongtermAlert(Base):
     """SIGN-6: a stored signed file that failed the periodic re-validation.
 
     Package and document are plain ids, not foreign keys: like the audit log,

@@ -6,10 +6,11 @@ the conclusion, now), in Japanese words, rendered as a PDF inside its margins.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
-from typing import Any
+from typing import Any, Protocol
 
 from asn1crypto import x509 as ax509
 from flask import current_app
@@ -36,6 +37,31 @@ from .models import ContractPackage
 from .signing import BANK_FIELD
 
 log = logging.getLogger(__name__)
+
+
+class ReportedDocument(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def current_key(self) -> str: ...
+    @property
+    def current_sha256(self) -> str: ...
+
+
+class ReportedPackage(Protocol):
+    """What a report reads of a package: a ContractPackage, or the archive's
+    ArchivedPackage read before streaming."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def application_date(self) -> date: ...
+    @property
+    def summary_label(self) -> str: ...
+    @property
+    def staff_label(self) -> str: ...
+    @property
+    def contract_documents(self) -> Sequence[ReportedDocument]: ...
 
 
 @dataclass
@@ -173,16 +199,17 @@ def _signature_line(sig: Any, root: ax509.Certificate, concluded_at: datetime | 
 def _concluded_at(package: Any, reader: PdfFileReader) -> datetime | None:
     """When the package was concluded: recorded at 締結, else the time of the bank
     seal's signature timestamp (a package read for the archive)."""
-    recorded = getattr(package, "concluded_at", None)
+    recorded: datetime | None = getattr(package, "concluded_at", None)
     if recorded is not None:
-        return recorded  # type: ignore[no-any-return]
+        return recorded
     for sig in reader.embedded_signatures:
         if sig.field_name == BANK_FIELD and sig.attached_timestamp_data is not None:
-            return sig.attached_timestamp_data.gen_time  # type: ignore[no-any-return]
+            stamped: datetime = sig.attached_timestamp_data.gen_time
+            return stamped
     return None
 
 
-def build(package: ContractPackage, checked_at: datetime | None = None) -> list[DocumentReport]:
+def build(package: ReportedPackage, checked_at: datetime | None = None) -> list[DocumentReport]:
     checked_at = checked_at or now()
     client = rs.SigningClient.from_config(current_app.config)
     try:
@@ -212,7 +239,8 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 50  # points, on every side
 
 
-def render(package: ContractPackage, reports: list[DocumentReport], checked_at: datetime) -> bytes:
+def render(package: ReportedPackage, reports: list[DocumentReport], checked_at: datetime
+           ) -> bytes:
     buf = BytesIO()
     pdf = canvas.Canvas(buf, pagesize=A4)
     pdf.setTitle(f"署名検証レポート 案件{package.id}")

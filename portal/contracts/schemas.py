@@ -35,7 +35,7 @@ class FormSchema(Schema):
         unknown = EXCLUDE
 
 
-class Yen(fields.Field):
+class Yen(fields.Field[int | None]):
     """融資金額: half- or full-width digits, commas and a trailing 円 allowed."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
@@ -123,7 +123,8 @@ def load_package_form(form: Mapping[str, Any]) -> dict[str, Any]:
                                       "planned_loan_date", "staff_in_charge_id")}
     data["cancels_package_id"] = form.get("cancels_package_id") or None
     data["parties"] = party_rows(form)
-    return PackageSchema().load(data)
+    loaded: dict[str, Any] = PackageSchema().load(data)
+    return loaded
 
 
 class ConfirmSchema(FormSchema):
@@ -219,4 +220,5 @@ _SEARCH = SearchSchema()
 
 def load_search(args: Mapping[str, Any]) -> dict[str, Any]:
     raw = {k: v for k, v in args.items() if v not in ("", None)}
-    return _SEARCH.load(raw)
+    loaded: dict[str, Any] = _SEARCH.load(raw)
+    return loaded

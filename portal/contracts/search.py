@@ -49,7 +49,8 @@ class ListKind(StrEnum):
     ALL = "all"  # console: every state
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
+        """The list's page title (``title`` would shadow ``str.title``)."""
         return {"to_sign": "署名が必要な契約", "active": "現在有効な契約",
                 "finished": "終了した契約", "all": "契約案件"}[self.value]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from portal.auth.decorators import public
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.mypage import account, services, verification
-from portal.mypage.models import VerificationPurpose
+from portal.mypage.models import EmailVerification, Invitation, VerificationPurpose
 from portal.mypage.schemas import (
     IDENTITY_LABELS,
     KIND_LABELS,
@@ -86,7 +87,7 @@ def _form_values() -> dict[str, str]:
 
 
 def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200,
-                 invitation_error: str | None = None) -> Any:
+                 invitation_error: str | None = None) -> ResponseReturnValue:
     kind = values.get("kind") if values.get("kind") in KIND_LABELS else None
     return render_template(
         "apply/form.html", values=values, errors=errors, kind=kind, hints=HINTS,
@@ -98,7 +99,7 @@ def _render_form(values: dict[str, Any], errors: dict[str, list[str]], status: i
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
     """Field -> its messages, one string per message (for field_errors)."""
-    return {k: [v] for k, v in first_errors(exc.messages).items()}  # type: ignore[arg-type]
+    return {k: [v] for k, v in first_errors(exc.messages_dict).items()}
 
 
 def _validate(values: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
@@ -116,7 +117,7 @@ def _client() -> str:
 
 @bp.route("/apply", methods=["GET"])
 @public
-def form():  # type: ignore[no-untyped-def]
+def form() -> ResponseReturnValue:
     """お申込みフォーム. ``?inv=`` (the invitation) presets the branch."""
     values: dict[str, Any] = {"kind": request.args.get("kind", "")}
     invitation_error = None
@@ -131,11 +132,9 @@ def form():  # type: ignore[no-untyped-def]
             session[SESSION_INVITATION] = invitation.id
     invitation_id = session.get(SESSION_INVITATION)
     if invitation_id:
-        from portal.mypage.models import Invitation
-
-        invitation = db.session.get(Invitation, invitation_id)
-        if invitation is not None:
-            values["branch_id"] = str(invitation.branch_id)
+        preset = db.session.get(Invitation, invitation_id)
+        if preset is not None:
+            values["branch_id"] = str(preset.branch_id)
     if "show" in request.args and values["kind"] not in KIND_LABELS:  # 入力項目を表示 (#13 item 6)
         return _render_form(values, {"kind": [MSG_KIND_REQUIRED]}, 400,
                             invitation_error=invitation_error)
@@ -144,7 +143,7 @@ def form():  # type: ignore[no-untyped-def]
 
 @bp.route("/apply/confirm", methods=["POST"])
 @public
-def confirm():  # type: ignore[no-untyped-def]
+def confirm() -> ResponseReturnValue:
     """入力内容確認 (APP-3)."""
     values = _form_values()
     data, errors = _validate(values)
@@ -158,14 +157,14 @@ def confirm():  # type: ignore[no-untyped-def]
 
 @bp.route("/apply/back", methods=["POST"])
 @public
-def back():  # type: ignore[no-untyped-def]
+def back() -> ResponseReturnValue:
     """戻る: the form again with every value kept."""
     return _render_form(_form_values(), {})
 
 
 @bp.route("/apply/send-code", methods=["POST"])
 @public
-def send_code():  # type: ignore[no-untyped-def]
+def send_code() -> ResponseReturnValue:
     """認証コード送信 (APP-3/4): nothing is stored as an application yet."""
     values = _form_values()
     data, errors = _validate(values)
@@ -182,13 +181,13 @@ def send_code():  # type: ignore[no-untyped-def]
     return redirect(url_for("apply.verify"))
 
 
-def _current_application_row():  # type: ignore[no-untyped-def]
+def _current_application_row() -> EmailVerification | None:
     return verification.find(session.get(SESSION_HANDLE), VerificationPurpose.APPLICATION)
 
 
 @bp.route("/apply/verify", methods=["GET", "POST"])
 @public
-def verify():  # type: ignore[no-untyped-def]
+def verify() -> ResponseReturnValue:
     """メール認証: 認証コード + 申込み (APP-4). A repeated submit after success
     lands on the completion page and stores nothing more (APP-6)."""
     row = _current_application_row()
@@ -217,7 +216,7 @@ def verify():  # type: ignore[no-untyped-def]
 
 @bp.route("/apply/resend", methods=["POST"])
 @public
-def resend():  # type: ignore[no-untyped-def]
+def resend() -> ResponseReturnValue:
     row = _current_application_row()
     if row is None:
         flash(verification.MSG_SESSION, "error")
@@ -235,7 +234,7 @@ def resend():  # type: ignore[no-untyped-def]
 
 @bp.route("/apply/done", methods=["GET"])
 @public
-def done():  # type: ignore[no-untyped-def]
+def done() -> ResponseReturnValue:
     """申込み完了. Reloading shows the same page and stores nothing."""
     row = _current_application_row()
     application = services.application_for(row) if row is not None else None
@@ -253,7 +252,7 @@ RESET_SENT = ("ご登録のメールアドレス宛に認証コードを送信�
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     values = _form_values()
     if request.method == "POST":
@@ -277,13 +276,13 @@ def forgot_password():  # type: ignore[no-untyped-def]
         400 if errors else 200
 
 
-def _reset_row():  # type: ignore[no-untyped-def]
+def _reset_row() -> EmailVerification | None:
     return verification.find(session.get(SESSION_RESET), VerificationPurpose.PASSWORD_RESET)
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
 @public
-def reset_password():  # type: ignore[no-untyped-def]
+def reset_password() -> ResponseReturnValue:
     row = _reset_row()
     if row is None:
         flash(verification.MSG_SESSION, "error")
@@ -294,7 +293,7 @@ def reset_password():  # type: ignore[no-untyped-def]
             data = PasswordResetSchema().load(_form_values())
             account.complete_password_reset(row, data["code"], data["new_password"])
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except account.PolicyError as exc:
             errors = {"new_password": exc.messages}
         except DomainError as exc:
@@ -312,7 +311,7 @@ def reset_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/password/resend", methods=["POST"])
 @public
-def reset_resend():  # type: ignore[no-untyped-def]
+def reset_resend() -> ResponseReturnValue:
     row = _reset_row()
     if row is None:
         return redirect(url_for("apply.forgot_password"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
@@ -211,11 +211,12 @@ def _audit_rejection(row: EmailVerification, reason: str) -> None:
 def consume(row: EmailVerification) -> bool:
     """Mark the row used exactly once: a conditional UPDATE, so two
     concurrent submits of the same code cannot both succeed (APP-6)."""
-    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+    # Session.execute is typed as answering a Result; an UPDATE's is a CursorResult.
+    result = cast(CursorResult[Any], db.session.execute(
         update(EmailVerification)
         .where(EmailVerification.id == row.id, EmailVerification.consumed_at.is_(None))
         .values(consumed_at=now())
         .execution_options(synchronize_session=False)
-    )
+    ))
     db.session.refresh(row)
     return result.rowcount == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
@@ -14,14 +15,14 @@ bp = Blueprint("mypage", __name__)
 
 @bp.route("/")
 @customer_required
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("mypage/home.html", notices=notices_for(current_user),
                            bank_notices=system_notices_now())
 
 
 @bp.route("/faq")
 @customer_required
-def faq():  # type: ignore[no-untyped-def]
+def faq() -> ResponseReturnValue:
     return render_template("mypage/faq.html")
 
 
