@@ -47,7 +47,7 @@ from pyhanko_certvalidator import ValidationContext  # noqa: E402
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from portal.contracts.signing import BANK_SEAL  # noqa: E402
+from portal.contracts.seal import BANK_SEAL  # noqa: E402
 from remote_signing.client import SigningClient  # noqa: E402
 from remote_signing.pdf import (  # noqa: E402
     LTA_BYTES_RESERVED,

@@ -54,7 +54,7 @@ from portal.contracts.models import (  # noqa: E402
     ContractParty,
     ContractSignature,
 )
-from portal.contracts.signing import BANK_FIELD, BANK_SEAL  # noqa: E402
+from portal.contracts.seal import BANK_FIELD, BANK_SEAL  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.filestore import get_file_store  # noqa: E402
 from portal.models import Branch, Company, CompanyKind, StaffRole, StaffUser  # noqa: E402

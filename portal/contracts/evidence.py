@@ -51,6 +51,8 @@ from .models import (
     SignatureKind,
     SigningEvidence,
 )
+from .seal import bank_seal
+from .services import lock_package
 
 log = logging.getLogger(__name__)
 
@@ -429,8 +431,6 @@ def issue_at_conclusion(staff: StaffUser, package: ContractPackage) -> None:
 def issue(staff: StaffUser | None, package: ContractPackage) -> None:
     """Render, seal (B-LTA) and store the certificate in the current
     transaction; a seal failure raises DomainError with nothing stored."""
-    from .signing import bank_seal
-
     sealed = bank_seal(render(collect(package), now()))
     package.evidence_key = get_file_store().put(sealed, kind="evidence")
     package.evidence_sha256 = hashlib.sha256(sealed).hexdigest()
@@ -444,8 +444,6 @@ def certificate_pdf(package: ContractPackage, *, actor: Any) -> bytes:
     if package.concluded_at is None:
         raise NotFound()
     if package.evidence_key is None:
-        from .services import lock_package
-
         package = lock_package(package.id)
         if package.evidence_key is None:
             issue(None, package)

@@ -34,7 +34,7 @@ from remote_signing.pdf import Trust
 from remote_signing.sample import japanese_font
 
 from .models import ContractPackage
-from .signing import BANK_FIELD
+from .seal import BANK_FIELD
 
 log = logging.getLogger(__name__)
 

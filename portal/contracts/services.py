@@ -590,9 +590,6 @@ def after_conclusion(staff: StaffUser, package: ContractPackage) -> None:
     retire_sign_requests(package)
     _tell_parties(package, CONCLUDED_NOTICE, mail_template="contract_concluded",
                   signing_only=False)
-    from . import evidence  # imports signing, which imports this module
-
-    evidence.issue_at_conclusion(staff, package)  # 締結証明書 (#16 item 4)
 
 
 def record_repayment(staff: StaffUser, package: ContractPackage) -> None:

@@ -7,9 +7,10 @@
   result (``record_party_signature``): each document gets a new incremental
   revision with a signature timestamp (PAdES B-T). ``sign_for_party`` signs in
   one step with a PIN proof and the mailed code (demo seed, tests).
-* ``conclude``: the bank's seal (console client only) adds validation data for
-  every earlier signature, the bank's signature with its own validation data,
-  and a document timestamp (PAdES B-LTA, ``remote_signing.pdf.seal_documents``).
+* ``conclude``: the bank's seal (``seal.seal``, console client only) adds
+  validation data for every earlier signature, the bank's signature with its own
+  validation data, and a document timestamp (PAdES B-LTA); then the 締結証明書 is
+  issued (``evidence.issue_at_conclusion``).
 
 Both run under ``services.lock_package``: two parties signing at once are
 serialized, so neither revision is lost.
@@ -18,10 +19,6 @@ serialized, so neither revision is lost.
 from __future__ import annotations
 
 import hashlib
-import logging
-
-from asn1crypto import x509 as ax509
-from flask import current_app
 
 from portal import audit
 from portal.certs import dialog
@@ -32,25 +29,12 @@ from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.mail import queue_mail
 from portal.models import CustomerUser, StaffUser
-from remote_signing import client as rs
 from remote_signing.client import PinProof
-from remote_signing.pdf import SignatureOptions, Trust, seal_documents
+from remote_signing.pdf import SignatureOptions
 
-from . import services
+from . import evidence, seal, services
 from .models import ContractPackage, ContractParty, ContractSignature, SignatureKind
 from .states import PACKAGE_LIFECYCLE, PARTY_LIFECYCLE, PackageState, PartyState
-
-log = logging.getLogger(__name__)
-
-BANK_FIELD = "BankSeal"
-BANK_SEAL = SignatureOptions(field_name=BANK_FIELD, reason="契約締結")
-SEAL_DESCRIPTION = "契約締結（銀行電子印）"
-
-
-def console_client() -> rs.SigningClient:
-    """The bank console's credential: the only one that may use the bank seal (CON-6)."""
-    return rs.SigningClient.from_config(current_app.config, "console")
-
 
 # --- party signatures (CON-4) ------------------------------------------------------------
 
@@ -133,50 +117,24 @@ def conclude(staff: StaffUser, package_id: int, password: str) -> ContractPackag
         raise DomainError("すべての当事者の署名が完了していないため、締結できません。"
                           f"（契約進捗：{package.state_label}）")
     store = get_file_store()
-    client = console_client()
+    documents = package.contract_documents
     try:
-        seal_id = client.list_credentials()[0]
-        info = client.credential_info(seal_id)
-        trust = Trust(ax509.Certificate.load(client.root_certificate()))
-        documents = package.contract_documents
-        sealed = seal_documents(client, info, trust,
-                                [store.get(d.current_key) for d in documents],
-                                BANK_SEAL, SEAL_DESCRIPTION)
-    except (rs.SigningError, IndexError) as exc:
+        sealed, info = seal.seal([store.get(d.current_key) for d in documents])
+    except DomainError:
         db.session.rollback()
-        log.warning("conclusion failed: %s", type(exc).__name__)
-        raise DomainError("銀行の電子署名を付与できませんでした。しばらく時間を置いてから"
-                          "再度操作をしてください。") from exc
-    finally:
-        client.close()
+        raise
     for document, data in zip(documents, sealed, strict=True):
         services.store_revision(document, data)
         db.session.add(ContractSignature(
             package_id=package.id, document_id=document.id, kind=SignatureKind.BANK,
-            field_name=BANK_FIELD, staff_user_id=staff.id,
+            field_name=seal.BANK_FIELD, staff_user_id=staff.id,
             certificate_subject=info.subject[:500], certificate_serial=info.serial_hex,
             result_sha256=document.current_sha256))
     audit.record("contract.bank_sealed", actor=staff, target=package,
                  detail={"documents": [d.current_sha256 for d in documents]})
     services.after_conclusion(staff, package)
+    evidence.issue_at_conclusion(staff, package)  # 締結証明書 (#16 item 4)
     return package
-
-
-def bank_seal(document: bytes) -> bytes:
-    """The bank seal as PAdES B-LTA on a PDF the portal produced itself (the
-    締結証明書), the same way 締結 seals the contract documents. The caller
-    rolls back on the DomainError."""
-    client = console_client()
-    try:
-        info = client.credential_info(client.list_credentials()[0])
-        trust = Trust(ax509.Certificate.load(client.root_certificate()))
-        return seal_documents(client, info, trust, [document], BANK_SEAL, SEAL_DESCRIPTION)[0]
-    except (rs.SigningError, IndexError) as exc:
-        log.warning("bank seal failed: %s", type(exc).__name__)
-        raise DomainError("銀行の電子署名を付与できませんでした。しばらく時間を置いてから"
-                          "再度操作をしてください。") from exc
-    finally:
-        client.close()
 
 
 def sha256(data: bytes) -> str:

@@ -25,7 +25,7 @@ from portal.contracts.models import (
     SignatureKind,
     SigningEvidence,
 )
-from portal.contracts.signing import console_client
+from portal.contracts.seal import console_client
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.models import AuditEntry
