@@ -19,13 +19,25 @@ from .api import admin, csc, pki, register_errors
 from .auth import clients_from_config
 from .config import load_config
 from .db import ensure_schema, make_engine, make_sessionmaker
-from .keystore import build_keystore
+from .keystore import KdfParams, KeyStore, SoftwareKeyStore
 from .mailer import OtpMailer
+from .pkcs11_store import Pkcs11KeyStore, Pkcs11Token
 from .pki import Pki
 from .services import SigningService
 from .tsa import TimeStampAuthority
 
 __all__ = ["create_app", "serve"]
+
+
+def build_keystore(cfg: Mapping[str, Any]) -> KeyStore:
+    """The key store ``KEYSTORE_BACKEND`` names: the PKCS#11 token or software."""
+    kdf = KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"])
+    if cfg["KEYSTORE_BACKEND"] == "pkcs11":
+        token = Pkcs11Token.shared(
+            cfg["PKCS11_MODULE"], cfg["PKCS11_TOKEN_LABEL"], cfg["PKCS11_USER_PIN"]
+        )
+        return Pkcs11KeyStore(token, cfg["MASTER_KEY_BYTES"], kdf)
+    return SoftwareKeyStore(cfg["MASTER_KEY_BYTES"], kdf)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -129,8 +129,6 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, record: ConnectionPoolEntry)
 def ensure_schema(engine: Engine) -> None:
     """Bring the service's database to the newest migration (its own Alembic
     history under ``migrations/``, version table ``rs_alembic_version``)."""
-    from . import models  # noqa: F401  (registers the tables)
-
     with engine.begin() as conn:
         config = alembic_config(conn)
         tables = set(inspect(conn).get_table_names())

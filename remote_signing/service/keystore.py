@@ -10,7 +10,7 @@ unwraps it. A wrong PIN fails the GCM tag check; no PIN verifier is stored.
 
 The PKCS#11 backend (``pkcs11_store.Pkcs11KeyStore``, RS-2) keeps the same PIN
 layer but what it wraps is the token's own wrapping of the key, so the token is
-needed too. ``build_keystore`` picks the backend from ``KEYSTORE_BACKEND``.
+needed too. ``remote_signing.service.build_keystore`` picks the backend from ``KEYSTORE_BACKEND``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -243,18 +242,6 @@ class SoftwareKeyStore:
     @staticmethod
     def _decrypt(kek: bytes, blob: bytes, label: str) -> bytes:
         return PinLayer.open(kek, blob, label)
-
-
-def build_keystore(cfg: Mapping[str, Any]) -> KeyStore:
-    kdf = KdfParams(cfg["KDF_TIME_COST"], cfg["KDF_MEMORY_KIB"], cfg["KDF_PARALLELISM"])
-    if cfg["KEYSTORE_BACKEND"] == "pkcs11":
-        from .pkcs11_store import Pkcs11KeyStore, Pkcs11Token
-
-        token = Pkcs11Token.shared(
-            cfg["PKCS11_MODULE"], cfg["PKCS11_TOKEN_LABEL"], cfg["PKCS11_USER_PIN"]
-        )
-        return Pkcs11KeyStore(token, cfg["MASTER_KEY_BYTES"], kdf)
-    return SoftwareKeyStore(cfg["MASTER_KEY_BYTES"], kdf)
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:
