@@ -181,8 +181,7 @@ def send_code() -> ResponseReturnValue:
 
 
 def _json_field_error(exc: ValidationError, field: str) -> ResponseReturnValue:
-    messages = exc.messages if isinstance(exc.messages, dict) else {}
-    message = messages.get(field, [""])[0]
+    message = exc.messages_dict.get(field, [""])[0]
     return jsonify(ok=False, message=gettext(message), field=field), 400
 
 
@@ -222,7 +221,7 @@ def sign_sample() -> ResponseReturnValue:
             try:
                 data = SignDialogSchema().load(_form())
             except ValidationError as exc:
-                errors = exc.messages  # type: ignore[assignment]  # marshmallow: dict here
+                errors = exc.messages_dict
             else:
                 outcome = dialog.sign_with_code(me, subject, data["code"])
         if outcome is not None and outcome.error is not None:

@@ -262,7 +262,7 @@ def sign_pin(package_id: int) -> ResponseReturnValue:
     try:
         data = PinSchema().load(request.form)
     except ValidationError as exc:
-        return _dialog_page(subject, Step.PIN, first_errors(exc.messages))  # type: ignore[arg-type]  # marshmallow: dict for a schema
+        return _dialog_page(subject, Step.PIN, first_errors(exc.messages_dict))
     return _answer(subject, dialog.send(_me(), subject, data["pin"]))
 
 
@@ -278,7 +278,7 @@ def sign_code(package_id: int) -> ResponseReturnValue:
     try:
         data = OtpSchema().load(request.form)
     except ValidationError as exc:
-        return _dialog_page(subject, Step.CODE, first_errors(exc.messages))  # type: ignore[arg-type]  # marshmallow: dict for a schema
+        return _dialog_page(subject, Step.CODE, first_errors(exc.messages_dict))
     return _answer(subject, dialog.check_code(_me(), subject, data["otp"]))
 
 
