@@ -101,7 +101,7 @@ class LocalEncryptedFileStore:
 
 def get_file_store() -> FileStore:
     app = current_app
-    store = app.extensions.get("portal.filestore")
+    store: FileStore | None = app.extensions.get("portal.filestore")
     if store is None:
         module_name, _, class_name = app.config["FILESTORE_BACKEND"].rpartition(".")
         cls = getattr(importlib.import_module(module_name), class_name)

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal.models import CustomerUser, StaffUser
@@ -103,7 +104,7 @@ def _staff_refusal(gate: Gate, user: Any) -> str | None:
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def page_gate():  # type: ignore[no-untyped-def]
+    def page_gate() -> ResponseReturnValue | None:
         if request.endpoint is None or request.url_rule is None:
             return None  # 404/405: nothing behind it to protect
         path = request.url_rule.rule

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user
@@ -151,20 +151,21 @@ def can(actor: Any, permission: Permission, target: Any = None) -> bool:
     return False
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def require(permission: Permission) -> Callable[[F], F]:
+def require(permission: Permission) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Role-level check for a view; object checks use ``get_or_404_for``."""
 
-    def decorator(view: F) -> F:
+    def decorator(view: Callable[_P, _R]) -> Callable[_P, _R]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             if not can(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator
 

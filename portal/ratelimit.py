@@ -28,7 +28,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import Flask, current_app
@@ -267,12 +267,13 @@ def prune() -> int:
     current = now()
     removed = 0
     for policy in POLICIES.values():
-        result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        # Session.execute is typed as answering a Result; a DELETE's is a CursorResult.
+        result = cast(CursorResult[Any], db.session.execute(
             delete(RateLimitCounter).where(
                 RateLimitCounter.policy == policy.name,
                 RateLimitCounter.window_start <= current - policy.window(),
                 or_(RateLimitCounter.blocked_until.is_(None),
-                    RateLimitCounter.blocked_until <= current)))
+                    RateLimitCounter.blocked_until <= current))))
         removed += result.rowcount
     return removed
 

@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now
-from portal.extensions import db, str_enum
+from portal.extensions import Base, str_enum
 from portal.models import CustomerUser, TZDateTime
 
 
@@ -33,7 +33,7 @@ TRANSITIONS: dict[CertState, frozenset[CertState]] = {
 }
 
 
-class SigningCertificate(db.Model):
+class SigningCertificate(Base):
     __tablename__ = "signing_certificates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +88,7 @@ CERT_REQUEST_TRANSITIONS: dict[CertRequestState, frozenset[CertRequestState]] = 
 }
 
 
-class CertificateRequest(db.Model):
+class CertificateRequest(Base):
     """電子証明書発行依頼 (CERT-2); the PoA it needed (CERT-3) is a
     ``portal.users.models.PowerOfAttorney``."""
 

@@ -116,7 +116,8 @@ def current_certificate(user: CustomerUser) -> SigningCertificate | None:
     """The newest live certificate, else the newest one of any state."""
     certs = certificates_of(user)
     live = [c for c in certs if c.state is not CertState.REVOKED]
-    return (live or certs or [None])[-1]
+    shown = live or certs
+    return shown[-1] if shown else None
 
 
 def credential_ids_of(user: CustomerUser) -> list[str]:

@@ -7,9 +7,9 @@ users area (``portal.users``) and the signing room's certificate requests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, or_, select
 
@@ -27,9 +27,18 @@ from portal.users.company import CompanyEditChannel, company_edit_channel
 from portal.users.services import active_users
 
 SEARCH_LIMIT = 100
-LABELLED: dict[str, type[StrEnum]] = {"kyc": KycState, "cert_request": CertRequestState,
-                                      "cert_reason": CertReason, "package": PackageState,
-                                      "summary": SummaryType}
+
+
+class Labelled(Protocol):
+    """A stored state or kind with its Japanese label."""
+
+    @property
+    def label(self) -> str: ...
+
+
+LABELLED: dict[str, Callable[[str], Labelled]] = {
+    "kyc": KycState, "cert_request": CertRequestState, "cert_reason": CertReason,
+    "package": PackageState, "summary": SummaryType}
 MSG_NO_BRANCH = "選択した支店が見つかりません。"
 
 
@@ -132,7 +141,7 @@ def set_bank_fields(actor: StaffUser, company_id: int, *, deposit_branch_id: int
 def label(kind: str, value: str) -> str:
     """The Japanese label of a stored state or kind (translated where shown)."""
     try:
-        return str(LABELLED[kind](value).label)  # type: ignore[attr-defined]
+        return LABELLED[kind](value).label
     except (KeyError, ValueError):
         return value
 

@@ -22,8 +22,7 @@ def read_maildir(path: str, limit: int = 50) -> list[dict[str, Any]]:
     parser = BytesParser(policy=policy.default)
     messages = []
     for key in box.keys():
-        with box.get_file(key) as handle:
-            msg = parser.parse(handle)
+        msg = parser.parsebytes(box.get_bytes(key))
         arrived = Path(path, "new", key)
         body = msg.get_body(preferencelist=("plain",))
         messages.append({

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -27,7 +28,7 @@ from portal.users.services import may_create_user
 
 @bp.route("/settings")
 @customer_required
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> ResponseReturnValue:
     """登録情報の照会・変更: the company card and one card per user (the same
     partial and buttons as ユーザ情報の管理, portal.users.cards)."""
     user = current_user._get_current_object()
@@ -41,7 +42,7 @@ def settings():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/password", methods=["GET", "POST"])
 @customer_required
-def password_change():  # type: ignore[no-untyped-def]
+def password_change() -> ResponseReturnValue:
     """ログインパスワード変更 (AUTH-10): the same flow as the first-login change."""
     from portal.auth.password_change import change_password_view
 
@@ -50,7 +51,7 @@ def password_change():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/users/<int:user_id>/temporary-password", methods=["GET", "POST"])
 @customer_required
-def reissue_temp_password(user_id: int):  # type: ignore[no-untyped-def]
+def reissue_temp_password(user_id: int) -> ResponseReturnValue:
     """仮パスワード再発行: confirm page, then 再発行."""
     actor = current_user._get_current_object()
     target = get_or_404_for(actor, Permission.USERS_REISSUE_TEMP_PASSWORD, CustomerUser, user_id)
@@ -70,7 +71,7 @@ def reissue_temp_password(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/email", methods=["GET", "POST"])
 @customer_required
-def email_change():  # type: ignore[no-untyped-def]
+def email_change() -> ResponseReturnValue:
     """メールアドレス変更 (own address)."""
     user = current_user._get_current_object()
     errors: dict[str, Any] = {}
@@ -80,7 +81,7 @@ def email_change():  # type: ignore[no-untyped-def]
             data = EmailChangeSchema().load(values)
             account.request_email_change(user, user, data["email"])
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except RateLimited as exc:
             db.session.rollback()  # nothing of the change stays; the refusal is audited
             ratelimit.audit_refusal(exc.policy, purpose="email_change", actor=user)
@@ -97,7 +98,7 @@ def email_change():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/email/verify", methods=["GET", "POST"])
 @email_verification_page
-def email_verify():  # type: ignore[no-untyped-def]
+def email_verify() -> ResponseReturnValue:
     """メール認証: the code sent to the new address."""
     user = current_user._get_current_object()
     if not user.pending_email:
@@ -109,7 +110,7 @@ def email_verify():  # type: ignore[no-untyped-def]
                 {k: v for k, v in request.form.items() if k != "csrf_token"})["code"]
             account.confirm_email_change(user, code)
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]
+            errors = exc.messages_dict
         except DomainError as exc:
             db.session.commit()  # keep the counted wrong entry
             errors = {"code": [exc.message]}
@@ -125,7 +126,7 @@ def email_verify():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/email/resend", methods=["POST"])
 @email_verification_page
-def email_resend():  # type: ignore[no-untyped-def]
+def email_resend() -> ResponseReturnValue:
     user = current_user._get_current_object()
     try:
         account.resend_email_change(user)
@@ -140,7 +141,7 @@ def email_resend():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/email/cancel", methods=["POST"])
 @email_verification_page
-def email_cancel():  # type: ignore[no-untyped-def]
+def email_cancel() -> ResponseReturnValue:
     user = current_user._get_current_object()
     account.cancel_email_change(user)
     db.session.commit()

@@ -150,7 +150,7 @@ def load_application(form: dict[str, Any]) -> dict[str, Any]:
     """Validate an application for the kind it names. Returns the loaded data
     with ``kind``; raises ValidationError with every field's messages."""
     kind = KindSchema().load(form)["kind"]
-    data = SCHEMAS[kind]().load(form)
+    data: dict[str, Any] = SCHEMAS[kind]().load(form)
     data["kind"] = kind
     return data
 

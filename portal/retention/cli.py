@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import Blueprint
 
 from portal.clock import to_jst
 
 
-def _day(value: object) -> str:
-    return to_jst(value).strftime("%Y-%m-%d") if value else "-"  # type: ignore[arg-type]
+def _day(value: datetime | None) -> str:
+    return to_jst(value).strftime("%Y-%m-%d") if value else "-"
 
 
 def register(bp: Blueprint) -> None:

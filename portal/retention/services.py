@@ -17,7 +17,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, or_, select, update
 
@@ -35,7 +35,7 @@ from portal.contracts.models import (
 from portal.contracts.services import package_path
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.filestore import get_file_store
+from portal.filestore import FileStore, get_file_store
 from portal.mail import queue_mail
 from portal.models import Branch, Company, CustomerUser, StaffUser, UserSession, UserState
 from portal.notices import notify
@@ -188,15 +188,21 @@ def delete_package(package_id: int, *, at: datetime, actor: Any = None) -> Tombs
 def destroy_pending_blobs() -> int:
     """Delete the blobs of committed deletions (also those a killed run left)."""
     store = get_file_store()
+    return _destroy_pending(Tombstone, store) + _destroy_pending(CompanyTermination, store)
+
+
+_Pending = TypeVar("_Pending", Tombstone, CompanyTermination)
+
+
+def _destroy_pending(model: type[_Pending], store: FileStore) -> int:
     count = 0
-    for model in (Tombstone, CompanyTermination):
-        for row in db.session.execute(
-                select(model).where(model.pending_keys != "")).scalars().all():
-            for key in row.pending_keys.split():
-                store.delete(key)
-                count += 1
-            row.pending_keys = ""
-            db.session.commit()
+    for row in db.session.execute(
+            select(model).where(model.pending_keys != "")).scalars().all():
+        for key in row.pending_keys.split():
+            store.delete(key)
+            count += 1
+        row.pending_keys = ""
+        db.session.commit()
     return count
 
 

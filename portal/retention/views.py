@@ -17,12 +17,14 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
 from portal.auth.decorators import staff_required
 from portal.clock import to_jst
 from portal.console.views import bp as console_bp
+from portal.contracts.models import ContractPackage
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Company, StaffUser
@@ -71,7 +73,7 @@ def _form(schema: Schema) -> tuple[dict[str, Any], Errors]:
     try:
         return schema.load({k: v for k, v in request.form.items() if k != "csrf_token"}), {}
     except ValidationError as exc:
-        flat = first_errors(exc.messages)  # type: ignore[arg-type]
+        flat = first_errors(exc.messages_dict)
         return {}, {name: [message] for name, message in flat.items()}
 
 
@@ -82,13 +84,11 @@ def may_see_tombstone(staff: StaffUser, tombstone: Tombstone) -> bool:
 
 
 @console_bp.before_request
-def deleted_package_shows_tombstone() -> Any:
+def deleted_package_shows_tombstone() -> ResponseReturnValue | None:
     package_id = (request.view_args or {}).get("package_id")
     endpoint = request.endpoint or ""
     if not isinstance(package_id, int) or not endpoint.startswith("console.contract"):
         return None
-    from portal.contracts.models import ContractPackage
-
     if not current_user.is_authenticated or not isinstance(_me(), StaffUser):
         return None
     if db.session.get(ContractPackage, package_id) is not None:
@@ -113,7 +113,7 @@ def _labels() -> dict[str, Any]:
 @console_bp.route("/retention/tombstones")
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def retention_tombstones():  # type: ignore[no-untyped-def]
+def retention_tombstones() -> ResponseReturnValue:
     return render_template("retention/tombstones.html", tombstones=services.tombstones(),
                            labels=_labels())
 
@@ -129,7 +129,7 @@ def _jst(value: Any) -> str:
 @console_bp.route("/retention/tombstones.csv")
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def retention_tombstones_csv():  # type: ignore[no-untyped-def]
+def retention_tombstones_csv() -> ResponseReturnValue:
     labels = _labels()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -148,7 +148,7 @@ def retention_tombstones_csv():  # type: ignore[no-untyped-def]
 
 # --- legal holds --------------------------------------------------------------------------------
 
-def _holds_page(errors: Errors | None = None, status: int = 200) -> Any:
+def _holds_page(errors: Errors | None = None, status: int = 200) -> ResponseReturnValue:
     show_all = request.args.get("all") == "1"
     return render_template("retention/holds.html", holds=services.holds(show_all),
                            show_all=show_all, errors=errors or {}, form=request.form), status
@@ -157,7 +157,7 @@ def _holds_page(errors: Errors | None = None, status: int = 200) -> Any:
 @console_bp.route("/retention/holds", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def retention_holds():  # type: ignore[no-untyped-def]
+def retention_holds() -> ResponseReturnValue:
     if request.method == "GET":
         return _holds_page()
     data, errors = _form(HoldSchema())
@@ -177,7 +177,7 @@ def retention_holds():  # type: ignore[no-untyped-def]
 @console_bp.route("/retention/holds/<int:hold_id>/lift", methods=["POST"])
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
-def retention_hold_lift(hold_id: int):  # type: ignore[no-untyped-def]
+def retention_hold_lift(hold_id: int) -> ResponseReturnValue:
     data, errors = _form(LiftSchema())
     if errors:
         return _holds_page(errors, 400)
@@ -197,7 +197,7 @@ def retention_hold_lift(hold_id: int):  # type: ignore[no-untyped-def]
 @console_bp.route("/companies/<int:company_id>/terminate", methods=["GET", "POST"])
 @staff_required
 @require(Permission.CONSOLE_CUSTOMERS_EDIT)
-def company_terminate(company_id: int):  # type: ignore[no-untyped-def]
+def company_terminate(company_id: int) -> ResponseReturnValue:
     company = get_or_404_for(_me(), Permission.CONSOLE_CUSTOMERS_EDIT, Company, company_id)
     termination = termination_of(company.id)
     errors: Errors = {}

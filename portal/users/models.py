@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import Base
 from portal.models import TZDateTime
 
 
@@ -33,7 +33,7 @@ class PoaPurpose(StrEnum):
     CERT_REQUEST = "cert_request"  # CERT-3
 
 
-class PowerOfAttorney(db.Model):
+class PowerOfAttorney(Base):
     """A stored 委任状: the signed system PDF or the scanned paper one, kept
     encrypted in the file store and linked to the user it empowers."""
 
@@ -60,7 +60,7 @@ class DraftKind(StrEnum):
     CERT_REQUEST = "cert_request"
 
 
-class UserDraft(db.Model):
+class UserDraft(Base):
     """Entered data waiting for the PoA step (confirm → sign / upload → 登録).
 
     The form values are sealed with the master key (personal data never sits

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from remote_signing.service import models  # noqa: F401  (registers the tables)
 from remote_signing.service.db import VERSION_TABLE, Base
@@ -11,7 +11,7 @@ from remote_signing.service.db import VERSION_TABLE, Base
 config = context.config
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
