@@ -55,12 +55,12 @@ def _me() -> Any:
     return current_user._get_current_object()
 
 
-def _list(kind: ListKind):  # type: ignore[no-untyped-def]
+def _list(kind: ListKind) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     try:
         criteria = Criteria.from_form(load_search(request.args))
     except ValidationError as exc:
-        errors = first_errors(exc.messages)  # type: ignore[arg-type]
+        errors = first_errors(exc.messages_dict)
         criteria = Criteria()
     page = customer_rows(_me(), kind, criteria)
     return render_template("contracts/list.html", kind=kind, page=page, errors=errors,
@@ -103,25 +103,25 @@ def _shown_rows(rows: list[tuple[ListParty, ListPackage]]) -> list[ShownRow]:
 
 @bp.route("/to-sign")
 @customer_required
-def to_sign():  # type: ignore[no-untyped-def]
+def to_sign() -> ResponseReturnValue:
     return _list(ListKind.TO_SIGN)
 
 
 @bp.route("/active")
 @customer_required
-def active():  # type: ignore[no-untyped-def]
+def active() -> ResponseReturnValue:
     return _list(ListKind.ACTIVE)
 
 
 @bp.route("/finished")
 @customer_required
-def finished():  # type: ignore[no-untyped-def]
+def finished() -> ResponseReturnValue:
     return _list(ListKind.FINISHED)
 
 
 @bp.route("/archive.zip")
 @customer_required
-def archive():  # type: ignore[no-untyped-def]
+def archive() -> ResponseReturnValue:
     """契約書を一括ダウンロード (#14 item 6): every concluded and finished package's
     signed PDFs and verification report, streamed as one ZIP."""
     from urllib.parse import quote
@@ -143,12 +143,12 @@ def archive():  # type: ignore[no-untyped-def]
 
 
 def _same_site(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)  # type: ignore[union-attr]
+    return bool(url and url.startswith(request.host_url))
 
 
 @bp.route("/<int:package_id>")
 @customer_required
-def package(package_id: int):  # type: ignore[no-untyped-def]
+def package(package_id: int) -> ResponseReturnValue:
     pkg, parties = services.customer_package(_me(), package_id)
     return render_template("contracts/package.html", package=pkg, my_parties=parties,
                            to_sign=services.party_to_sign(_me(), pkg),
@@ -157,7 +157,7 @@ def package(package_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:package_id>/documents/<int:document_id>")
 @customer_required
-def document(package_id: int, document_id: int):  # type: ignore[no-untyped-def]
+def document(package_id: int, document_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
     download = request.args.get("download") == "1"
     doc, data = services.open_document(_me(), pkg, document_id, download=download)
@@ -178,7 +178,7 @@ def pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
 
 @bp.route("/<int:package_id>/confirm", methods=["GET", "POST"])
 @customer_required
-def confirm(package_id: int):  # type: ignore[no-untyped-def]
+def confirm(package_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -187,7 +187,7 @@ def confirm(package_id: int):  # type: ignore[no-untyped-def]
             services.confirm(_me(), pkg, important=data["important_confirmed"],
                              documents=data["documents_confirmed"])
         except ValidationError as exc:
-            errors = first_errors(exc.messages)  # type: ignore[arg-type]
+            errors = first_errors(exc.messages_dict)
         except DomainError as exc:
             if exc.field is None:
                 raise
@@ -204,7 +204,7 @@ def confirm(package_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:package_id>/reject", methods=["POST"])
 @customer_required
-def reject(package_id: int):  # type: ignore[no-untyped-def]
+def reject(package_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
     try:
         data = RejectSchema().load(request.form)
@@ -213,7 +213,7 @@ def reject(package_id: int):  # type: ignore[no-untyped-def]
         party = services._require_signable(_me(), pkg)  # noqa: SLF001
         return render_template("contracts/confirm.html", package=pkg, party=party, errors={},
                                opened=services.opened_document_ids(_me(), pkg), values={},
-                               reject_errors=first_errors(exc.messages)), 400  # type: ignore[arg-type]
+                               reject_errors=first_errors(exc.messages_dict)), 400
     db.session.commit()
     flash("契約を否認しました。今回の契約は不成立となりました。", "info")
     return redirect(url_for("contracts.finished"))
@@ -303,7 +303,7 @@ def sign_done(package_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:package_id>/report.pdf")
 @customer_required
-def report(package_id: int):  # type: ignore[no-untyped-def]
+def report(package_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
     from .report import report_pdf
 
@@ -317,7 +317,7 @@ def report(package_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:package_id>/evidence.pdf")
 @customer_required
-def evidence_certificate(package_id: int):  # type: ignore[no-untyped-def]
+def evidence_certificate(package_id: int) -> ResponseReturnValue:
     """締結証明書 (#16 item 4): the same permission as the report."""
     pkg, _ = services.customer_package(_me(), package_id)
     from .evidence import certificate_pdf
