@@ -54,6 +54,7 @@ from portal.contracts.models import (  # noqa: E402
     ContractParty,
     ContractSignature,
 )
+from portal.contracts.pdfcheck import lta_spec  # noqa: E402
 from portal.contracts.seal import BANK_FIELD, BANK_SEAL  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.filestore import get_file_store  # noqa: E402
@@ -198,7 +199,7 @@ def bare_run(root: ax509.Certificate, exclude: set[int]) -> tuple[float, float, 
     keys = list(db.session.execute(select(ContractDocument.current_key)).scalars())
     db.session.rollback()
     store = get_file_store()
-    spec = longterm._lta_spec(root)  # noqa: SLF001  the same validation policy
+    spec = lta_spec(root)  # the same validation policy
     with PeakRss(exclude) as rss:
         t0, c0 = time.perf_counter(), cpu_seconds()
         for key in keys:

@@ -34,6 +34,7 @@ from portal.filestore import FileIntegrityError, FileMissing, FileStore
 from portal.users.models import PowerOfAttorney
 
 from .models import ContractDocument, ContractPackage, ContractSignature, SignatureKind
+from .pdfcheck import check_pdf, renewal_decision
 
 SIGNED = ""  # file_ref of a concluded package's signed contract document
 
@@ -171,8 +172,6 @@ def _check_batch(jobs: list[FileJob]) -> list[FileVerdict]:
 
 def check_file(store: FileStore, job: FileJob, root: ax509.Certificate,
                ctx: CheckContext) -> FileVerdict:
-    from .longterm import check_pdf, renewal_decision
-
     verdict = FileVerdict(job)
     data = read_checked(store, job.key, job.sha256, verdict.problems)
     if data is None or job.expected_fields is None:

@@ -23,7 +23,6 @@ from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 
 from portal import filestore
-from portal.contracts.longterm import _lta_spec
 from portal.contracts.models import (
     AlertState,
     ContractDocument,
@@ -32,6 +31,7 @@ from portal.contracts.models import (
     LongtermAlert,
     SignatureKind,
 )
+from portal.contracts.pdfcheck import lta_spec
 from portal.extensions import db
 from portal.filestore import FileMissing, get_file_store
 from portal.mail import deliver_pending
@@ -252,7 +252,7 @@ def test_sign6_renewal_adds_an_archive_timestamp_and_every_signature_still_valid
                                                               allow_fetching=True))
                 assert status.intact and status.valid and status.trusted, sig.field_name
                 continue
-            lta = asyncio.run(ades_lta_validation(sig, _lta_spec(root)))
+            lta = asyncio.run(ades_lta_validation(sig, lta_spec(root)))
             assert lta.ades_subindic is AdESPassed.OK, (sig.field_name, lta.ades_subindic)
             vc = ValidationContext(trust_roots=[root], allow_fetching=True,
                                    time_tolerance=timedelta(seconds=60))
