@@ -296,7 +296,7 @@ def sign_execute(package_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:package_id>/sign/done")
 @customer_required
-def sign_done(package_id: int):  # type: ignore[no-untyped-def]
+def sign_done(package_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
     return render_template("contracts/sign_done.html", package=pkg)
 
