@@ -142,16 +142,21 @@ class _Collector(ast.NodeVisitor):
             return
         self.generic_visit(node)
 
-    def _try(self, node: ast.Try) -> None:
+    def _try(self, node: ast.Try | ast.TryStar) -> None:
         guarded = any(_catches_import_error(h.type) for h in node.handlers)
         self._guarded += guarded
         for child in node.body:
             self.visit(child)
         self._guarded -= guarded
-        for child in [*node.handlers, *node.orelse, *node.finalbody]:
-            self.visit(child)
+        rest: list[ast.AST] = [*node.handlers, *node.orelse, *node.finalbody]
+        for other in rest:
+            self.visit(other)
 
-    visit_Try = visit_TryStar = _try
+    def visit_Try(self, node: ast.Try) -> None:
+        self._try(node)
+
+    def visit_TryStar(self, node: ast.TryStar) -> None:
+        self._try(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
