@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from portal import mail
 from portal.clock import to_jst
 from portal.errors import DomainError
-from portal.extensions import db
+from portal.extensions import db, login_manager
 from portal.gate import public
 from portal.i18n import COOKIE, LOCALES, gettext
 from portal.maintenance import active_window
@@ -228,8 +228,7 @@ def init_app(app: Flask) -> None:
         except Exception:  # noqa: BLE001  (the connection is already gone)
             pass
         # later hooks (security headers) ask for current_user: answer without the database
-        # Flask-Login (untyped) sets app.login_manager at init_app
-        g._login_user = app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        g._login_user = login_manager.anonymous_user()
         lang = "en" if request.cookies.get("portal_lang") == "en" else "ja"
         page = DATABASE_DOWN_PAGE.format(lang=lang, message=escape(gettext(DATABASE_DOWN)))
         return page, 503, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}

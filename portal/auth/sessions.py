@@ -65,7 +65,6 @@ def _expired(row: UserSession) -> bool:
     return moment - as_utc(row.last_seen_at) > idle or moment - as_utc(row.created_at) > absolute
 
 
-@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask_login ships no types
 def load_user(principal: str) -> Any:
     token = session.get("sid")
     if not token:
@@ -86,6 +85,10 @@ def load_user(principal: str) -> Any:
         row.last_seen_at = now()
         db.session.commit()
     return user
+
+
+# A call, not a decorator: flask_login is untyped, so its decorator would erase load_user's type.
+login_manager.user_loader(load_user)
 
 
 @cache

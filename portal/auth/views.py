@@ -34,7 +34,7 @@ def handle_login_form(schema: Schema, authenticate: Callable[..., Any], template
             data = schema.load({identifier_field: values[identifier_field],
                                 "password": request.form.get("password", "")})
         except ValidationError as exc:
-            errors = exc.messages  # type: ignore[assignment]  # marshmallow: str | list | dict
+            errors = exc.messages_dict
         else:
             try:
                 user = authenticate(data[identifier_field], data["password"],

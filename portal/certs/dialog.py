@@ -235,7 +235,8 @@ def _kept(user: CustomerUser, purpose: str) -> dict[str, Any] | None:
         text = unseal(base64.b64decode(kept["v"]), context=_proof_context(user, purpose))
     except Exception:  # noqa: BLE001  (tampered or another user's cookie: start again)
         return None
-    return json.loads(text)  # type: ignore[no-any-return]
+    proof: dict[str, Any] = json.loads(text)
+    return proof
 
 
 # --- 認証 and 電子署名 (issue #13 item 10) ---------------------------------------------

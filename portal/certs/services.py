@@ -443,7 +443,7 @@ def send_expiry_notices(at: datetime | None = None) -> int:
     ).all()
     sent = 0
     for cert in due:
-        if as_utc(cert.valid_to) < moment:  # type: ignore[arg-type]
+        if cert.valid_to is None or as_utc(cert.valid_to) < moment:
             continue
         queue_mail(
             "cert_expiring", cert.user.email, name=cert.user.display_name, valid_to=cert.valid_to
