@@ -15,7 +15,7 @@ from portal.auth.decorators import staff_required
 from portal.clock import to_jst
 from portal.console import admin
 from portal.console import schemas as forms
-from portal.console.views import bp
+from portal.console.blueprint import bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.permissions import Permission, require

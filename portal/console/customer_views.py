@@ -14,7 +14,7 @@ from portal.auth.decorators import staff_required
 from portal.console import admin, customers
 from portal.console import schemas as forms
 from portal.console.admin_views import Errors, load_form
-from portal.console.views import bp
+from portal.console.blueprint import bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.permissions import Permission, can, require

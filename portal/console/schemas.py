@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from portal.console.views import JstDateTime
+from portal.clock import JST, now, to_jst
 from portal.i18n import gettext
 from portal.models import StaffRole
 from portal.validation import (
@@ -24,6 +24,32 @@ from portal.validation import (
     first_problem,
     normalize_text,
 )
+
+BAD_DATETIME = "日時を正しく入力してください。"
+YEAR_OUT_OF_RANGE = "日時は前年から5年後までの範囲で入力してください。"
+LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+class JstDateTime(fields.Field[datetime]):
+    """A ``datetime-local`` value typed in 日本時間, loaded as aware UTC. The
+    year is checked before any zone arithmetic, so year 1 or 9999 ends as a
+    field error, never as an overflow."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 32:
+            raise ValidationError(BAD_DATETIME)
+        for fmt in LOCAL_FORMATS:
+            try:
+                typed = datetime.strptime(value.strip(), fmt)
+            except ValueError:
+                continue
+            this_year = to_jst(now()).year
+            if not this_year - 1 <= typed.year <= this_year + 5:
+                raise ValidationError(YEAR_OUT_OF_RANGE)
+            return typed.replace(tzinfo=JST).astimezone(UTC)
+        raise ValidationError(BAD_DATETIME)
+
 
 BRANCH_CODE_RE = re.compile(r"[0-9]{3,4}")
 LOGIN_ID_RE = re.compile(r"[A-Za-z0-9._-]{4,32}")

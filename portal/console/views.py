@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -19,21 +19,18 @@ from portal.auth.decorators import first_login_page, public, staff_required
 from portal.auth.password_change import change_password_view
 from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form
-from portal.clock import JST, now, to_jst
-from portal.console import menu
+from portal.console import admin_views, applications, audit_views, customer_views, invitations
+from portal.console.blueprint import bp
+from portal.console.schemas import JstDateTime
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.permissions import Permission, require
 from portal.web import safe_next
 
-bp = Blueprint("console", __name__, url_prefix="/console")
-
-
-@bp.app_template_global("console_menu_items")
-def console_menu_items() -> list[tuple[str, str]]:
-    """The console menu (home page and header) for the signed-in staff member."""
-    return menu.items_for(current_user._get_current_object())
-
+# The console's other view modules, imported for the routes they add to ``bp``:
+# AUD-2 (operation log), ADM-1 (branches, staff, notices, customer page), and
+# issue 3's 利用登録のご案内 and MyPage利用申込の審査.
+ROUTE_MODULES = (admin_views, audit_views, customer_views, applications, invitations)
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
@@ -78,32 +75,6 @@ def logout() -> ResponseReturnValue:
     db.session.commit()
     flash("ログアウトしました。", "info")
     return redirect(url_for("console.login"))
-
-
-BAD_DATETIME = "日時を正しく入力してください。"
-YEAR_OUT_OF_RANGE = "日時は前年から5年後までの範囲で入力してください。"
-LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
-
-
-class JstDateTime(fields.Field[datetime]):
-    """A ``datetime-local`` value typed in 日本時間, loaded as aware UTC. The
-    year is checked before any zone arithmetic, so year 1 or 9999 ends as a
-    field error, never as an overflow."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
-                     **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 32:
-            raise ValidationError(BAD_DATETIME)
-        for fmt in LOCAL_FORMATS:
-            try:
-                typed = datetime.strptime(value.strip(), fmt)
-            except ValueError:
-                continue
-            this_year = to_jst(now()).year
-            if not this_year - 1 <= typed.year <= this_year + 5:
-                raise ValidationError(YEAR_OUT_OF_RANGE)
-            return typed.replace(tzinfo=JST).astimezone(UTC)
-        raise ValidationError(BAD_DATETIME)
 
 
 class MaintenanceSchema(Schema):
@@ -196,11 +167,3 @@ def maintenance_cancel(window_id: int) -> ResponseReturnValue:
     flash("臨時メンテナンスを取り消しました。", "info")
     return redirect(url_for("console.maintenance"))
 
-
-# Registers the routes of the other console modules: AUD-2 (operation log) and
-# ADM-1 (branches, staff, notices, customer page).
-from portal.console import (  # noqa: E402,F401
-    admin_views,
-    audit_views,
-    customer_views,
-)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from portal import audit
 from portal.auth.decorators import staff_required
-from portal.console.views import bp as console_bp
+from portal.console.blueprint import bp as console_bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.filestore import get_file_store
@@ -22,8 +23,11 @@ from portal.models import CustomerUser
 from portal.permissions import Permission, can, get_or_404_for, require
 from portal.validation import first_errors
 
-from . import services
+from . import longterm, services, signing
+from .blueprint import pdf_response
+from .evidence import certificate_pdf
 from .models import ContractPackage, SigningPosition, SummaryType
+from .report import report_pdf
 from .schemas import (
     MAX_PARTIES,
     ConcludeSchema,
@@ -246,8 +250,6 @@ def contract_withdraw(package_id: int) -> ResponseReturnValue:
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_CONCLUDE)
 def contract_conclude(package_id: int) -> ResponseReturnValue:
-    from . import signing
-
     package = _package(package_id, Permission.CONSOLE_CONTRACTS_CONCLUDE)
     try:
         data = ConcludeSchema().load(request.form)
@@ -281,15 +283,9 @@ def contract_repaid(package_id: int) -> ResponseReturnValue:
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
 def contract_document(package_id: int, document_id: int) -> ResponseReturnValue:
-    from portal import audit
-
-    from .views import pdf_response
-
     package = _package(package_id)
     document = next((d for d in package.documents if d.id == document_id), None)
     if document is None:
-        from flask import abort
-
         abort(404)
     data = get_file_store().get(document.current_key)
     audit.record("contract.document.viewed", actor=_me(), target=document,
@@ -303,9 +299,6 @@ def contract_document(package_id: int, document_id: int) -> ResponseReturnValue:
 @staff_required
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
 def contract_report(package_id: int) -> ResponseReturnValue:
-    from .report import report_pdf
-    from .views import pdf_response
-
     package = _package(package_id)
     data = report_pdf(package, actor=_me())
     db.session.commit()
@@ -317,9 +310,6 @@ def contract_report(package_id: int) -> ResponseReturnValue:
 @require(Permission.CONSOLE_CONTRACTS_PREPARE)
 def contract_evidence(package_id: int) -> ResponseReturnValue:
     """締結証明書 (#16 item 4): the same permission as the report."""
-    from .evidence import certificate_pdf
-    from .views import pdf_response
-
     package = _package(package_id)
     data = certificate_pdf(package, actor=_me())
     db.session.commit()
@@ -335,8 +325,6 @@ def signer_label(user: CustomerUser) -> str:
 @console_bp.context_processor
 def _longterm_banner() -> dict[str, Any]:
     def open_alerts() -> int:
-        from . import longterm
-
         if not can(_me(), Permission.CONSOLE_AUDIT_READ):
             return 0
         return longterm.open_alert_count()
@@ -348,8 +336,6 @@ def _longterm_banner() -> dict[str, Any]:
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
 def longterm_alerts() -> ResponseReturnValue:
-    from . import longterm
-
     show_all = request.args.get("all") == "1"
     return render_template("contracts/longterm_alerts.html", show_all=show_all,
                            alerts=longterm.alerts(include_acknowledged=show_all))
@@ -359,8 +345,6 @@ def longterm_alerts() -> ResponseReturnValue:
 @staff_required
 @require(Permission.CONSOLE_AUDIT_READ)
 def longterm_alert_acknowledge(alert_id: int) -> ResponseReturnValue:
-    from . import longterm
-
     longterm.acknowledge(_me(), alert_id)
     db.session.commit()
     flash("アラートを確認済みにしました。", "info")

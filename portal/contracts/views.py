@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from portal import notices
 from portal.auth.decorators import customer_required
 from portal.certs import dialog
 from portal.certs.dialog import Outcome, Step
@@ -31,22 +32,24 @@ from portal.validation import first_errors
 from portal.web import date_jst, yen
 
 from . import (
-    console_views,  # noqa: F401  (registers the console routes)
+    console_views,
     services,
 )
+from .archive import archive_name, start_download, stream_zip
+from .blueprint import bp, pdf_response
 from .cli import register as register_cli
+from .evidence import certificate_pdf
+from .report import report_pdf
 from .schemas import ConfirmSchema, OtpSchema, PinSchema, RejectSchema, load_search
 from .search import Criteria, ListKind, ListPackage, ListParty, customer_rows
 from .signing_flow import ContractSigning
 
-bp = Blueprint("contracts", __name__, url_prefix="/contracts")
-
+# Imported for the routes it adds to the console's blueprint (registered after this one).
+ROUTE_MODULES = (console_views,)
 
 @bp.app_context_processor
 def _notice_subjects() -> dict[str, Any]:
     """HOME names each contract notice's package (#13 item 12, ``notices.subjects``)."""
-    from portal import notices
-
     return {"notice_subjects": notices.subjects}
 register_cli(bp)
 
@@ -124,10 +127,6 @@ def finished() -> ResponseReturnValue:
 def archive() -> ResponseReturnValue:
     """契約書を一括ダウンロード (#14 item 6): every concluded and finished package's
     signed PDFs and verification report, streamed as one ZIP."""
-    from urllib.parse import quote
-
-    from .archive import archive_name, start_download, stream_zip
-
     packages = start_download(_me())
     if not packages:
         db.session.rollback()
@@ -163,17 +162,6 @@ def document(package_id: int, document_id: int) -> ResponseReturnValue:
     doc, data = services.open_document(_me(), pkg, document_id, download=download)
     db.session.commit()
     return pdf_response(data, f"{doc.title}.pdf", download=download)
-
-
-def pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
-    from urllib.parse import quote
-
-    response = Response(data, mimetype="application/pdf")
-    disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = (
-        f"{disposition}; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/<int:package_id>/confirm", methods=["GET", "POST"])
@@ -305,8 +293,6 @@ def sign_done(package_id: int) -> ResponseReturnValue:
 @customer_required
 def report(package_id: int) -> ResponseReturnValue:
     pkg, _ = services.customer_package(_me(), package_id)
-    from .report import report_pdf
-
     try:
         data = report_pdf(pkg, actor=_me())
     except NotFound:
@@ -320,8 +306,6 @@ def report(package_id: int) -> ResponseReturnValue:
 def evidence_certificate(package_id: int) -> ResponseReturnValue:
     """締結証明書 (#16 item 4): the same permission as the report."""
     pkg, _ = services.customer_package(_me(), package_id)
-    from .evidence import certificate_pdf
-
     data = certificate_pdf(pkg, actor=_me())
     db.session.commit()
     return pdf_response(data, f"締結証明書_{pkg.id}.pdf", download=True)

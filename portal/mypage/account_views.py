@@ -17,8 +17,8 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CompanyKind, CustomerUser
 from portal.mypage import account, verification
+from portal.mypage.blueprint import bp
 from portal.mypage.schemas import EmailChangeSchema, VerificationCodeSchema
-from portal.mypage.views import bp
 from portal.permissions import Permission, get_or_404_for
 from portal.ratelimit import RateLimited
 from portal.users.cards import user_cards

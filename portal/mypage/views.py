@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
 from portal.console.admin import system_notices_now
+from portal.mypage import account_views
+from portal.mypage.blueprint import bp
 from portal.notices import notices_for
 
-bp = Blueprint("mypage", __name__)
+# Imported for the routes it adds to ``bp``: 登録情報の照会・変更, 仮パスワード再発行, email change.
+ROUTE_MODULES = (account_views,)
 
 
 @bp.route("/")
@@ -25,7 +28,3 @@ def home() -> ResponseReturnValue:
 def faq() -> ResponseReturnValue:
     return render_template("mypage/faq.html")
 
-
-# Issue 3's pages on this blueprint and on the console's (they add routes when imported).
-from portal.console import applications, invitations  # noqa: E402,F401
-from portal.mypage import account_views  # noqa: E402,F401

@@ -23,7 +23,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from portal.auth.decorators import staff_required
 from portal.clock import to_jst
-from portal.console.views import bp as console_bp
+from portal.console.blueprint import bp as console_bp
 from portal.contracts.models import ContractPackage
 from portal.errors import DomainError
 from portal.extensions import db

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.auth.decorators import staff_required
 from portal.certs.requests import open_cert_request
-from portal.console.views import bp as console_bp
+from portal.console.blueprint import bp as console_bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Company, CustomerUser, StaffUser, UserState

@@ -25,19 +25,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[3]
 TOP_PACKAGES = ("portal", "kyc", "remote_signing")
 SHARED = "portal (shared modules)"
 COMPOSITION_ROOTS = {"portal", "portal.model_registry"}
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
-# The circles left inside areas (a views module importing its sibling view modules
-# to register their routes while they import its blueprint; contracts' evidence,
-# signing and services; the signing service's db/models and key stores) are
-# being removed in issue #15's session; the mark goes once the check passes.
-CIRCLES_LEFT = pytest.mark.xfail(
-    strict=False, reason="issue #15 item 4: import circles inside areas still being removed")
 
 
 @dataclass(frozen=True)
@@ -326,7 +318,6 @@ def test_no_module_uses_a_private_name_of_another_room():
     assert not offenders, _report("private names used across rooms", offenders)
 
 
-@CIRCLES_LEFT
 def test_modules_import_each_other_in_no_circle():
     graph: dict[str, set[str]] = {module: set() for module in modules()}
     for imp in all_imports():
