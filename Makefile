@@ -29,8 +29,9 @@ run: deps migrate
 	$(RUN_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --limit-request-line 8190 --limit-request-field_size 16380 --access-logfile - wsgi:app
 
-## make test: install what the tests need, start the real services, run every test
-## on SQLite and, beside it, the database-touching part again on PostgreSQL.
+## make test: install what the tests need, check lint and types (ruff, mypy --strict),
+## start the real services, run every test on SQLite and, beside it, the
+## database-touching part again on PostgreSQL.
 # The suite runs in a process time zone that is neither UTC nor JST, so a
 # naive now() or a stored wall time shows up as a failure (SPEC time rule).
 # The two runs share nothing but the started services: each test starts its own
@@ -40,6 +41,7 @@ run: deps migrate
 test: export TZ := America/Los_Angeles
 test: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	@$(SERVICES) start clamd smtp postgres signing
 	@mkdir -p var/log; pg_log=var/log/test-postgres.log; \
 	PORTAL_TEST_DATABASE=postgres $(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not slow" \
