@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
@@ -19,7 +19,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser
 from portal.users.blueprint import bp, field_errors, form_values, signed_in_customer
-from portal.users.poa_views import take_poa_upload
+from portal.users.poa_views import to_confirmation
 
 from . import reissue
 from .models import CertReason
@@ -49,13 +49,10 @@ def cert_request(user_id: int) -> ResponseReturnValue:
             db.session.rollback()
             errors = {exc.field or "_": [exc.message]}
         else:
-            upload_error = take_poa_upload(me, draft)
-            db.session.commit()
-            if upload_error is None or draft.upload_key:
-                if upload_error:  # KYC-4: kept in quarantine; 登録 retries the scan
-                    flash(upload_error, "error")
-                return redirect(url_for("users.confirm", handle=draft.handle))
-            errors = {"file": [upload_error]}
+            outcome = to_confirmation(me, draft)
+            if not isinstance(outcome, str):
+                return outcome
+            errors = {"file": [outcome]}
     return render_template("users/cert_request.html", subject=subject, poa_kind=poa,
                            values=values, errors=errors, reasons=REASON_CHOICES), \
         400 if errors else 200

@@ -43,6 +43,19 @@ def take_poa_upload(me: CustomerUser, draft: UserDraft) -> str | None:
     return None
 
 
+def to_confirmation(me: CustomerUser, draft: UserDraft) -> ResponseReturnValue | str:
+    """After a draft is started (new user, certificate request): take its paper PoA,
+    commit, and go to the confirmation page; the file's error message when the
+    upload was refused outright (a quarantined file goes on, KYC-4)."""
+    upload_error = take_poa_upload(me, draft)
+    db.session.commit()
+    if upload_error is not None and not draft.upload_key:
+        return upload_error
+    if upload_error:  # KYC-4: kept in quarantine; 登録 retries the scan
+        flash(upload_error, "error")
+    return redirect(url_for("users.confirm", handle=draft.handle))
+
+
 def draft_of(me: CustomerUser, handle: str) -> UserDraft:
     """The actor's live draft of either kind; anything else: expired (404)."""
     for kind in DraftKind:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
@@ -23,7 +23,7 @@ from portal.users.blueprint import bp, field_errors, form_values, signed_in_cust
 from portal.users.cards import user_cards
 from portal.users.company import company_edit_channel, customer_may_edit_company
 from portal.users.models import DraftKind
-from portal.users.poa_views import take_poa_upload
+from portal.users.poa_views import to_confirmation
 from portal.users.schemas import (
     POA_CHOICES,
     ROLE_CHOICES,
@@ -78,13 +78,10 @@ def create() -> ResponseReturnValue:
         except DomainError as exc:
             errors = {exc.field or "_": [exc.message]}
         else:
-            upload_error = take_poa_upload(me, draft)
-            db.session.commit()
-            if upload_error is None or draft.upload_key:
-                if upload_error:  # KYC-4: kept in quarantine; 登録 retries the scan
-                    flash(upload_error, "error")
-                return redirect(url_for("users.confirm", handle=draft.handle))
-            errors = {"file": [upload_error]}
+            outcome = to_confirmation(me, draft)
+            if not isinstance(outcome, str):
+                return outcome
+            errors = {"file": [outcome]}
     return render_template("users/form.html", values=values, errors=errors,
                            roles=ROLE_CHOICES, role_hints=ROLE_HINTS, poa_choices=POA_CHOICES,
                            labels=USER_LABELS), 400 if errors else 200
