@@ -39,7 +39,7 @@ from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.i18n import gettext
 from portal.mail import queue_mail
-from portal.models import CustomerUser, StaffUser
+from portal.models import Company, CustomerUser, StaffUser
 from portal.notices import notify
 from portal.scanning import ScannerUnavailable, VirusScanner
 from portal.states import Lifecycle
@@ -55,6 +55,7 @@ from portal.uploads import (
     receive,
     recheck,
 )
+from portal.web import url_for_safe
 
 MSG_CONSENT_REQUIRED = "「内容について確認し、理解しました」にチェックしてください。"
 MSG_NOT_EDITABLE = "この本人確認書類はすでに送信済みのため、変更できません。"
@@ -402,8 +403,6 @@ def submit(user: CustomerUser, submission: KycSubmission) -> None:
 # --- review (KYC-6) ---------------------------------------------------------------------
 
 def submissions_for_branch(staff: StaffUser, *, state: KycState | None) -> list[KycSubmission]:
-    from portal.models import Company
-
     if staff.branch_id is None:
         return []
     query = (
@@ -438,8 +437,6 @@ def approve(staff: StaffUser, submission: KycSubmission) -> None:
 
 def _pin_link() -> str | None:
     """HOME-2: the notice opens 初期PIN登録, which leads on to 発行 (#13 item 2)."""
-    from portal.web import url_for_safe
-
     try:
         link = url_for_safe("certs.register_pin")
     except RuntimeError:  # no request context (a CLI job)

@@ -26,15 +26,17 @@ from marshmallow import ValidationError
 
 from kyc import services
 from kyc.consent_document import DOWNLOAD_NAME, PDF_PATH
-from kyc.document_types import DocumentCategory, required_categories, types_in
+from kyc.document_types import DocumentCategory, lookup, required_categories, types_in
 from kyc.models import STATE_LABELS, KycFile, KycState, KycSubmission, QuarantineState
 from kyc.schemas import ChooseTypeSchema, ConsentSchema, RejectSchema, UploadSchema
 from portal.auth.decorators import customer_required, staff_required
+from portal.certs.services import on_document_step
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
+from portal.models import CustomerRole
 from portal.permissions import Permission, get_or_404_for, require
 from portal.uploads import PREVIEWABLE_IMAGES, SCAN_PENDING_MESSAGE
-from portal.web import uploads_in_memory
+from portal.web import uploads_in_memory, url_for_safe
 
 bp = Blueprint("kyc", __name__, url_prefix="/mypage/kyc", cli_group="kyc")
 console_bp = Blueprint("kyc_console", __name__, url_prefix="/console/kyc")
@@ -63,9 +65,6 @@ MSG_NOT_NEEDED = "現在、本人確認書類のアップロードは必要あ�
 def _only_when_documents_are_needed() -> Any:
     """#13 item 4 (KYC-1): a viewer or a user who can already sign cannot start
     or fill a submission, whatever URL is typed."""
-    from portal.certs.services import on_document_step
-    from portal.models import CustomerRole
-
     if request.endpoint not in SUBMISSION_ENDPOINTS or not current_user.is_authenticated:
         return None
     me = _me()
@@ -121,8 +120,6 @@ def consent() -> ResponseReturnValue:
 @bp.route("/back")
 @customer_required
 def start_or_settings() -> ResponseReturnValue:
-    from portal.web import url_for_safe
-
     target = url_for_safe("mypage.settings")
     return redirect(target if target != "#" else url_for("mypage.home"))
 
@@ -315,8 +312,6 @@ def _reviewable(submission_id: int) -> KycSubmission:
 
 def _review_page(submission: KycSubmission, errors: Errors | None = None,
                  status: int = 200) -> tuple[str, int]:
-    from kyc.document_types import lookup
-
     labels = {}
     for f in submission.files:
         labels[f.id] = lookup(f.document_type).slot(f.slot).label

@@ -118,6 +118,8 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    # Loaded when the factory runs (no circle to dodge), like the parts create_app
+    # wires: importing one shared module does not load every model and extension.
     from portal import model_registry  # noqa: F401  (every model, for Alembic)
     from portal.extensions import csrf, db, login_manager, migrate
 

@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.cli import AppGroup
 
+from .services import send_expiry_notices, signing_client
+
 rs_cli = AppGroup("rs", help="Remote signing service (RS-1/RS-2).")
 certs_cli = AppGroup("certs", help="Signing certificates (CERT-5).")
 
@@ -19,8 +21,6 @@ certs_cli = AppGroup("certs", help="Signing certificates (CERT-5).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_root(out: Path) -> None:
     """Write the signing CA's root certificate (PEM)."""
-    from .services import signing_client
-
     with signing_client() as api:
         der = api.root_certificate()
     pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
@@ -31,8 +31,6 @@ def export_root(out: Path) -> None:
 @certs_cli.command("notify-expiring")
 def notify_expiring() -> None:
     """Mail (once) every holder whose certificate expires within 30 days."""
-    from .services import send_expiry_notices
-
     click.echo(f"expiry notices queued: {send_expiry_notices()}")
 
 

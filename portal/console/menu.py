@@ -4,7 +4,9 @@ holds the permission."""
 
 from __future__ import annotations
 
-from portal.permissions import Permission
+from flask import current_app
+
+from portal.permissions import Permission, can
 
 MENU: list[tuple[str, str, Permission]] = [
     ("console.invitations", "利用登録のご案内（招待）", Permission.CONSOLE_INVITATIONS),
@@ -24,9 +26,5 @@ MENU: list[tuple[str, str, Permission]] = [
 
 
 def items_for(actor: object) -> list[tuple[str, str]]:
-    from flask import current_app
-
-    from portal.permissions import can
-
     return [(endpoint, label) for endpoint, label, permission in MENU
             if endpoint in current_app.view_functions and can(actor, permission)]

@@ -33,6 +33,7 @@ from portal.models import CustomerUser
 from portal.permissions import Permission, can
 
 from .models import ContractPackage, ContractParty, SummaryType
+from .report import build, render
 from .services import visible_parties
 from .states import PackageState
 
@@ -131,8 +132,6 @@ class _Sink(io.RawIOBase):
 
 def stream_zip(packages: list[ArchivedPackage]) -> Iterator[bytes]:
     """The archive, one chunk per stored file (needs an app context, no database)."""
-    from .report import build, render
-
     store = get_file_store()
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED,

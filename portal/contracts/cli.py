@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import Blueprint
 from sqlalchemy import select
 
+from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF
 from portal.extensions import db
 from portal.filestore import get_file_store
 
+from . import longterm
+from .demo import seed_contracts
 from .models import ContractPackage
 
 
@@ -33,10 +37,6 @@ def register(bp: Blueprint) -> None:
                   help="the demo representative's signing PIN (certificates area demo)")
     def demo(pin: str) -> None:
         """Demo packages: one to sign, one concluded (after `flask demo seed`)."""
-        from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF
-
-        from .demo import seed_contracts
-
         for line in seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
                                    rep_mypage_id=DEMO_REP_MYPAGE_ID, pin=pin):
             click.echo(line)
@@ -70,10 +70,6 @@ def register(bp: Blueprint) -> None:
 
         Exit status 1 when a file does not validate (or a renewal failed),
         2 when the signing service cannot be reached."""
-        from datetime import timedelta
-
-        from . import longterm
-
         def show(result: longterm.DocumentResult) -> None:
             if result.file_ref:  # other stored files: only findings are listed
                 if result.outcome is longterm.Outcome.MISMATCH:

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.certs import dialog
+from portal.certs.services import active_credential_id
 from portal.clock import now, to_jst
 from portal.dev.maildir import maildir_keys, wait_for_code
 from portal.extensions import db
@@ -75,8 +76,6 @@ def seed_contracts(*, staff_login: str, staff_password: str, rep_mypage_id: str,
         lines.append(f"contracts: package {waiting.id} waits for {rep.display_name}'s signature")
     if _has(rep, PackageState.CONCLUDED):
         return lines or ["contracts: demo packages already present"]
-    from portal.certs.services import active_credential_id
-
     if active_credential_id(rep) is None:
         lines.append("contracts: no concluded demo package yet: the representative has no "
                      "certificate (run `flask demo sign-sample` first, then this again)")

@@ -19,10 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit, notices
+from portal.auth import services as auth
 from portal.auth.sessions import end_all_sessions_of
 from portal.clock import now
 from portal.crypto import verify_secret
-from portal.errors import DomainError, Forbidden, NotFound
+from portal.errors import DomainError, Forbidden, NotFound, StaleWrite
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.i18n import gettext
@@ -30,6 +31,7 @@ from portal.mail import queue_mail
 from portal.models import Company, CustomerRole, CustomerUser, StaffUser, UserState
 from portal.notices import notify
 from portal.permissions import Permission, can
+from portal.web import date_jst, yen
 
 from .models import (
     ContractDocument,
@@ -202,8 +204,6 @@ def update_package(staff: StaffUser, package: ContractPackage, data: dict[str, A
     if package.state != PackageState.DRAFT:
         raise DomainError("送付済みの案件は編集できません。")
     if expected_version is not None and expected_version != package.version:
-        from portal.errors import StaleWrite
-
         raise StaleWrite()
     in_charge = _check_fields(staff, data)
     parties = _resolve_parties(staff, data["parties"])
@@ -375,8 +375,6 @@ def retire_sign_requests(package: ContractPackage,
 def package_subjects(package_ids: Collection[int]) -> dict[int, str]:
     """What a contract notice names (#13 item 12): 申込概要, 融資金額 and 申込日 of
     each package, in the visitor's language."""
-    from portal.web import date_jst, yen
-
     if not package_ids:
         return {}
     rows = db.session.execute(select(ContractPackage).where(
@@ -552,8 +550,6 @@ def store_revision(document: ContractDocument, data: bytes) -> None:
 def check_staff_password(staff: StaffUser, password: str) -> None:
     """The password at 締結 is the staff login password: refused while the
     account is locked, and a wrong one counts toward the lockout (AUTH-4, AUTH-9)."""
-    from portal.auth import services as auth
-
     if auth.is_locked(staff, hold=True):
         audit.record("contract.conclude.refused_locked", actor=staff)
         db.session.commit()

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 from portal import ratelimit
 from portal.auth.decorators import customer_required, email_verification_page
+from portal.auth.password_change import change_password_view
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CompanyKind, CustomerUser
@@ -44,8 +45,6 @@ def settings() -> ResponseReturnValue:
 @customer_required
 def password_change() -> ResponseReturnValue:
     """ログインパスワード変更 (AUTH-10): the same flow as the first-login change."""
-    from portal.auth.password_change import change_password_view
-
     return change_password_view(first_login=False)
 
 

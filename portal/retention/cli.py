@@ -10,6 +10,8 @@ from flask import Blueprint
 
 from portal.clock import to_jst
 
+from . import services
+
 
 def _day(value: datetime | None) -> str:
     return to_jst(value).strftime("%Y-%m-%d") if value else "-"
@@ -20,8 +22,6 @@ def register(bp: Blueprint) -> None:
     @click.option("--dry-run", is_flag=True, help="Change nothing; print what would go.")
     def run_command(dry_run: bool) -> None:
         """Delete what is due under the retention policy, send advance notices."""
-        from . import services
-
         report = services.run(dry_run=dry_run)
         for c in report.held:
             click.echo(f"held\tpackage {c.package_id}\t{c.due.label}\tdue {_day(c.due.due_at)}")
@@ -49,8 +49,6 @@ def register(bp: Blueprint) -> None:
     @bp.cli.command("tombstones")
     def tombstones_command() -> None:
         """List tombstones: package id, type, dates, policy and file hashes."""
-        from . import services
-
         for t in services.tombstones():
             click.echo(f"{t.package_id}\t{t.summary_type}\t{t.final_state}\tbranch {t.branch_id}"
                        f"\tapplied {t.application_date:%Y-%m-%d}\tconcluded {_day(t.concluded_at)}"

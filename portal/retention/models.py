@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.clock import now
 from portal.contracts.models import ContractPackage, ContractParty
+from portal.errors import DomainError
 from portal.extensions import Base, UTCDateTime
 
 
@@ -105,6 +106,4 @@ def _refuse_held_package(_mapper: Any, connection: Connection, target: ContractP
             or_(LegalHold.package_id == target.id, LegalHold.company_id.in_(companies)))
         .limit(1)).first()
     if held is not None:
-        from portal.errors import DomainError
-
         raise DomainError("訴訟ホールド中のため削除できません。")

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, or_, select, update
 
 from portal import audit
-from portal.clock import now
+from portal.certs.services import revoke_user_certificate
+from portal.clock import now, to_jst
 from portal.contracts.models import (
     ContractDocument,
     ContractPackage,
@@ -38,10 +39,12 @@ from portal.extensions import db
 from portal.filestore import FileStore, get_file_store
 from portal.mail import queue_mail
 from portal.models import Branch, Company, CustomerUser, StaffUser, UserSession, UserState
+from portal.mypage.models import Application, ApplicationState, EmailVerification
 from portal.notices import notify
 
 from . import policy
 from .models import CompanyTermination, DeletionNotice, LegalHold, Tombstone
+from .personal_data import purge_company
 from .termination import is_terminated
 
 HELD = "訴訟ホールド中のため削除できません。"
@@ -250,8 +253,6 @@ def send_notices(at: datetime) -> int:
 
 
 def _notify_package(package: ContractPackage, due: policy.Due, days_before: int) -> None:
-    from portal.clock import to_jst
-
     values = {"date": package.application_date.strftime("%Y/%m/%d"),
               "summary": package.summary_label,
               "due": to_jst(due.due_at).strftime("%Y/%m/%d")}
@@ -365,8 +366,6 @@ def holds(include_lifted: bool = False) -> list[LegalHold]:
 def terminate(staff: StaffUser, company: Company, *, note: str = "") -> CompanyTermination:
     """MyPage access ends (sessions too), certificates are revoked and the
     identity-document clock starts. Contracts keep their own rules."""
-    from portal.certs.services import revoke_user_certificate
-
     if is_terminated(company.id):
         raise DomainError(ALREADY_TERMINATED)
     users = list(db.session.execute(
@@ -401,8 +400,6 @@ def _company_held(company_id: int) -> bool:
 def purge_identity(at: datetime) -> list[int]:
     """KYC files and PoAs (blobs and rows) and the users' personal data of
     customers whose relationship ended RETENTION_IDENTITY_YEARS ago."""
-    from .personal_data import purge_company
-
     done = []
     for termination in identity_due(at):
         keys = purge_company(termination.company_id)
@@ -420,16 +417,12 @@ def purge_identity(at: datetime) -> list[int]:
 
 
 def applications_due(at: datetime) -> list[Any]:
-    from portal.mypage.models import Application, ApplicationState
-
     rows = db.session.execute(select(Application).where(
         Application.state != ApplicationState.APPROVED)).scalars()
     return [a for a in rows if policy.application_due(a.submitted_at) <= at]
 
 
 def purge_applications(at: datetime) -> list[int]:
-    from portal.mypage.models import Application, EmailVerification
-
     done = []
     for application in applications_due(at):
         app_id, verification_id = application.id, application.verification_id

@@ -24,7 +24,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from portal.auth.decorators import staff_required
 from portal.clock import to_jst
 from portal.console.blueprint import bp as console_bp
-from portal.contracts.models import ContractPackage
+from portal.contracts.models import SUMMARY_LABELS, ContractPackage
+from portal.contracts.states import PACKAGE_LABELS
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Company, StaffUser
@@ -100,9 +101,6 @@ def deleted_package_shows_tombstone() -> ResponseReturnValue | None:
 
 
 def _labels() -> dict[str, Any]:
-    from portal.contracts.models import SUMMARY_LABELS
-    from portal.contracts.states import PACKAGE_LABELS
-
     return {"summary": {k.value: v for k, v in SUMMARY_LABELS.items()},
             "state": {k.value: v for k, v in PACKAGE_LABELS.items()},
             "policy": policy.POLICY_LABELS}
