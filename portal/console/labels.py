@@ -174,6 +174,7 @@ TARGETS: dict[str, str] = {
     "CustomerUser": "ユーザ",
     "EmailVerification": "認証コード",
     "Invitation": "利用登録のご案内",
+    "KycConsent": "本人確認書類の提出への同意",
     "KycFile": "本人確認書類ファイル",
     "KycQuarantine": "スキャン待ちファイル",
     "KycSubmission": "本人確認書類",
@@ -185,6 +186,7 @@ TARGETS: dict[str, str] = {
     "SigningEvidence": "締結証明書",
     "StaffUser": "担当者",
     "SystemNotice": "お知らせ",
+    "UserDraft": "ユーザ登録・証明書発行依頼の下書き",
     "Tombstone": "削除記録",
 }
 
