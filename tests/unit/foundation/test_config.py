@@ -23,6 +23,14 @@ GOOD = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_outside_portal_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PORTAL_* variables of the shell or the test command (e.g. a private
+    PORTAL_SMTP_PORT for the services) must not change what these tests read."""
+    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
+        monkeypatch.delenv(name)
+
+
 def test_production_starts_with_real_secrets_and_turns_on_secure_cookies_and_hsts():
     app = create_app(GOOD)
     assert app.config["SESSION_COOKIE_SECURE"] is True
