@@ -18,7 +18,13 @@ from portal.auth.decorators import customer_required
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser
-from portal.users.blueprint import bp, field_errors, form_values, signed_in_customer
+from portal.users.blueprint import (
+    active_colleague_or_404,
+    bp,
+    field_errors,
+    form_values,
+    signed_in_customer,
+)
 from portal.users.poa_views import to_confirmation
 
 from . import reissue
@@ -30,9 +36,7 @@ from .schemas import REASON_CHOICES, CertRequestSchema
 @customer_required
 def cert_request(user_id: int) -> ResponseReturnValue:
     me = signed_in_customer()
-    subject = db.session.get(CustomerUser, user_id)
-    if subject is None or subject.company_id != me.company_id or subject.state != "active":
-        abort(404)
+    subject = active_colleague_or_404(me, user_id)
     poa = reissue.cert_request_poa(me, subject)
     if poa is None:
         abort(404)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, request
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from portal.extensions import db
 from portal.models import CustomerUser
 from portal.validation import first_errors
 
@@ -18,6 +19,14 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 def signed_in_customer() -> CustomerUser:
     user: CustomerUser = current_user._get_current_object()
+    return user
+
+
+def active_colleague_or_404(me: CustomerUser, user_id: int) -> CustomerUser:
+    """An active user of the actor's own company; anyone else looks like not found."""
+    user = db.session.get(CustomerUser, user_id)
+    if user is None or user.company_id != me.company_id or user.state != "active":
+        abort(404)
     return user
 
 

@@ -19,7 +19,13 @@ from portal.extensions import db
 from portal.models import CustomerRole, CustomerUser
 from portal.permissions import Permission, can
 from portal.users import company_views, console_views, poa, poa_views, services
-from portal.users.blueprint import bp, field_errors, form_values, signed_in_customer
+from portal.users.blueprint import (
+    active_colleague_or_404,
+    bp,
+    field_errors,
+    form_values,
+    signed_in_customer,
+)
 from portal.users.cards import user_cards
 from portal.users.company import company_edit_channel, customer_may_edit_company
 from portal.users.models import DraftKind
@@ -159,9 +165,7 @@ def _user_values(user: CustomerUser) -> dict[str, Any]:
 @customer_required
 def delete(user_id: int) -> ResponseReturnValue:
     me = signed_in_customer()
-    target = db.session.get(CustomerUser, user_id)
-    if target is None or target.company_id != me.company_id or target.state != "active":
-        abort(404)
+    target = active_colleague_or_404(me, user_id)
     if request.method == "POST":
         try:
             services.delete_user(me, target)
