@@ -13,7 +13,8 @@ requested digest, answers our nonce and chains to the signing service's root
 from the certificates inside the token alone; when no TSA gives one it raises
 ``TimestampUnavailable`` and nothing is signed or stored. ``sign_documents``
 asks for a timestamp before the authorization, so a missing TSA costs the user
-no signature on the service side.
+no signature on the service side; a TSA that gave a valid token within the last
+``TSA_FRESH_SECONDS`` counts as up without asking again.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ _TOKEN_DIGESTS = {"sha256", "sha384", "sha512"}
 TRUST_CACHE_SECONDS = 3600.0
 _trusted_tsa: dict[tuple[bytes, bytes], float] = {}  # (root, TSA cert) digests -> until
 _trusted_lock = threading.Lock()
+# A TSA that gave a valid token this recently is taken as up: the check before the
+# authorization (or the activation token's use) is skipped (#11 item 5). Storage
+# stays fail-closed either way: nothing is stored without a valid token. The cost
+# is bounded by this window: a TSA that dies inside it can cost the user one code.
+TSA_FRESH_SECONDS = 10.0
+_tsa_answered: dict[str, float] = {}  # TSA URL -> monotonic time of its last valid token
 
 
 def _sha(cert: ax509.Certificate) -> bytes:
@@ -118,14 +125,30 @@ class ServiceTimeStamper(TimeStamper):
         failed: list[str] = []
         for url in list(self._urls):
             try:
-                return await self._timestamp_from(url, message_digest, md_algorithm)
+                token = await self._timestamp_from(url, message_digest, md_algorithm)
             except Exception as exc:  # noqa: BLE001  any failure of one TSA: try the next
+                with _trusted_lock:
+                    _tsa_answered.pop(url, None)
                 log.warning("TSA %s gave no valid timestamp: %s: %s", url,
                             type(exc).__name__, exc)
                 failed.append(f"{url}: {type(exc).__name__}")
                 self._urls.remove(url)
                 self._urls.append(url)
+            else:
+                with _trusted_lock:
+                    _tsa_answered[url] = time.monotonic()
+                return token
         raise TimestampUnavailable("no TSA gave a valid timestamp", detail={"tried": failed})
+
+    async def ensure_available(self) -> None:
+        """Fail closed before anything is spent: a TSA must give a valid token, unless
+        one of this stamper's TSAs gave one within the last TSA_FRESH_SECONDS."""
+        now = time.monotonic()
+        with _trusted_lock:
+            fresh = any(now - _tsa_answered.get(url, float("-inf")) < TSA_FRESH_SECONDS
+                        for url in self._urls)
+        if not fresh:
+            await self.async_dummy_response("sha256")
 
     async def _timestamp_from(self, url: str, message_digest: bytes,
                               md_algorithm: str) -> cms.ContentInfo:
@@ -310,10 +333,9 @@ def sign_documents(
     async def run() -> list[bytes]:
         async with asyncio.TaskGroup() as group:
             # A TSA first: without one nothing is authorized (fail closed, no orphan
-            # signature on the service's side). The documents are prepared and hashed
-            # while the TSA answers; the authorization waits for it (#11 item 5).
-            authorizer.authorize_after(
-                group.create_task(timestamper.async_dummy_response("sha256")))
+            # signature on the service's side), unless one answered seconds ago. The
+            # documents are prepared and hashed meanwhile; the authorization waits (#11).
+            authorizer.authorize_after(group.create_task(timestamper.ensure_available()))
             tasks = [
                 group.create_task(_sign_one(doc, signer, timestamper, o))
                 for doc, o in zip(documents, opts, strict=True)
@@ -410,7 +432,7 @@ def authorize_prepared(client: SigningClient, credential: CredentialInfo,
     """認証: the PIN proof + the code authorize exactly the prepared hashes; answers
     the activation token (SAD) and its lifetime. A TSA is asked first, so without
     one the code is not spent."""
-    asyncio.run(ServiceTimeStamper(client).async_dummy_response("sha256"))
+    asyncio.run(ServiceTimeStamper(client).ensure_available())
     return client.authorize(credential.credential_id, [p.to_sign for p in prepared],
                             pin=proof.pin, pin_token=proof.pin_token, otp=otp,
                             description=description)
@@ -424,7 +446,7 @@ def finish_prepared(client: SigningClient, credential: CredentialInfo,
     from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 
     timestamper = ServiceTimeStamper(client)
-    asyncio.run(timestamper.async_dummy_response("sha256"))
+    asyncio.run(timestamper.ensure_available())
     hashes = tuple(p.to_sign for p in prepared)
     auth = Authorization(credential.credential_id, sad, 0, hashes, "sha256")
     values = client.sign_hashes(auth)

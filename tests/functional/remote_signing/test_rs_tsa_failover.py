@@ -166,3 +166,42 @@ def test_tsa_urls_come_from_the_portal_configuration() -> None:
                                          "SIGNING_CLIENT_ID": "portal",
                                          "SIGNING_CLIENT_SECRET": "x"})
     assert default.tsa_urls == ("http://rs:8100/tsa",)  # the service's own TSA
+
+
+class CountingClient(SigningClient):
+    """The adapter with each TSA request counted."""
+
+    stamps = 0
+
+    def timestamp(self, request_der: bytes, url: str | None = None) -> bytes:
+        self.stamps += 1
+        return super().timestamp(request_der, url)
+
+
+def test_sign1_a_tsa_that_answered_seconds_ago_is_not_asked_again_before_authorizing(
+    rs_process: ServiceProcess, rs_mail: SmtpCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#11 item 5: the check before the authorization costs a TSA round trip; a TSA
+    that gave a valid token within TSA_FRESH_SECONDS counts as up. One that has not
+    is asked first (the test above: then a dead TSA costs no code)."""
+    from remote_signing import pdf
+
+    client = CountingClient(rs_process.url, "portal", DEV_PORTAL_SECRET, timeout=30,
+                            tsa_urls=[f"{rs_process.url}/tsa"])
+    monkeypatch.setattr(pdf, "_tsa_answered", {})
+    try:
+        info, email = new_credential(client)
+        stamps = []
+        for fresh_seconds in (10.0, 10.0, 0.0):
+            monkeypatch.setattr(pdf, "TSA_FRESH_SECONDS", fresh_seconds)
+            before = client.stamps
+            [signed] = sign_documents(client, info, [sample_pdf()], pin=PIN,
+                                      otp=otp(client, rs_mail, info, email))
+            stamps.append(client.stamps - before)
+            assert assert_every_signature_and_timestamp_trusted(
+                signed, client.root_certificate()) == ["Signature1: signature + timestamp"]
+    finally:
+        client.close()
+    # first: check + signature timestamp; then the check is skipped; with no
+    # window every signature asks first again
+    assert stamps == [2, 1, 2]
