@@ -1,19 +1,21 @@
 """Print the room-level dependency graph of portal/, kyc/ and remote_signing/ (issue #15).
 
-Reads every module with ``ast`` (nothing is imported), the same way as
-``tests/unit/foundation/test_architecture.py``: module- and function-level
+The one import reader of the project: this script, ``scripts/code_counts.py`` and
+``tests/unit/foundation/test_architecture.py`` use ``Project`` below. It reads
+every module with ``ast`` (nothing is imported): module- and function-level
 imports count, imports under ``if TYPE_CHECKING:`` do not, ``from pkg import
 mod`` counts as importing ``pkg.mod``. A room is an area package
 (``portal/<package>/``, ``kyc``, ``remote_signing``) or the shared modules
 (``portal/*.py``); the composition roots (``portal/__init__.py``,
-``portal/model_registry.py``) name every area and are shown apart.
+``portal/model_registry.py``) name every area and are a room apart.
 
     .venv/bin/python scripts/import_graph.py            # mermaid, for docs/architecture.md
     .venv/bin/python scripts/import_graph.py --edges    # one "room -> room (n imports)" a line
     .venv/bin/python scripts/import_graph.py --root /tmp/before
 
-Exit status 1 when a shared module or remote_signing imports an area, or when
-modules import each other in a circle (what the architecture test fails on).
+Exit status 1 when a shared module or remote_signing imports an area, when
+modules import each other in a circle, or when a room imports a room later in
+``ROOM_ORDER`` (each such import is printed with its module and line).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 TOP_PACKAGES = ("portal", "kyc", "remote_signing")
@@ -32,16 +35,46 @@ ROOTS = "composition roots"
 COMPOSITION_ROOTS = {"portal", "portal.model_registry"}
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 
+# Issue #15 item 4, docs/architecture.md: a room imports only rooms earlier in this list
+# (the composition roots may import any room).
+ROOM_ORDER = (
+    SHARED, "remote_signing", "portal.dev",
+    "portal.auth", "portal.mypage", "kyc", "portal.certs", "portal.users",
+    "portal.contracts", "portal.retention", "portal.console", "portal.demo",
+)
+
 
 @dataclass(frozen=True)
 class Import:
     importer: str
-    target: str
+    target: str  # the project module it names (``pkg.mod`` for ``from pkg import mod``)
+    names: tuple[str, ...]  # names taken from ``target`` (empty for a module import)
     line: int
+    column: int
     in_function: bool
     type_checking: bool
-    guarded: bool
-    statement: int  # id of the import statement (one statement may name several modules)
+    guarded: bool  # inside ``try:`` with ``except ImportError``
+
+    @property
+    def statement(self) -> tuple[str, int, int]:
+        """One import statement may name several modules."""
+        return (self.importer, self.line, self.column)
+
+    def where(self) -> str:
+        return f"{self.importer} (line {self.line})"
+
+
+@dataclass(frozen=True)
+class PrivateRead:
+    reader: str
+    name: str  # ``module._name``, read as an attribute of an imported module
+    line: int
+
+
+@dataclass
+class _Scan:
+    imports: list[Import]
+    private_reads: list[PrivateRead]
 
 
 @dataclass
@@ -61,6 +94,7 @@ class Project:
         return self.paths[module].name == "__init__.py"
 
     def module_of(self, dotted: str) -> str | None:
+        """The longest prefix of ``dotted`` that is one of the project's modules."""
         parts = dotted.split(".")
         for end in range(len(parts), 0, -1):
             candidate = ".".join(parts[:end])
@@ -79,11 +113,22 @@ class Project:
             return package
         return SHARED
 
-    def imports(self) -> Iterator[Import]:
+    @cached_property
+    def _scans(self) -> dict[str, _Scan]:
+        scans: dict[str, _Scan] = {}
         for module, path in self.paths.items():
             collector = _Collector(self, module)
             collector.visit(ast.parse(path.read_text(encoding="utf-8"), str(path)))
-            yield from collector.found
+            scans[module] = _Scan(collector.found, collector.private_reads)
+        return scans
+
+    def imports(self) -> Iterator[Import]:
+        for scan in self._scans.values():
+            yield from scan.imports
+
+    def private_reads(self) -> Iterator[PrivateRead]:
+        for scan in self._scans.values():
+            yield from scan.private_reads
 
 
 class _Collector(ast.NodeVisitor):
@@ -91,28 +136,44 @@ class _Collector(ast.NodeVisitor):
         self.project = project
         self.module = module
         self.found: list[Import] = []
+        self.private_reads: list[PrivateRead] = []
+        self.aliases: dict[str, str] = {}  # local name → project module
         self._function = 0
         self._type_checking = 0
         self._guarded = 0
 
-    def _add(self, target: str, node: ast.stmt | ast.expr) -> None:
-        self.found.append(Import(self.module, target, node.lineno, self._function > 0,
-                                 self._type_checking > 0, self._guarded > 0, id(node)))
+    def _add(self, target: str, names: tuple[str, ...], node: ast.stmt | ast.expr) -> None:
+        self.found.append(Import(self.module, target, names, node.lineno, node.col_offset,
+                                 self._function > 0, self._type_checking > 0,
+                                 self._guarded > 0))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             target = self.project.module_of(alias.name)
-            if target is not None:
-                self._add(target, node)
+            if target is None:
+                continue
+            self._add(target, (), node)
+            if alias.asname:
+                self.aliases[alias.asname] = target
+            else:
+                head = alias.name.split(".")[0]
+                self.aliases.setdefault(head, head)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         source = self._absolute(node)
         base = self.project.module_of(source)
         if base is None:
             return
+        taken: list[str] = []
         for alias in node.names:
             submodule = f"{source}.{alias.name}"
-            self._add(submodule if submodule in self.project.paths else base, node)
+            if submodule in self.project.paths:
+                self._add(submodule, (), node)
+                self.aliases[alias.asname or alias.name] = submodule
+            else:
+                taken.append(alias.name)
+        if taken:
+            self._add(base, tuple(taken), node)
 
     def _absolute(self, node: ast.ImportFrom) -> str:
         if not node.level:
@@ -159,6 +220,7 @@ class _Collector(ast.NodeVisitor):
         self._try(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        # ``__import__("pkg.mod")`` / ``importlib.import_module("pkg.mod")`` import too
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if name in {"__import__", "import_module"} and node.args:
@@ -166,8 +228,39 @@ class _Collector(ast.NodeVisitor):
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 target = self.project.module_of(first.value)
                 if target is not None:
-                    self._add(target, node)
+                    self._add(target, (), node)
         self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        private = self._private_read(node)
+        if private is not None:
+            self.private_reads.append(PrivateRead(self.module, private, node.lineno))
+            return
+        self.generic_visit(node)
+
+    def _private_read(self, node: ast.Attribute) -> str | None:
+        """``module._name`` when ``node`` reads a private name of an imported module."""
+        head, _, rest = (_dotted(node) or "").partition(".")
+        if head not in self.aliases or not rest:
+            return None
+        full = f"{self.aliases[head]}.{rest}"
+        owner = self.project.module_of(full)
+        if owner is None or full == owner:
+            return None
+        attribute = full[len(owner) + 1:].split(".")[0]
+        return f"{owner}.{attribute}" if is_private(attribute) else None
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` of an attribute chain on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 def _catches_import_error(handler: ast.expr | None) -> bool:
@@ -175,6 +268,10 @@ def _catches_import_error(handler: ast.expr | None) -> bool:
         return False
     candidates = handler.elts if isinstance(handler, ast.Tuple) else [handler]
     return any(isinstance(c, ast.Name) and c.id in IMPORT_ERRORS for c in candidates)
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def module_graph(project: Project, *, in_functions: bool = True) -> dict[str, set[str]]:
@@ -188,18 +285,37 @@ def module_graph(project: Project, *, in_functions: bool = True) -> dict[str, se
 
 
 def room_edges(project: Project) -> Counter[tuple[str, str]]:
+    """Room → room with the number of imports (one per module or name imported)."""
     edges: Counter[tuple[str, str]] = Counter()
     for imp in project.imports():
         if imp.type_checking:
             continue
         source, target = project.room_of(imp.importer), project.room_of(imp.target)
         if source != target and target != ROOTS:
-            edges[(source, target)] += 1
+            edges[(source, target)] += max(1, len(imp.names))
     return edges
 
 
+def back_edges(project: Project) -> list[Import]:
+    """Imports of a room later in ``ROOM_ORDER`` (or of a room not in it)."""
+    rank = {room: place for place, room in enumerate(ROOM_ORDER)}
+    unplaced = len(ROOM_ORDER)
+    found = []
+    for imp in project.imports():
+        source, target = project.room_of(imp.importer), project.room_of(imp.target)
+        if imp.type_checking or source in (ROOTS, target) or target == ROOTS:
+            continue
+        if rank.get(target, unplaced) >= rank.get(source, unplaced):
+            found.append(imp)
+    return found
+
+
+def room_pairs(project: Project, imports: list[Import]) -> set[tuple[str, str]]:
+    return {(project.room_of(i.importer), project.room_of(i.target)) for i in imports}
+
+
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative."""
+    """Tarjan's algorithm, iterative (the graph has hundreds of modules)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
@@ -285,6 +401,18 @@ def mermaid(edges: Counter[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _problems(project: Project, edges: Counter[tuple[str, str]]) -> list[str]:
+    wrong = sorted(f"NOT ONE WAY: {source} -> {target}" for (source, target) in edges
+                   if (source == SHARED or source == "remote_signing")
+                   and target not in (SHARED, "remote_signing"))
+    loops = ["import circle: " + " <-> ".join(loop)
+             for loop in circles(module_graph(project))]
+    backwards = sorted(
+        f"BACK-EDGE {project.room_of(i.importer)} -> {project.room_of(i.target)}: "
+        f"{i.where()} imports {i.target}" for i in back_edges(project))
+    return wrong + loops + list(dict.fromkeys(backwards))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
@@ -299,15 +427,10 @@ def main(argv: list[str] | None = None) -> int:
         print(mermaid(edges))
     print("areas importing each other (different modules): "
           + (", ".join(f"{a} <-> {b}" for a, b in two_way(edges)) or "none"))
-    wrong = sorted(f"{source} -> {target}" for (source, target) in edges
-                   if (source == SHARED or source == "remote_signing")
-                   and target not in (SHARED, "remote_signing"))
-    loops = circles(module_graph(project))
-    for line in wrong:
-        print(f"NOT ONE WAY: {line}", file=sys.stderr)
-    for loop in loops:
-        print("import circle: " + " <-> ".join(loop), file=sys.stderr)
-    return 1 if wrong or loops else 0
+    problems = _problems(project, edges)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
