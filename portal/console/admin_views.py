@@ -12,10 +12,10 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
 from portal.auth.decorators import staff_required
+from portal.blueprints import console_bp as bp
 from portal.clock import to_jst
 from portal.console import admin
 from portal.console import schemas as forms
-from portal.console.blueprint import bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.permissions import Permission, require

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.auth.decorators import staff_required
-from portal.console.blueprint import bp as console_bp
+from portal.blueprints import console_bp
 from portal.errors import DomainError, StaleWrite
 from portal.extensions import db
 from portal.i18n import gettext

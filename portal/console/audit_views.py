@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from portal import audit
 from portal.auth.decorators import staff_required
+from portal.blueprints import console_bp as bp
 from portal.clock import JST, to_jst
-from portal.console.blueprint import bp
 from portal.console.labels import action_label, actor_type_label, target_label
 from portal.extensions import db
 from portal.models import AuditEntry, CustomerUser, StaffUser

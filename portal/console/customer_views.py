@@ -11,10 +11,10 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.auth.decorators import staff_required
+from portal.blueprints import console_bp as bp
 from portal.console import admin, customers
 from portal.console import schemas as forms
 from portal.console.admin_views import Errors, load_form
-from portal.console.blueprint import bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.permissions import Permission, can, require

@@ -13,7 +13,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from portal.auth.decorators import staff_required
-from portal.console.blueprint import bp as console_bp
+from portal.blueprints import console_bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.mypage import services

@@ -1,11 +1,14 @@
 """Console menu entries: (endpoint, label, permission). Each area adds its
 lines here; entries appear when the endpoint exists and the staff member
-holds the permission."""
+holds the permission. The menu reaches the templates (home page and header)
+as the ``console_menu_items`` global of the console blueprint."""
 
 from __future__ import annotations
 
 from flask import current_app
+from flask_login import current_user
 
+from portal.blueprints import console_bp
 from portal.permissions import Permission, can
 
 MENU: list[tuple[str, str, Permission]] = [
@@ -28,3 +31,9 @@ MENU: list[tuple[str, str, Permission]] = [
 def items_for(actor: object) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label, permission in MENU
             if endpoint in current_app.view_functions and can(actor, permission)]
+
+
+@console_bp.app_template_global("console_menu_items")
+def console_menu_items() -> list[tuple[str, str]]:
+    """The console menu (home page and header) for the signed-in staff member."""
+    return items_for(current_user._get_current_object())

@@ -19,8 +19,15 @@ from portal.auth.decorators import first_login_page, public, staff_required
 from portal.auth.password_change import change_password_view
 from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form
-from portal.console import admin_views, applications, audit_views, customer_views, invitations
-from portal.console.blueprint import bp
+from portal.blueprints import console_bp as bp
+from portal.console import (
+    admin_views,
+    applications,
+    audit_views,
+    customer_views,
+    invitations,
+    menu,
+)
 from portal.console.schemas import JstDateTime
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
@@ -29,8 +36,8 @@ from portal.web import safe_next
 
 # The console's other view modules, imported for the routes they add to ``bp``:
 # AUD-2 (operation log), ADM-1 (branches, staff, notices, customer page), and
-# issue 3's 利用登録のご案内 and MyPage利用申込の審査.
-ROUTE_MODULES = (admin_views, audit_views, customer_views, applications, invitations)
+# issue 3's 利用登録のご案内 and MyPage利用申込の審査; the menu adds its template global.
+ROUTE_MODULES = (admin_views, audit_views, customer_views, applications, invitations, menu)
 
 @bp.route("/login", methods=["GET", "POST"])
 @public

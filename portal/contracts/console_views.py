@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from portal import audit
 from portal.auth.decorators import staff_required
-from portal.console.blueprint import bp as console_bp
+from portal.blueprints import console_bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.filestore import get_file_store

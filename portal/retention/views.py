@@ -22,8 +22,8 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
 from portal.auth.decorators import staff_required
+from portal.blueprints import console_bp
 from portal.clock import to_jst
-from portal.console.blueprint import bp as console_bp
 from portal.contracts.models import SUMMARY_LABELS, ContractPackage
 from portal.contracts.states import PACKAGE_LABELS
 from portal.errors import DomainError

@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.auth.decorators import staff_required
+from portal.blueprints import console_bp
 from portal.certs.requests import open_cert_request
-from portal.console.blueprint import bp as console_bp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import Company, CustomerUser, StaffUser, UserState
