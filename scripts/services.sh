@@ -113,7 +113,7 @@ start_postgres() {
 export RS_KEYSTORE_BACKEND="${RS_KEYSTORE_BACKEND:-pkcs11}"
 export SOFTHSM2_CONF="${SOFTHSM2_CONF:-$VAR/softhsm/softhsm2.conf}"
 
-rs_defaults() {  # the signing service's token defaults, one a line (config.py needs only the stdlib)
+rs_defaults() {  # the signing service's token defaults, one a line (config.py loads alone: stdlib + flask)
   "$PY" - "$ROOT/remote_signing/service/config.py" <<'EOF'
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("rs_config", sys.argv[1])

@@ -1,8 +1,11 @@
 """Configuration of the embedded signing service.
 
-Read inside ``create_app``: defaults, then environment variables prefixed
-``RS_`` (e.g. ``RS_DATABASE_URL``), then the mapping passed by the caller.
-Nothing here is shared with the portal's configuration.
+Read inside ``create_app`` with Flask's own loaders: defaults, then
+environment variables prefixed ``RS_`` (``from_prefixed_env``, e.g.
+``RS_DATABASE_URL``), then the mapping passed by the caller. An environment
+value takes the type of the default it replaces (int, bool); a value that is
+not one stops the start naming the variable. Nothing here is shared with the
+portal's configuration.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import Config
+
+# The development client credentials (portal.config has the same embedded defaults).
 DEV_PORTAL_SECRET = "embedded-dev-portal-secret"
 DEV_CONSOLE_SECRET = "embedded-dev-console-secret"
 DEV_TOKEN_PIN = "embedded-dev-token-pin"
@@ -76,8 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "PKCS11_USER_PIN": DEV_TOKEN_PIN,
 }
 
-_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
-_BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigError(RuntimeError):
@@ -86,10 +92,7 @@ class ConfigError(RuntimeError):
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     cfg = dict(DEFAULTS)
-    for key in DEFAULTS:
-        env = os.environ.get(f"RS_{key}")
-        if env is not None:
-            cfg[key] = _coerce(key, env)
+    cfg.update(_environment())
     if overrides:
         cfg.update(overrides)
     cfg["MASTER_KEY_BYTES"] = _master_key(cfg)
@@ -97,11 +100,25 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return cfg
 
 
-def _coerce(key: str, value: str) -> Any:
-    if key in _INT_KEYS:
-        return int(value)
-    if key in _BOOL_KEYS:
-        return value.strip().lower() in {"1", "true", "yes", "on"}
+def _environment() -> dict[str, Any]:
+    """The ``RS_*`` variables of known keys, each in the type of its default."""
+    read = Config(".")
+    read.from_prefixed_env("RS", loads=str)
+    return {key: _typed(key, value) for key, value in read.items() if key in DEFAULTS}
+
+
+def _typed(key: str, value: str) -> Any:
+    kind = type(DEFAULTS[key])
+    if kind is bool:
+        word = value.strip().lower()
+        if word not in TRUE | FALSE:
+            raise ConfigError(f"RS_{key} must be one of {', '.join(sorted(TRUE | FALSE))}")
+        return word in TRUE
+    if kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"RS_{key} must be a whole number") from None
     return value
 
 
