@@ -1,4 +1,4 @@
-"""Core models: branches, staff, customer companies and users, notices,
+"""Core models: branches, staff, customer companies and users, notices (also the bank's),
 audit log, mail outbox, sessions, rate-limit counters, maintenance windows.
 
 Areas keep their own models in their ``models.py``; ``portal.model_registry``
@@ -229,6 +229,24 @@ class Notice(Base):
     text: Mapped[str] = mapped_column(String(500))
     link: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now, index=True)
+
+
+class SystemNotice(Base):
+    """お知らせ from the bank to every MyPage user, shown on HOME during
+    ``[starts_at, ends_at)`` (typed in 日本時間, stored UTC); bank administrators
+    write them in the console (ADM-1, HOME-1)."""
+
+    __tablename__ = "system_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=now)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
 
 class AuditEntry(Base):

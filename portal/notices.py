@@ -1,4 +1,5 @@
-"""お知らせ (HOME-1, HOME-2)."""
+"""お知らせ (HOME-1, HOME-2): the notices of a user and the bank's system notices of
+the moment (written in the console, ADM-1)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import delete, or_, select
 
+from portal.clock import now
 from portal.extensions import db
-from portal.models import CustomerUser, Notice
+from portal.models import CustomerUser, Notice, SystemNotice
 
 MAX_SHOWN = 99
 
@@ -69,4 +71,15 @@ def notices_for(user: CustomerUser) -> list[Notice]:
         .order_by(Notice.created_at.desc(), Notice.id.desc())
         .limit(MAX_SHOWN)
     )
+    return list(db.session.execute(query).scalars())
+
+
+def system_notices_now() -> list[SystemNotice]:
+    """The bank's お知らせ (ADM-1) whose period ``[starts_at, ends_at)`` holds now:
+    what MyPage HOME shows."""
+    moment = now()
+    query = (select(SystemNotice)
+             .where(SystemNotice.starts_at <= moment, SystemNotice.ends_at > moment)
+             .order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
+             .limit(MAX_SHOWN))
     return list(db.session.execute(query).scalars())

@@ -13,13 +13,11 @@ from portal.auth import sessions
 from portal.auth.password_policy import check_password_policy
 from portal.auth.services import set_password, unlock
 from portal.clock import now
-from portal.console.models import SystemNotice
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.models import Branch, StaffRole, StaffUser
+from portal.models import Branch, StaffRole, StaffUser, SystemNotice
 from portal.mypage.account import MSG_CURRENT_WRONG, PolicyError
-from portal.notices import MAX_SHOWN
 
 MSG_CODE_TAKEN = "この店番はすでに登録されています。"
 MSG_BRANCH_NAME_TAKEN = "この支店名はすでに登録されています。"
@@ -202,17 +200,6 @@ def notices() -> list[SystemNotice]:
     return list(db.session.execute(
         select(SystemNotice).order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
     ).scalars())
-
-
-def system_notices_now() -> list[SystemNotice]:
-    """The bank's お知らせ (ADM-1) whose period ``[starts_at, ends_at)`` holds now:
-    what MyPage HOME shows."""
-    moment = now()
-    query = (select(SystemNotice)
-             .where(SystemNotice.starts_at <= moment, SystemNotice.ends_at > moment)
-             .order_by(SystemNotice.starts_at.desc(), SystemNotice.id.desc())
-             .limit(MAX_SHOWN))
-    return list(db.session.execute(query).scalars())
 
 
 def get_notice(notice_id: int) -> SystemNotice:

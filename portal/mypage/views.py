@@ -7,10 +7,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal.auth.decorators import customer_required
-from portal.console.admin import system_notices_now
 from portal.mypage import account_views
 from portal.mypage.blueprint import bp
-from portal.notices import notices_for
+from portal.notices import notices_for, system_notices_now
 
 # Imported for the routes it adds to ``bp``: 登録情報の照会・変更, 仮パスワード再発行, email change.
 ROUTE_MODULES = (account_views,)

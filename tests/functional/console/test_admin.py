@@ -12,9 +12,8 @@ import time_machine
 from sqlalchemy import select
 
 from portal.clock import JST
-from portal.console.models import SystemNotice
 from portal.extensions import db
-from portal.models import AuditEntry, Branch, StaffRole, StaffUser
+from portal.models import AuditEntry, Branch, StaffRole, StaffUser, SystemNotice
 from tests.conftest import DEFAULT_PASSWORD, login_customer, login_staff
 
 TODAY_JST = datetime(2026, 12, 3, 14, 0, tzinfo=JST)

@@ -48,7 +48,6 @@ KNOWN_BACK_EDGES: set[tuple[str, str]] = {
     ("portal.auth", "portal.retention"),
     ("portal.certs", "portal.users"),
     ("portal.contracts", "portal.demo"),
-    ("portal.mypage", "portal.console"),
     ("portal.mypage", "portal.users"),
 }
 
