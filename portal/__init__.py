@@ -47,6 +47,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     load_config(app.config, ROOT, config)
+    # Imported when the factory runs, like the parts below; an unknown
+    # VIRUS_SCANNER stops the start rather than the first upload.
+    from kyc.interfaces import check_scanner_setting
+
+    check_scanner_setting(app.config)
     _configure_flask(app)
     _init_extensions(app)
     _register_blueprints(app)

@@ -11,6 +11,7 @@ from flask import Config
 
 from portal import create_app
 from portal.config import DEMO_MASTER_KEY, DEMO_SECRET_KEY, ConfigError, load_config
+from remote_signing.service.config import DEFAULTS as SERVICE
 
 GOOD = {
     "PROFILE": "production",
@@ -103,3 +104,24 @@ def test_production_refuses_an_http_base_url_from_the_environment(monkeypatch):
     settings = {key: value for key, value in GOOD.items() if key != "BASE_URL"}
     with pytest.raises(ConfigError, match="BASE_URL"):
         create_app(settings)
+
+
+@pytest.mark.parametrize("where", ["mapping", "environment"])
+def test_an_unknown_virus_scanner_stops_the_start_naming_the_setting(monkeypatch, where):
+    """#15 item 6 (KYC-4): at start-up, not at the first upload."""
+    settings = {"DATABASE_URL": "sqlite:////tmp/env-test.sqlite3"}
+    if where == "environment":
+        monkeypatch.setenv("PORTAL_VIRUS_SCANNER", "clamav")
+    else:
+        settings["VIRUS_SCANNER"] = "clamav"
+    allowed = r"VIRUS_SCANNER: unknown scanner 'clamav' \(allowed: clamd"
+    with pytest.raises(ConfigError, match=allowed):
+        create_app(settings)
+
+
+def test_the_portal_presents_the_signing_services_development_credentials(tmp_path: Path):
+    """The embedded defaults match the embedded signing service's own (#15 item 6)."""
+    config = Config(str(tmp_path))
+    load_config(config, tmp_path)
+    assert config["SIGNING_CLIENT_SECRET"] == SERVICE["PORTAL_CLIENT_SECRET"]
+    assert config["SIGNING_CONSOLE_CLIENT_SECRET"] == SERVICE["CONSOLE_CLIENT_SECRET"]

@@ -10,6 +10,7 @@ from kyc import devtools
 from kyc.devtools import ClamdProcess, free_port
 from kyc.interfaces import scanner_from_config
 from kyc.scanner import ClamdScanner
+from portal.config import ConfigError
 from portal.scanning import ScannerUnavailable, UnavailableReason
 
 
@@ -90,5 +91,5 @@ def test_configuration_chooses_the_scanner(clamd_daemon: ClamdProcess) -> None:
     chosen = scanner_from_config(config)
     assert isinstance(chosen, ClamdScanner) and chosen.scan(devtools.EICAR).infected
     assert scanner_from_config({**config, "VIRUS_SCANNER": lambda c: chosen}) is chosen
-    with pytest.raises(ValueError, match="unknown scanner 'clamav'"):
+    with pytest.raises(ConfigError, match="unknown scanner 'clamav'"):
         scanner_from_config({**config, "VIRUS_SCANNER": "clamav"})
