@@ -6,6 +6,8 @@ exactly like an account)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, overload
 
@@ -19,7 +21,6 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser, StaffUser, UserState
 from portal.ratelimit import LOGIN_ACCOUNT, LOGIN_ADDRESS
-from portal.retention.termination import is_terminated
 
 BAD_CREDENTIALS = "メールアドレス（またはMyPageID）またはパスワードが正しくありません。"
 STAFF_BAD_CREDENTIALS = "ログインIDまたはパスワードが正しくありません。"
@@ -27,8 +28,6 @@ LOCKED = ratelimit.MSG_LOGIN_LOCKED
 THROTTLED = ratelimit.MSG_LOGIN_THROTTLED
 TEMP_EXPIRED = ("仮パスワードの有効期限が切れています。代表者・管理者の方に仮パスワードの再発行を"
                 "依頼するか、お取引店担当者までお問い合わせください。")
-TERMINATED_LOGIN = ("このお客さまのMyPageのご利用は終了しています（解約済み）。"
-                    "ご不明な点はお取引店までお問い合わせください。")
 
 # Verifying against this keeps the time of an unknown account's answer alike.
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
@@ -36,6 +35,35 @@ _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
 class LoginRefused(DomainError):
     pass
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a customer who typed the right password may not log in: the message
+    shown and the audit action recorded (e.g. 解約済み, ``login.refused_terminated``)."""
+
+    message: str
+    action: str
+
+
+CustomerCheck = Callable[[CustomerUser], Refusal | None]
+_customer_checks: dict[str, CustomerCheck] = {}
+
+
+def register_customer_check(check: CustomerCheck) -> CustomerCheck:
+    """An area that can end a customer's use of MyPage (retention's 解約) registers
+    its check here; registering the same function again replaces it."""
+    _customer_checks[f"{check.__module__}.{check.__qualname__}"] = check
+    return check
+
+
+def _refusal(user: CustomerUser) -> Refusal | None:
+    """Asked only after the right password, like an expiry: a guesser learns nothing."""
+    for check in _customer_checks.values():
+        refusal = check(user)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 def new_mypage_id() -> str:
@@ -95,11 +123,6 @@ def authenticate_customer(identifier: str, password: str, *, ip: str) -> Custome
 
 def authenticate_staff(login_id: str, password: str, *, ip: str) -> StaffUser:
     return _authenticate(login_id, password, ip=ip, staff=True)
-
-
-def _terminated(user: CustomerUser) -> bool:
-    """解約 (#14 item 5): told only after the right password, like an expiry."""
-    return is_terminated(user.company_id)
 
 
 def _usable(user: CustomerUser | StaffUser | None) -> bool:
@@ -165,10 +188,11 @@ def _authenticate(identifier: str, password: str, *, ip: str,
         audit.record("login.refused_temp_expired", actor=known, target=known, ip=ip)
         db.session.commit()
         raise LoginRefused(TEMP_EXPIRED)
-    if isinstance(known, CustomerUser) and _terminated(known):
-        audit.record("login.refused_terminated", actor=known, target=known, ip=ip)
+    refusal = _refusal(known) if isinstance(known, CustomerUser) else None
+    if refusal is not None:
+        audit.record(refusal.action, actor=known, target=known, ip=ip)
         db.session.commit()
-        raise LoginRefused(TERMINATED_LOGIN)
+        raise LoginRefused(refusal.message)
     ratelimit.clear(LOGIN_ACCOUNT, key)
     known.last_login_at = now()
     audit.record("login.success", actor=known, target=known, ip=ip)

@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[3]
 KNOWN_BACK_EDGES: set[tuple[str, str]] = {
     ("portal.auth", "portal.console"),
     ("portal.auth", "portal.mypage"),
-    ("portal.auth", "portal.retention"),
     ("portal.certs", "portal.users"),
     ("portal.contracts", "portal.demo"),
     ("portal.mypage", "portal.users"),
