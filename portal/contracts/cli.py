@@ -1,5 +1,5 @@
-"""``flask --app wsgi contracts list``, ``contracts export ID --out FILE``, ``contracts demo``,
-``contracts revalidate [--dry-run]`` (SIGN-6)."""
+"""``flask --app wsgi contracts list``, ``contracts export ID --out FILE``,
+``contracts revalidate [--dry-run]`` (SIGN-6). The demo packages: ``flask demo contracts``."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import click
 from flask import Blueprint
 from sqlalchemy import select
 
-from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF
 from portal.extensions import db
 from portal.filestore import get_file_store
 
 from . import longterm
-from .demo import seed_contracts
 from .models import ContractPackage
 
 
@@ -31,15 +29,6 @@ def register(bp: Blueprint) -> None:
             click.echo(f"{package.id}\t{package.summary_type}\t{package.state}\t"
                        f"{package.application_date:%Y-%m-%d}\t{package.loan_amount or ''}\t"
                        f"{package.summary_label}\t{package.state_label}")
-
-    @bp.cli.command("demo")
-    @click.option("--pin", default="DemoPin2026A", show_default=True,
-                  help="the demo representative's signing PIN (certificates area demo)")
-    def demo(pin: str) -> None:
-        """Demo packages: one to sign, one concluded (after `flask demo seed`)."""
-        for line in seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
-                                   rep_mypage_id=DEMO_REP_MYPAGE_ID, pin=pin):
-            click.echo(line)
 
     @bp.cli.command("export")
     @click.argument("package_id", type=int)

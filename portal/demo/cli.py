@@ -1,4 +1,5 @@
-"""``flask demo seed``, ``demo mailbox`` and ``demo sign-sample`` (embedded profile)."""
+"""``flask demo seed``, ``demo contracts``, ``demo mailbox`` and ``demo sign-sample``
+(embedded profile)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.certs.dialog import send_code, sign_pdfs
-from portal.demo import seed
+from portal.contracts.demo import seed_contracts
+from portal.demo import DEMO_REP_MYPAGE_ID, DEMO_STAFF, seed
 from portal.demo.signing import DEMO_SIGNING_PIN, demo_representative, seed_signing_demo
 from portal.dev.maildir import maildir_keys, read_maildir, wait_for_code
 from remote_signing.sample import sample_pdf
@@ -31,6 +33,16 @@ def demo_seed(base_only: bool) -> None:
     if not base_only:
         for line in seed_signing_demo():
             click.echo(line)
+
+
+@demo_cli.command("contracts")
+@click.option("--pin", default=DEMO_SIGNING_PIN, show_default=True,
+              help="the demo representative's signing PIN (certificates area demo)")
+def demo_contracts(pin: str) -> None:
+    """Demo packages: one to sign, one concluded (after `flask demo seed`)."""
+    for line in seed_contracts(staff_login=DEMO_STAFF[0], staff_password=DEMO_STAFF[1],
+                               rep_mypage_id=DEMO_REP_MYPAGE_ID, pin=pin):
+        click.echo(line)
 
 
 @demo_cli.command("mailbox")

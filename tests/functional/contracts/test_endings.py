@@ -106,3 +106,5 @@ def test_demo_seed_adds_a_package_to_sign_and_a_concluded_one(signing_app, rs_ma
                            rep_mypage_id=DEMO_REP_MYPAGE_ID, pin="x")
     assert again == ["contracts: demo packages already present"]
     assert db.session.query(ContractPackage).count() == 2
+    command = signing_app.test_cli_runner().invoke(args=["demo", "contracts"])
+    assert command.exit_code == 0 and "demo packages already present" in command.output

@@ -46,7 +46,6 @@ KNOWN_BACK_EDGES: set[tuple[str, str]] = {
     ("portal.auth", "portal.console"),
     ("portal.auth", "portal.mypage"),
     ("portal.certs", "portal.users"),
-    ("portal.contracts", "portal.demo"),
     ("portal.mypage", "portal.users"),
 }
 
