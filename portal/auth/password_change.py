@@ -1,13 +1,15 @@
 """Password change screens, one flow for both (reused, not duplicated):
 新パスワード登録 at first login (AUTH-3, guide §2.3 手順3; 現在のパスワード is the
 temporary one) and ログインパスワード変更 of a logged-in user (AUTH-10, guide
-§2.4/§3.5). Called by ``auth.first_login``, ``mypage.password_change`` and the
-console's ``console.first_login`` (a staff member's temporary password); the
-rules live in ``portal.mypage.account`` and ``portal.console.admin``. After
-any change every other session of the user ends."""
+§2.4/§3.5). Each page passes its own rule: ``auth.first_login`` the customer's
+``auth.services.change_first_password``, ``mypage.password_change``
+``mypage.account.change_password`` and the console's ``console.first_login`` a
+staff member's ``console.admin.change_temporary_password``. After any change
+every other session of the user ends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -16,12 +18,15 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from portal.auth import sessions
-from portal.console import admin as staff_accounts
+from portal.auth.password_policy import PolicyError
+from portal.auth.schemas import PasswordChangeSchema
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.mypage import account
-from portal.mypage.schemas import FirstLoginPasswordSchema
 from portal.ratelimit import RateLimited
+
+# (user, current password, new password): changes it or raises DomainError
+# (PolicyError for AUTH-2, RateLimited when a wrong current password locks).
+ChangePassword = Callable[[Any, str, str], None]
 
 
 def _template(first_login: bool, console: bool) -> str:
@@ -30,17 +35,8 @@ def _template(first_login: bool, console: bool) -> str:
     return "mypage/first_login.html" if first_login else "mypage/password_change.html"
 
 
-def _change(user: Any, data: dict[str, str], *, first_login: bool, console: bool) -> None:
-    current, new = data["current_password"], data["new_password"]
-    if console:
-        staff_accounts.change_temporary_password(user, current, new)
-    elif first_login:
-        account.change_first_password(user, current, new)
-    else:
-        account.change_password(user, current, new, ip=request.remote_addr or "")
-
-
-def change_password_view(*, first_login: bool, console: bool = False) -> ResponseReturnValue:
+def change_password_view(change: ChangePassword, *, first_login: bool,
+                         console: bool = False) -> ResponseReturnValue:
     """``console``: a staff member's first-login change (console layout)."""
     user = current_user._get_current_object()
     home = "console.home" if console else "mypage.home"
@@ -51,11 +47,11 @@ def change_password_view(*, first_login: bool, console: bool = False) -> Respons
     if request.method == "POST":
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
-            data = FirstLoginPasswordSchema().load(form)
-            _change(user, data, first_login=first_login, console=console)
+            data = PasswordChangeSchema().load(form)
+            change(user, data["current_password"], data["new_password"])
         except ValidationError as exc:
             errors = exc.messages_dict
-        except account.PolicyError as exc:
+        except PolicyError as exc:
             errors = {"new_password": exc.messages}
         except RateLimited as exc:
             sessions.end_session()  # locked: this browser is logged out as well

@@ -14,6 +14,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from portal.errors import DomainError
+
 MIN_LENGTH = 10
 MAX_LENGTH = 16
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
@@ -28,6 +30,14 @@ MSG_MYPAGE_ID = "MyPageIDを含むパスワードは使用できません。"
 MSG_LOGIN_ID = "ログインIDを含むパスワードは使用できません。"
 MSG_EMAIL = "メールアドレスを含むパスワードは使用できません。"
 MSG_COMMON = "推測されやすいパスワードのため使用できません。別のパスワードを設定してください。"
+
+
+class PolicyError(DomainError):
+    """The new password breaks AUTH-2; ``messages`` lists every rule."""
+
+    def __init__(self, messages: list[str], field: str = "new_password") -> None:
+        super().__init__(messages[0], field=field)
+        self.messages = messages
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal import audit, ratelimit
+from portal.auth.password_policy import PolicyError, check_password_policy
 from portal.clock import as_utc, now
 from portal.crypto import hash_secret, verify_secret
 from portal.errors import DomainError
@@ -26,6 +27,7 @@ BAD_CREDENTIALS = "メールアドレス（またはMyPageID）またはパス�
 STAFF_BAD_CREDENTIALS = "ログインIDまたはパスワードが正しくありません。"
 LOCKED = ratelimit.MSG_LOGIN_LOCKED
 THROTTLED = ratelimit.MSG_LOGIN_THROTTLED
+MSG_CURRENT_WRONG = "現在のパスワードが正しくありません。"
 TEMP_EXPIRED = ("仮パスワードの有効期限が切れています。代表者・管理者の方に仮パスワードの再発行を"
                 "依頼するか、お取引店担当者までお問い合わせください。")
 
@@ -210,3 +212,21 @@ def set_password(user: CustomerUser | StaffUser, password: str, *, temporary: bo
             user.temp_password_expires_at = now() + timedelta(days=days)
         else:
             user.temp_password_expires_at = None
+
+
+def change_first_password(user: CustomerUser, current: str, new: str) -> None:
+    """新パスワード登録 at a customer's first login (AUTH-3): 現在のパスワード is
+    the temporary one."""
+    expires = user.temp_password_expires_at
+    if user.password_is_temporary and expires is not None and as_utc(expires) <= now():
+        audit.record("password.first_change_expired", actor=user, target=user)
+        raise DomainError(TEMP_EXPIRED, field="current_password")
+    if not verify_secret(user.password_hash, current):
+        audit.record("password.first_change_failed", actor=user, target=user)
+        raise DomainError(MSG_CURRENT_WRONG, field="current_password")
+    problems = check_password_policy(new, mypage_id=user.mypage_id, email=user.email)
+    if problems:
+        raise PolicyError(problems)
+    set_password(user, new, temporary=False)
+    user.first_login_done = True
+    audit.record("password.first_changed", actor=user, target=user)

@@ -87,4 +87,4 @@ def logout() -> ResponseReturnValue:
 @first_login_page
 def first_login() -> ResponseReturnValue:
     """AUTH-3: the temporary password must be replaced before anything else."""
-    return change_password_view(first_login=True)
+    return change_password_view(services.change_first_password, first_login=True)

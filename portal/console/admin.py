@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.auth import sessions
-from portal.auth.password_policy import check_password_policy
-from portal.auth.services import set_password, unlock
+from portal.auth.password_policy import PolicyError, check_password_policy
+from portal.auth.services import MSG_CURRENT_WRONG, set_password, unlock
 from portal.clock import now
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import Branch, StaffRole, StaffUser, SystemNotice
-from portal.mypage.account import MSG_CURRENT_WRONG, PolicyError
 
 MSG_CODE_TAKEN = "この店番はすでに登録されています。"
 MSG_BRANCH_NAME_TAKEN = "この支店名はすでに登録されています。"

@@ -21,6 +21,7 @@ from portal.auth.schemas import StaffLoginSchema
 from portal.auth.views import handle_login_form
 from portal.blueprints import console_bp as bp
 from portal.console import (
+    admin,
     admin_views,
     applications,
     audit_views,
@@ -57,7 +58,7 @@ def _after_staff_login(staff: Any) -> str:
 def first_login() -> ResponseReturnValue:
     """AUTH-3: a password set by the bank administrator is replaced before
     anything else of the console opens (the gate sends every page here)."""
-    return change_password_view(first_login=True, console=True)
+    return change_password_view(admin.change_temporary_password, first_login=True, console=True)
 
 
 @bp.route("/")

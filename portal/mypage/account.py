@@ -1,4 +1,5 @@
-"""Account life cycle rules: first login (AUTH-3), 仮パスワード再発行 (AUTH-3,
+"""Account life cycle rules: ログインパスワード変更 (AUTH-10; the first login's change,
+AUTH-3, is ``portal.auth.services.change_first_password``), 仮パスワード再発行 (AUTH-3,
 guide §3.4.4), forgotten password (AUTH-5, §3.4.5) and email change (AUTH-6).
 
 Explicit arguments, caller's transaction, every step audited, every mail
@@ -11,16 +12,15 @@ from sqlalchemy import select
 
 from portal import audit, ratelimit
 from portal.auth import sessions
-from portal.auth.password_policy import check_password_policy
+from portal.auth.password_policy import PolicyError, check_password_policy
 from portal.auth.services import (
-    TEMP_EXPIRED,
+    MSG_CURRENT_WRONG,
     count_wrong_password,
     find_customer,
     is_locked,
     set_password,
     unlock,
 )
-from portal.clock import as_utc, now
 from portal.crypto import generate_temporary_password, verify_secret
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
@@ -31,41 +31,13 @@ from portal.mypage.models import EmailVerification, VerificationPurpose
 from portal.mypage.services import MSG_EMAIL_IN_USE, email_taken
 from portal.permissions import Permission, can
 
-MSG_CURRENT_WRONG = "現在のパスワードが正しくありません。"
 MSG_ALREADY_LOGGED_IN = ("初回ログインが完了しているため、仮パスワードの再発行はできません。"
                          "パスワードを失念した場合はご本人がパスワード再設定の手続きを行ってください。")
 MSG_SAME_EMAIL = "現在のメールアドレスと同じです。"
 
 
-class PolicyError(DomainError):
-    """The new password breaks AUTH-2; ``messages`` lists every rule."""
-
-    def __init__(self, messages: list[str], field: str = "new_password") -> None:
-        super().__init__(messages[0], field=field)
-        self.messages = messages
-
-
 def _minutes() -> int:
     return verification.ttl_minutes()
-
-
-# --- first login (AUTH-3) ---------------------------------------------------------
-
-def change_first_password(user: CustomerUser, current: str, new: str) -> None:
-    """新パスワード登録: 現在のパスワード is the temporary one."""
-    expires = user.temp_password_expires_at
-    if user.password_is_temporary and expires is not None and as_utc(expires) <= now():
-        audit.record("password.first_change_expired", actor=user, target=user)
-        raise DomainError(TEMP_EXPIRED, field="current_password")
-    if not verify_secret(user.password_hash, current):
-        audit.record("password.first_change_failed", actor=user, target=user)
-        raise DomainError(MSG_CURRENT_WRONG, field="current_password")
-    problems = check_password_policy(new, mypage_id=user.mypage_id, email=user.email)
-    if problems:
-        raise PolicyError(problems)
-    set_password(user, new, temporary=False)
-    user.first_login_done = True
-    audit.record("password.first_changed", actor=user, target=user)
 
 
 # --- ログインパスワード変更 (AUTH-10, guide §2.4, §3.5) ----------------------------------

@@ -4,6 +4,7 @@ email change with メール認証 (AUTH-6)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -45,7 +46,8 @@ def settings() -> ResponseReturnValue:
 @customer_required
 def password_change() -> ResponseReturnValue:
     """ログインパスワード変更 (AUTH-10): the same flow as the first-login change."""
-    return change_password_view(first_login=False)
+    change = partial(account.change_password, ip=request.remote_addr or "")
+    return change_password_view(change, first_login=False)
 
 
 @bp.route("/settings/users/<int:user_id>/temporary-password", methods=["GET", "POST"])

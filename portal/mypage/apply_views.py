@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from portal.auth.decorators import public
+from portal.auth.password_policy import PolicyError
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.mypage import account, services, verification
@@ -294,7 +295,7 @@ def reset_password() -> ResponseReturnValue:
             account.complete_password_reset(row, data["code"], data["new_password"])
         except ValidationError as exc:
             errors = exc.messages_dict
-        except account.PolicyError as exc:
+        except PolicyError as exc:
             errors = {"new_password": exc.messages}
         except DomainError as exc:
             db.session.commit()  # keep the counted wrong entry

@@ -1,5 +1,7 @@
-"""Input schemas of the MyPage application (APP-2…4) and the password screens
-(AUTH-3, AUTH-5, AUTH-6). Shape and format only: no database, no side effects.
+"""Input schemas of the MyPage application (APP-2…4), the forgotten password
+(AUTH-5) and the email change (AUTH-6); the password change of AUTH-3/AUTH-10 is
+``portal.auth.schemas.PasswordChangeSchema``. Shape and format only: no database,
+no side effects.
 
 The same schemas serve the HTML form and any API; the views pass
 ``request.form.to_dict()`` and show ``first_errors(err.messages)`` next to the
@@ -10,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import EXCLUDE, Schema, validates_schema
 
-from portal.auth.password_policy import check_password_policy
-from portal.i18n import gettext
+from portal.auth.schemas import Password, check_new_password
 from portal.validation import (
     MSG,
     CalendarDate,
@@ -167,51 +168,6 @@ class VerificationCodeSchema(FormSchema):
     code = DigitCode(required=True, min_digits=6, max_digits=8)
 
 
-def _password_errors(data: dict[str, Any], new: str, confirm: str) -> None:
-    errors: dict[str, list[str]] = {}
-    policy = check_password_policy(data[new]) if new in data else []
-    if policy:
-        errors[new] = policy
-    if new in data and confirm in data and data[new] != data[confirm]:
-        errors[confirm] = ["新しいパスワード(確認用)が新しいパスワードと一致しません。"]
-    if errors:
-        raise ValidationError(errors)
-
-
-class Password(fields.String):
-    """A password is never normalised or stripped."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", True)
-        kwargs["error_messages"] = {"required": MSG["required"], "null": MSG["required"],
-                                    "invalid": MSG["invalid"]}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        result = super()._deserialize(value, attr, data, **kwargs)
-        if result == "":
-            raise self.make_error("required")
-        if len(result) > 254:
-            raise ValidationError(gettext(MSG["too_long"], max=254))
-        return result
-
-
-class FirstLoginPasswordSchema(FormSchema):
-    """新パスワード登録 (AUTH-3): 現在のパスワード = the temporary one."""
-
-    current_password = Password()
-    new_password = Password()
-    new_password_confirm = Password()
-
-    @validates_schema(skip_on_field_errors=False)
-    def _policy(self, data: dict[str, Any], **kwargs: Any) -> None:
-        _password_errors(data, "new_password", "new_password_confirm")
-        if data.get("current_password") and data.get("current_password") == data.get(
-                "new_password"):
-            raise ValidationError(
-                {"new_password": ["現在のパスワードと異なるパスワードを設定してください。"]})
-
-
 class LoginIdSchema(FormSchema):
     """失念時パスワード変更, step 1: メールアドレス (またはMyPageID)."""
 
@@ -227,7 +183,7 @@ class PasswordResetSchema(FormSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _policy(self, data: dict[str, Any], **kwargs: Any) -> None:
-        _password_errors(data, "new_password", "new_password_confirm")
+        check_new_password(data, "new_password", "new_password_confirm")
 
 
 class EmailChangeSchema(FormSchema):

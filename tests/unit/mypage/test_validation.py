@@ -15,11 +15,11 @@ import time_machine
 from marshmallow import ValidationError
 
 from portal.auth.password_policy import check_password_policy
+from portal.auth.schemas import PasswordChangeSchema
 from portal.mypage.schemas import (
     MSG_IN_PERSON,
     BusinessApplicationSchema,
     EmailChangeSchema,
-    FirstLoginPasswordSchema,
     IndividualApplicationSchema,
     PasswordResetSchema,
     load_application,
@@ -354,25 +354,25 @@ def test_password_policy(password: str, mypage_id: str | None, email: str | None
 
 def test_first_login_schema_checks_policy_and_confirmation() -> None:
     with pytest.raises(ValidationError) as info:
-        FirstLoginPasswordSchema().load({"current_password": "Temp1234567x",
-                                         "new_password": "short",
-                                         "new_password_confirm": "shorter"})
+        PasswordChangeSchema().load({"current_password": "Temp1234567x",
+                                     "new_password": "short",
+                                     "new_password_confirm": "shorter"})
     errors = info.value.messages
     assert "new_password" in errors and "new_password_confirm" in errors
 
 
 def test_first_login_schema_keeps_passwords_unstripped() -> None:
-    data = FirstLoginPasswordSchema().load({"current_password": " Temp1234567x",
-                                            "new_password": "Sakura1985Tokyo",
-                                            "new_password_confirm": "Sakura1985Tokyo"})
+    data = PasswordChangeSchema().load({"current_password": " Temp1234567x",
+                                        "new_password": "Sakura1985Tokyo",
+                                        "new_password_confirm": "Sakura1985Tokyo"})
     assert data["current_password"] == " Temp1234567x"
 
 
 def test_first_login_new_password_must_differ_from_current() -> None:
     with pytest.raises(ValidationError, match="異なるパスワード"):
-        FirstLoginPasswordSchema().load({"current_password": "Sakura1985Tokyo",
-                                         "new_password": "Sakura1985Tokyo",
-                                         "new_password_confirm": "Sakura1985Tokyo"})
+        PasswordChangeSchema().load({"current_password": "Sakura1985Tokyo",
+                                     "new_password": "Sakura1985Tokyo",
+                                     "new_password_confirm": "Sakura1985Tokyo"})
 
 
 def test_password_reset_schema() -> None:
