@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import date
+from html.parser import HTMLParser
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -150,6 +151,63 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def field_labels(page_html: str) -> dict[str, str]:
+    """Field name or id -> the label the rendered page shows for it: what the
+    error summary names each message by (one place for every form)."""
+    reader = _FieldLabels()
+    reader.feed(str(page_html))
+    reader.close()
+    return {**reader.legends, **reader.labels}
+
+
+class _FieldLabels(HTMLParser):
+    """A ``<label for>``, the ``<label>`` around a checkbox or text input, or
+    else the ``<legend>`` of the innermost fieldset holding the field (a radio
+    group). The 必須/任意 badges are not part of a label."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.labels: dict[str, str] = {}
+        self.legends: dict[str, str] = {}
+        self._text: list[str] | None = None  # of the open <label> or <legend>
+        self._targets: list[str] = []  # ids the open <label> names
+        self._fieldsets: list[tuple[list[str], set[str]]] = []  # legend, field names
+        self._in_badge = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {key: value or "" for key, value in attrs}
+        if tag == "fieldset":
+            self._fieldsets.append(([], set()))
+        elif tag in ("label", "legend"):
+            self._text, self._targets = [], [attr.get("for", "")]
+        elif tag == "span" and "badge-" in attr.get("class", ""):
+            self._in_badge = True
+        elif tag in ("input", "select", "textarea") and attr.get("type") != "hidden":
+            if self._fieldsets:
+                self._fieldsets[-1][1].add(attr.get("name", ""))
+            if self._text is not None and attr.get("type") != "radio":  # a radio names its option
+                self._targets.append(attr.get("id", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span":
+            self._in_badge = False
+        elif tag in ("label", "legend") and self._text is not None:
+            text = " ".join("".join(self._text).split())
+            if tag == "legend" and self._fieldsets:
+                self._fieldsets[-1][0].append(text)
+            for target in filter(None, self._targets if tag == "label" else []):
+                self.labels.setdefault(target, text)
+            self._text = None
+        elif tag == "fieldset" and self._fieldsets:
+            legend, names = self._fieldsets.pop()
+            for name in filter(None, names):
+                self.legends.setdefault(name, "".join(legend))
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None and not self._in_badge:
+            self._text.append(data)
+
+
 def init_app(app: Flask) -> None:
     app.request_class = PortalRequest
     app.jinja_env.globals["url_for_safe"] = url_for_safe
@@ -157,6 +215,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = date_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.globals.update(is_customer=_is_customer, is_staff=_is_staff)
+    app.jinja_env.globals["field_labels"] = field_labels
 
     @app.get("/lang/<locale>")
     @public

@@ -36,7 +36,9 @@ def test_refused_branch_form_summarises_and_links_its_errors(client, factories):
                                token_page="/console/branches")
     links, page = _summary_and_fields(refused.get_data(as_text=True))
     assert ("#code", "店番は半角数字3～4桁で入力してください。") in links
-    assert ("#name", "入力してください。") in links
+    # each message names its field by the label shown; a message that already
+    # names it (店番…) is not prefixed again
+    assert ("#name", "支店名：入力してください。") in links
     assert _described_by(page, "code") == ["code-hint", "code-error"]
     assert page.get_element_by_id("code-hint").text_content() == "半角数字3～4桁"
     assert _described_by(page, "name") == ["name-error"]
@@ -46,6 +48,8 @@ def test_refused_branch_form_summarises_and_links_its_errors(client, factories):
     english = client.post_form("/console/branches", {"code": "12", "name": "x"},
                                token_page="/console/branches").get_data(as_text=True)
     assert "There are errors in your input. Please check the following items." in english
+    english_links = _summary_and_fields(english)[0]
+    assert ("#code", "Please enter a branch code of 3 or 4 half-width digits.") in english_links
 
 
 def test_refused_application_form_summarises_every_field_error(client, factories):
@@ -71,6 +75,39 @@ def test_refused_application_form_summarises_every_field_error(client, factories
     for name in hinted:
         if blank.get_element_by_id(name, None) is not None:
             assert f"{name}-hint" in _described_by(blank, name)
+
+
+def test_summary_names_the_field_of_each_message_in_japanese_and_english(client, factories):
+    """Walk defect (#15 rule 6): 「入力してください。」 once per field said nothing about
+    which field; each line now starts with the label the form shows, radio groups by
+    their legend, without the 必須 badge."""
+    factories.branch()
+    form = "/apply?kind=corporation"
+    refused = client.post_form("/apply/confirm", {"kind": "corporation"}, token_page=form)
+    links = dict(_summary_and_fields(refused.get_data(as_text=True))[0])
+    assert links["#last_name"] == "お名前(姓)：入力してください。"
+    assert links["#company_name"] == "法人名：入力してください。"
+    assert links["#identity_method"] == "本人確認方法：選択してください。"  # a fieldset's legend
+    assert links["#branch_id"] == "お申込み支店：選択してください。"  # a select
+    texts = list(links.values())
+    assert len(set(texts)) == len(texts), "no two lines of the summary read the same"
+    assert not any("必須" in text for text in texts)
+
+    client.use_english()
+    english = client.post_form("/apply/confirm", {"kind": "corporation"}, token_page=form)
+    links = dict(_summary_and_fields(english.get_data(as_text=True))[0])
+    assert links["#last_name"] == "Last name: Please enter this item."
+    assert links["#identity_method"] == "Identity verification method: Please make a selection."
+
+
+def test_user_registration_summary_names_the_role_group(client, factories):
+    user = factories.customer()
+    assert login_customer(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    refused = client.post_form("/users/new", {}, token_page="/users/new")
+    links = dict(_summary_and_fields(refused.get_data(as_text=True))[0])
+    assert links["#last_name"] == "お名前(姓)：入力してください。"
+    assert links["#email_confirm"] == "メールアドレス(確認用)：入力してください。"
+    assert links["#role"] == "権限：選択してください。"  # the radio group's legend, not an option
 
 
 def test_password_rules_are_read_with_the_new_password_field(client, factories):
