@@ -77,6 +77,7 @@ def test_register_pin_issue_and_sign_through_the_dialog(
 
     browser.get(live_server.url + "/certs/sample")
     assert not browser.find_element(By.ID, "dialog-sign").is_enabled()
+    screenshot(browser, "certs-dialog-pin")
     # 1. PIN入力: a wrong PIN is refused at 送信, before any code is mailed (PIN-5).
     before = len(smtp_sink.messages)
     browser.find_element(By.ID, "dialog-pin").send_keys("WrongPin9A")
@@ -90,6 +91,7 @@ def test_register_pin_issue_and_sign_through_the_dialog(
     browser.find_element(By.ID, "dialog-pin").send_keys(PIN)
     browser.find_element(By.ID, "dialog-send").click()
     wait_for_text(browser, "認証コードを入力し")
+    screenshot(browser, "certs-dialog-code")
     code = code_from(smtp_sink, user.email, before)
     # 2. 認証コード入力: 認証 checks the code (#13 item 10); a mistyped one is refused
     # there with the attempts left and typed again without the PIN (SIGN-2).
