@@ -28,11 +28,10 @@ def demo_seed(base_only: bool) -> None:
     Besides the base data it gives the demo representative a certificate and
     creates one package waiting for their signature and one concluded package;
     that part needs clamd, the signing service and the SMTP sink running."""
-    for line in seed():
+    logins = seed()
+    signing = [] if base_only else seed_signing_demo()
+    for line in logins + signing:  # the 署名用PIN right under the logins, each credential once
         click.echo(line)
-    if not base_only:
-        for line in seed_signing_demo():
-            click.echo(line)
 
 
 @demo_cli.command("contracts")

@@ -65,7 +65,7 @@ def give_demo_certificate(rep: CustomerUser) -> None:
         detail={"credential": info.credential_id},
     )
     db.session.commit()
-    click.echo(f"demo certificate issued to {rep.display_name} (署名用PIN: {DEMO_SIGNING_PIN})")
+    click.echo(f"demo certificate issued to {rep.display_name}")
 
 
 def seed_signing_demo() -> list[str]:

@@ -14,6 +14,8 @@ from aiosmtpd.handlers import Mailbox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from portal.demo import DEMO_ADMIN, DEMO_REP_PASSWORD, DEMO_STAFF
+from portal.demo.signing import DEMO_SIGNING_PIN
 from remote_signing.testing import (
     ServiceProcess,
     free_port,
@@ -76,3 +78,18 @@ def test_sign3_demo_sign_sample_validates_independently(app, tmp_path: Path) -> 
     r = runner.invoke(args=["demo", "sign-sample", "--out", str(tmp_path / "again.pdf")])
     assert r.exit_code == 0, r.output
     assert "demo certificate issued" not in r.output
+
+
+def test_demo_seed_prints_each_demo_credential_once(app) -> None:  # type: ignore[no-untyped-def]
+    """Walk defect (#15 rule 6): ``make run`` showed the 署名用PIN twice (the issuing
+    line and the logins); now every credential is printed once, the PIN right
+    under the logins."""
+    runner = app.test_cli_runner()
+    for _ in range(2):  # the first run issues the certificate, the second reuses it
+        r = runner.invoke(args=["demo", "seed"])
+        assert r.exit_code == 0, r.output
+        for secret in (DEMO_SIGNING_PIN, DEMO_REP_PASSWORD, DEMO_STAFF[1], DEMO_ADMIN[1]):
+            assert r.output.count(secret) == 1, (secret, r.output)
+        lines = r.output.splitlines()
+        logins = lines.index("Demo logins:")
+        assert lines[logins + 4] == f"  署名用PIN (代表者)   : {DEMO_SIGNING_PIN}"
