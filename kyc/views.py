@@ -26,11 +26,11 @@ from marshmallow import ValidationError
 
 from kyc import services
 from kyc.consent_document import DOWNLOAD_NAME, PDF_PATH
+from kyc.document_step import on_document_step
 from kyc.document_types import DocumentCategory, lookup, required_categories, types_in
 from kyc.models import STATE_LABELS, KycFile, KycState, KycSubmission, QuarantineState
 from kyc.schemas import ChooseTypeSchema, ConsentSchema, RejectSchema, UploadSchema
 from portal.auth.decorators import customer_required, staff_required
-from portal.certs.services import on_document_step
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.models import CustomerRole

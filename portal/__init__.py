@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every blueprint of the portal, as "module:attribute". One line per area.
 BLUEPRINTS = [
     "portal.auth.views:bp",
+    "portal.users.views:bp",  # before mypage and console: it adds routes to both
     "portal.mypage.views:bp",
     "portal.mypage.apply_views:bp",
-    "portal.users.views:bp",  # before console: it adds console routes
     "portal.contracts.views:bp",  # before console: it adds console routes
     "portal.retention.views:bp",  # before console: it adds console routes (CON-9)
     "portal.console.views:bp",

@@ -69,6 +69,20 @@ class CertReason(StrEnum):
                 "extend_validity": "有効期限延長"}[self.value]
 
 
+class PoaKind(StrEnum):
+    """How a power of attorney is registered (委任状登録方法): what the CERT-3 rule
+    asks of a certificate request; a new user's PoA (USR-3) uses the same kinds."""
+
+    NONE = "none"  # 委任状不要
+    SYSTEM = "system"  # システム作成 (signed electronically, SIGN-4)
+    UPLOAD = "upload"  # ファイルアップロード (scanned paper PoA)
+
+    @property
+    def label(self) -> str:
+        return {"none": "委任状不要", "system": "システム作成",
+                "upload": "ファイルアップロード"}[self.value]
+
+
 class CertRequestState(StrEnum):
     REQUESTED = "requested"  # 証明書発行依頼中 (KYC upload, review, PIN registration)
     ISSUED = "issued"  # the new certificate was issued
@@ -90,7 +104,7 @@ CERT_REQUEST_TRANSITIONS: dict[CertRequestState, frozenset[CertRequestState]] = 
 
 class CertificateRequest(Base):
     """電子証明書発行依頼 (CERT-2); the PoA it needed (CERT-3) is a
-    ``portal.users.models.PowerOfAttorney``."""
+    ``portal.users.models.PowerOfAttorney`` (the users area keeps the PoAs)."""
 
     __tablename__ = "certificate_requests"
 

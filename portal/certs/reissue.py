@@ -1,8 +1,9 @@
 """電子証明書発行依頼 (CERT-2, CERT-3): who may ask for a new certificate for
-whom and with which power of attorney, and 登録 of the request after the PoA
-step (the drafts and PoAs are the users area's, ``portal.users.poa``). The
-request's life cycle is ``portal.certs.requests``; functions work in the
-caller's transaction and the views commit."""
+whom and with which power of attorney, and the registration of a request with
+its effects. The form, the draft and the PoA step before 登録 are the users
+area's (``portal.users.cert_requests``), which calls this module; the request's
+life cycle is ``portal.certs.requests``. Functions work in the caller's
+transaction and the views commit."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from portal import audit
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.mail import queue_mail
-from portal.models import CustomerRole, CustomerUser, UserState
+from portal.models import CustomerRole, CustomerUser
 from portal.notices import notify
 from portal.permissions import MANAGERS, SIGNING_ROLES, Permission, can
-from portal.users import poa
-from portal.users.models import DraftKind, PoaKind, PoaPurpose, UserDraft
-from portal.users.services import kyc_link
+from portal.web import url_for_safe
 
 from . import requests, services
-from .models import CertificateRequest, CertReason, CertRequestState
+from .models import CertificateRequest, CertReason, CertRequestState, PoaKind
 
 R = CustomerRole
 MSG_CERT_OPEN = "このユーザは既に電子証明書発行依頼中です。"
@@ -44,58 +43,65 @@ def cert_request_poa(actor: CustomerUser, subject: CustomerUser) -> PoaKind | No
                                 same_company=actor.company_id == subject.company_id)
 
 
-def can_request_cert(actor: CustomerUser, subject: CustomerUser) -> bool:
-    """Whether the 電子証明書発行依頼 button shows (CERT-3); start_cert_request
-    enforces the same."""
-    return (cert_request_poa(actor, subject) is not None
-            and can(actor, Permission.CERTS_REQUEST, subject)
-            and requests.open_cert_request(subject) is None)
+def had_certificate(subject: CustomerUser) -> bool:
+    """Guide §3.5.1: a request asks for a certificate again (記載事項変更, PIN失念,
+    有効期限延長), so the subject holds or held one. A user's first certificate
+    comes after the user is created (documents, then the PIN, CERT-1)."""
+    return bool(services.certificates_of(subject))
 
 
-def start_cert_request(actor: CustomerUser, subject: CustomerUser,
-                       reason: CertReason) -> UserDraft:
+def offered_poa(actor: CustomerUser, subject: CustomerUser) -> PoaKind | None:
+    """The PoA kind when the actor may ask for a new certificate of the subject
+    (CERT-3, the permission, a certificate to renew); ``None`` otherwise."""
     kind = cert_request_poa(actor, subject)
-    if kind is None or not can(actor, Permission.CERTS_REQUEST, subject):
+    if kind is None or not can(actor, Permission.CERTS_REQUEST, subject) \
+            or not had_certificate(subject):
+        return None
+    return kind
+
+
+def can_request_cert(actor: CustomerUser, subject: CustomerUser) -> bool:
+    """Whether the 電子証明書発行依頼 button shows; ``requestable_poa`` enforces
+    the same."""
+    return offered_poa(actor, subject) is not None and requests.open_cert_request(subject) is None
+
+
+def requestable_poa(actor: CustomerUser, subject: CustomerUser) -> PoaKind:
+    """The PoA kind a request needs now; refuses like ``can_request_cert``."""
+    kind = offered_poa(actor, subject)
+    if kind is None:
         raise NotFound()
     if requests.open_cert_request(subject) is not None:
         raise DomainError(MSG_CERT_OPEN)
-    return poa.new_draft(DraftKind.CERT_REQUEST, actor, {"reason": reason.value}, kind,
-                         subject=subject)
+    return kind
 
 
-def register_cert_request(actor: CustomerUser, draft: UserDraft, *,
-                          signed_poa: bytes | None = None) -> CertificateRequest:
-    """登録: the request exists; the subject uploads KYC again, then PIN (CERT-2)."""
-    if draft.actor_id != actor.id or draft.kind != DraftKind.CERT_REQUEST:
+def register_cert_request(actor: CustomerUser, subject: CustomerUser, reason: CertReason, *,
+                          poa_kind: PoaKind, poa_id: int | None) -> CertificateRequest:
+    """登録: the request exists; the subject uploads documents again, then
+    registers a PIN (CERT-2). PIN失念 revokes the old certificate at once."""
+    if requestable_poa(actor, subject) is not poa_kind:
         raise NotFound()
-    subject = db.session.get(CustomerUser, draft.subject_user_id)
-    if subject is None or subject.state != UserState.ACTIVE \
-            or cert_request_poa(actor, subject) != draft.poa_kind:
-        raise NotFound()
-    if requests.open_cert_request(subject) is not None:
-        raise DomainError(MSG_CERT_OPEN)
-    if PoaKind(draft.poa_kind) is PoaKind.SYSTEM and signed_poa is None:
-        raise DomainError(poa.MSG_SIGNATURE_NEEDED)
-    reason = CertReason(poa.draft_data(draft)["reason"])
-    poa.consume_draft(draft)
-    stored = poa.poa_from_draft(draft, purpose=PoaPurpose.CERT_REQUEST, agent=subject,
-                                actor=actor, signed_pdf=signed_poa)
     request = CertificateRequest(company_id=subject.company_id, subject_user_id=subject.id,
-                                 requested_by=actor.id, reason=reason,
-                                 poa_id=stored.id if stored else None,
+                                 requested_by=actor.id, reason=reason, poa_id=poa_id,
                                  state=CertRequestState.REQUESTED)
     db.session.add(request)
     db.session.flush()
     audit.record("cert_request.created", actor=actor, target=request,
                  detail={"subject": subject.id, "reason": reason.value,
-                         "poa": draft.poa_kind})
+                         "poa": poa_kind.value})
     count = 0
-    if reason is CertReason.PIN_FORGOTTEN:  # CERT-2: at once for PIN失念
+    if reason is CertReason.PIN_FORGOTTEN:
         count = services.revoke_user_certificate(subject, "pin_forgotten", actor=actor)
         audit.record("certificate.revoked_by_change", actor=actor, target=subject,
                      detail={"cause": "pin_forgotten", "count": count})
     queue_mail("cert_request_received", subject.email, name=subject.display_name,
                reason=reason.label, revoked=count > 0)
-    notify(user_id=subject.id, company_id=subject.company_id, link=kyc_link(),
+    notify(user_id=subject.id, company_id=subject.company_id, link=_documents_link(),
            text="電子証明書発行依頼を受け付けました。本人確認書類のアップロードをお願いします。")
     return request
+
+
+def _documents_link() -> str | None:
+    link = url_for_safe("kyc.start")
+    return None if link == "#" else link

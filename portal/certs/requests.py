@@ -1,7 +1,8 @@
 """The life cycle of a certificate issuance request (電子証明書発行依頼, CERT-2):
 証明書発行依頼中 → 発行済 when the new certificate is issued, or → 取消 when the
-user is deleted meanwhile. ``LIFECYCLE`` is the only writer of the state; the
-request's form and PoA steps are in ``portal.certs.reissue``."""
+user is deleted meanwhile. ``LIFECYCLE`` is the only writer of the state; who
+may ask and the registration are ``portal.certs.reissue``, the form and the PoA
+step the users area's (``portal.users.cert_requests``)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from kyc.document_step import register_document_step
 from kyc.models import KycState
 from kyc.services import latest_submission
 from portal import audit
@@ -193,11 +194,12 @@ def _status_before_certificate(
     return SigningStatus.REQUESTED
 
 
+@register_document_step
 def on_document_step(user: CustomerUser) -> bool:
     """KYC-1/CERT-1: identity documents belong to the way to a certificate: asked
     for (証明書発行依頼中) or in review (本人確認書類確認中). Never a viewer's step
     (no certificate), nor that of a user who can sign or is past the review
-    (#13 item 4)."""
+    (#13 item 4). The KYC pages ask through ``kyc.document_step``."""
     if user.role is CustomerRole.VIEWER or user.state is not UserState.ACTIVE:
         return False
     return signing_status_enum(user) in (SigningStatus.REQUESTED, SigningStatus.KYC_REVIEW)

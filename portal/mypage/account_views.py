@@ -1,6 +1,7 @@
-"""MyPage account pages on the ``mypage`` blueprint: 登録情報の照会・変更
-(company card and user cards), 仮パスワード再発行 (AUTH-3, §3.4.4) and the
-email change with メール認証 (AUTH-6)."""
+"""MyPage account pages on the ``mypage`` blueprint: ログインパスワード変更,
+仮パスワード再発行 (AUTH-3, §3.4.4) and the email change with メール認証 (AUTH-6).
+登録情報の照会・変更 itself (company and user cards) is the users area's view
+(``portal.users.settings_views``) on this blueprint."""
 
 from __future__ import annotations
 
@@ -17,29 +18,12 @@ from portal.auth.decorators import customer_required, email_verification_page
 from portal.auth.password_change import change_password_view
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import CompanyKind, CustomerUser
+from portal.models import CustomerUser
 from portal.mypage import account, verification
 from portal.mypage.blueprint import bp
 from portal.mypage.schemas import EmailChangeSchema, VerificationCodeSchema
 from portal.permissions import Permission, get_or_404_for
 from portal.ratelimit import RateLimited
-from portal.users.cards import user_cards
-from portal.users.company import company_edit_channel, customer_may_edit_company
-from portal.users.services import may_create_user
-
-
-@bp.route("/settings")
-@customer_required
-def settings() -> ResponseReturnValue:
-    """登録情報の照会・変更: the company card and one card per user (the same
-    partial and buttons as ユーザ情報の管理, portal.users.cards)."""
-    user = current_user._get_current_object()
-    company = user.company
-    return render_template("mypage/settings.html", company=company, cards=user_cards(user),
-                           kind_label=CompanyKind(company.kind).label, me=user,
-                           can_edit_company=customer_may_edit_company(user, company),
-                           channel=company_edit_channel(company),
-                           can_create_user=may_create_user(user))
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])

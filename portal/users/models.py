@@ -1,6 +1,6 @@
 """Models of the users area: powers of attorney (委任状) and the drafts that wait
-for a PoA signature or upload. Certificate issuance requests are the signing
-room's (``portal.certs.models.CertificateRequest``)."""
+for a PoA signature or upload. Certificate issuance requests and the PoA kinds
+of the CERT-3 rule are the signing room's (``portal.certs.models``)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.certs.models import PoaKind
 from portal.clock import now
 from portal.extensions import Base
 from portal.models import TZDateTime
-
-
-class PoaKind(StrEnum):
-    """How a power of attorney was registered (委任状登録方法)."""
-
-    NONE = "none"  # 委任状不要
-    SYSTEM = "system"  # システム作成 (signed electronically, SIGN-4)
-    UPLOAD = "upload"  # ファイルアップロード (scanned paper PoA)
-
-    @property
-    def label(self) -> str:
-        return {"none": "委任状不要", "system": "システム作成",
-                "upload": "ファイルアップロード"}[self.value]
 
 
 class PoaPurpose(StrEnum):

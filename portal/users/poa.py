@@ -19,6 +19,7 @@ from sqlalchemy import select
 from kyc.interfaces import scanner_from_config
 from portal import audit
 from portal.certs import dialog
+from portal.certs.models import PoaKind
 from portal.clock import as_utc, now, to_jst
 from portal.crypto import seal, unseal
 from portal.errors import DomainError, NotFound
@@ -36,7 +37,7 @@ from portal.uploads import (
     recheck,
 )
 from portal.users import poa_document
-from portal.users.models import DraftKind, PoaKind, PoaPurpose, PowerOfAttorney, UserDraft
+from portal.users.models import DraftKind, PoaPurpose, PowerOfAttorney, UserDraft
 from remote_signing.pdf import SignatureOptions
 
 POA_SIGNING_REASON = "委任状への電子署名"

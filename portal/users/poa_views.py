@@ -11,14 +11,14 @@ from flask.typing import ResponseReturnValue
 
 from portal.auth.decorators import customer_required
 from portal.certs import dialog
-from portal.certs.reissue import register_cert_request
+from portal.certs.models import PoaKind
 from portal.certs.schemas import REASON_CHOICES
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser
-from portal.users import poa, services
+from portal.users import cert_requests, poa, services
 from portal.users.blueprint import bp, signed_in_customer
-from portal.users.models import DraftKind, PoaKind, UserDraft
+from portal.users.models import DraftKind, UserDraft
 from portal.users.schemas import ROLE_CHOICES, USER_LABELS
 
 PIN_MAX_LENGTH = 64  # the signing service checks the PIN itself (PIN-1 rules at registration)
@@ -128,7 +128,7 @@ def _register(me: CustomerUser, draft: UserDraft, *, signed: bytes | None) -> st
     if draft.kind == DraftKind.NEW_USER:
         user = services.create_user(me, draft, signed_poa=signed)
         return url_for("users.created", user_id=user.id)
-    cert_request = register_cert_request(me, draft, signed_poa=signed)
+    cert_request = cert_requests.register_from_draft(me, draft, signed_poa=signed)
     return url_for("users.cert_requested", user_id=cert_request.subject_user_id)
 
 

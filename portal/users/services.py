@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.auth import sessions
 from portal.auth.services import new_mypage_id, set_password
+from portal.certs.models import PoaKind
 from portal.certs.requests import cancel_open_request, open_cert_request
 from portal.certs.services import revoke_user_certificate
 from portal.crypto import generate_temporary_password
@@ -36,7 +37,7 @@ from portal.mypage.services import send_account_mails
 from portal.notices import notify
 from portal.permissions import Permission, can
 from portal.users import poa
-from portal.users.models import DraftKind, PoaKind, PoaPurpose, UserDraft
+from portal.users.models import DraftKind, PoaPurpose, UserDraft
 from portal.web import url_for_safe
 
 MAX_USERS = 10  # USR-1, including the representative

@@ -1,7 +1,9 @@
 """ユーザ情報の管理 (USR-3…USR-7): the list, ユーザ新規登録, ユーザ情報変更 and
 削除. Thin: parse with a schema, call one service. The draft's PoA step is in
-``poa_views``, 契約者情報変更 in ``company_views``, the console's pages in
-``console_views``; importing this module registers them all on ``bp``."""
+``poa_views``, 電子証明書発行依頼 in ``cert_request_views``, 契約者情報変更 in
+``company_views``, the console's pages in ``console_views`` and MyPage's
+登録情報の照会・変更 in ``settings_views``; importing this module registers them
+all (on ``bp``, the console's and MyPage's blueprints)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,20 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
-from portal.certs import request_views
 from portal.certs.requests import open_cert_request
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerRole, CustomerUser
 from portal.permissions import Permission, can
-from portal.users import company_views, console_views, poa, poa_views, services
+from portal.users import (
+    cert_request_views,
+    company_views,
+    console_views,
+    poa,
+    poa_views,
+    services,
+    settings_views,
+)
 from portal.users.blueprint import (
     active_colleague_or_404,
     bp,
@@ -41,8 +50,9 @@ from portal.users.schemas import (
 
 # The view modules that add routes to ``bp`` (and the console's pages to the console's
 # blueprint, registered after this one), imported for those routes: the PoA step,
-# 契約者情報変更, and the signing room's 電子証明書発行依頼 pages.
-ROUTE_MODULES = (poa_views, company_views, console_views, request_views)
+# 契約者情報変更, and the 電子証明書発行依頼 pages; and MyPage's 登録情報の照会・変更
+# (on MyPage's blueprint, registered after this one).
+ROUTE_MODULES = (poa_views, company_views, console_views, cert_request_views, settings_views)
 
 
 # --- list ------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from portal.certs.models import PoaKind
 from portal.extensions import db
 from portal.mail import deliver_pending
-from portal.users.models import PoaKind, PowerOfAttorney
+from portal.users.models import PowerOfAttorney
 from tests.conftest import DEFAULT_PASSWORD
 from tests.e2e.conftest import screenshot, wait_for_text
 from tests.functional.users.conftest import (  # noqa: F401  (fixtures)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from kyc.models import KycConsent, KycFile, KycSubmission
 from portal import filestore
+from portal.certs.models import PoaKind
 from portal.clock import now
 from portal.contracts.models import (
     ContractPackage,
@@ -27,7 +28,7 @@ from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.mail import deliver_pending
 from portal.models import AuditEntry
-from portal.users.models import PoaKind, PoaPurpose, PowerOfAttorney
+from portal.users.models import PoaPurpose, PowerOfAttorney
 from tests.functional.contracts.conftest import (
     conclude_as_staff,
     create_package,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.certs.models import CertState, SigningCertificate
+from portal.extensions import db
 from tests.conftest import DEFAULT_PASSWORD, login_customer
 from tests.functional.users.helpers import handle_of
 
@@ -26,6 +28,16 @@ def _buttons(client: Any, users: dict[str, Any]) -> dict[str, tuple[bool, bool]]
     return result
 
 
+def _holds_certificates(*users: Any) -> None:
+    """The portal's record of an issued certificate, which is what the offer reads
+    (a request asks for a certificate again, guide §3.5.1)."""
+    for user in users:
+        db.session.add(SigningCertificate(user_id=user.id, company_id=user.company_id,
+                                          credential_id=f"test-{user.mypage_id}",
+                                          state=CertState.ACTIVE))
+    db.session.commit()
+
+
 def _login(client: Any, user: Any) -> None:
     client.post_form("/logout")
     assert login_customer(client, user.mypage_id, DEFAULT_PASSWORD).status_code == 302
@@ -40,7 +52,10 @@ def test_settings_cards_offer_delete_and_cert_request_per_permission(
     admin = factories.customer(company, role="administrator")
     signer = factories.customer(company, role="signer")
     viewer = factories.customer(company, role="viewer")
-    everyone = {"代表": rep, "後任": rep2, "管理": admin, "署名": signer, "参照": viewer}
+    newcomer = factories.customer(company, role="signer")  # no certificate yet
+    _holds_certificates(rep, rep2, admin, signer)
+    everyone = {"代表": rep, "後任": rep2, "管理": admin, "署名": signer, "参照": viewer,
+                "新規": newcomer}
 
     _login(client, rep)
     assert _buttons(client, everyone) == {
@@ -49,11 +64,12 @@ def test_settings_cards_offer_delete_and_cert_request_per_permission(
         "管理": (True, True),
         "署名": (True, True),
         "参照": (True, False),  # a viewer has no certificate (CERT-1)
+        "新規": (True, False),  # the first certificate comes without a request (§3.5.1)
     }
     _login(client, signer)  # a signer requests only for self and deletes nobody
     assert _buttons(client, everyone) == {
         "代表": (False, False), "後任": (False, False), "管理": (False, False),
-        "署名": (False, True), "参照": (False, False),
+        "署名": (False, True), "参照": (False, False), "新規": (False, False),
     }
     _login(client, viewer)
     assert set(_buttons(client, everyone).values()) == {(False, False)}

@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from kyc.models import KycConsent, KycFile, KycSubmission
 from portal.audit import verify_chain
+from portal.certs.models import PoaKind
 from portal.contracts.models import ContractPackage
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.retention import services
 from portal.retention.policy import add_years
-from portal.users.models import PoaKind, PoaPurpose, PowerOfAttorney
+from portal.users.models import PoaPurpose, PowerOfAttorney
 from tests.functional.contracts.conftest import create_package, staff_client
 from tests.functional.retention.conftest import ONE_PARTY, run_cli
 

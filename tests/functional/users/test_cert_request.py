@@ -7,10 +7,11 @@ import io
 from sqlalchemy import select
 
 from kyc import devtools
-from portal.certs.models import CertificateRequest, CertRequestState
+from portal.certs.models import CertificateRequest, CertRequestState, PoaKind
 from portal.certs.requests import open_cert_request
+from portal.certs.services import revoke_user_certificate
 from portal.extensions import db
-from portal.users.models import PoaKind, PowerOfAttorney
+from portal.users.models import PowerOfAttorney
 from tests.functional.users.conftest import login
 from tests.functional.users.helpers import actions, handle_of
 from tests.functional.users.test_poa_signing import _otp, _send_code, _send_pin
@@ -21,6 +22,10 @@ def _request(client, subject, reason="details_changed", **extra):
     return client.post_form(url, {"reason": reason, "identity_method": "documents", **extra},
                             token_page="/logout", **({"content_type": "multipart/form-data"}
                                                      if "file" in extra else {}))
+
+
+def _card(html, user):
+    return html.split(f'id="user-card-{user.id}"')[1].split("</article>")[0]
 
 
 def _requests():
@@ -94,14 +99,33 @@ def test_cert3_signer_for_self_uploads_a_paper_poa(client, people, company, clam
 
 
 def test_cert3_signer_cannot_request_for_someone_else(client, people, company):
-    rep = people.user(company)
+    rep = people.with_certificate(company)
     signer = people.user(company, "signer")
-    other = people.user(company, "signer")
+    other = people.with_certificate(company, "signer")
     login(client, signer)
     for target in (other, rep):
         assert client.get(f"/users/{target.id}/certificate-request").status_code == 404
         assert _request(client, target).status_code == 404
     assert _requests() == []
+
+
+def test_cert2_no_request_for_a_user_who_never_had_a_certificate(client, people, company):
+    """Guide §3.5.1: a request asks for a certificate again (記載事項変更, PIN失念,
+    有効期限延長); a new user's first one comes after documents and PIN (CERT-1)."""
+    rep = people.with_certificate(company)
+    newcomer = people.user(company, "signer")
+    login(client, rep)
+    url = f"/users/{newcomer.id}/certificate-request"
+    assert f'href="{url}"' not in _card(client.get("/users/").get_data(as_text=True), newcomer)
+    assert client.get(url).status_code == 404
+    assert _request(client, newcomer).status_code == 404
+    assert _requests() == []
+    people.certify(newcomer)
+    assert f'href="{url}"' in _card(client.get("/users/").get_data(as_text=True), newcomer)
+    revoke_user_certificate(newcomer, "name_changed", actor=rep)  # CERT-4: still renewable
+    db.session.commit()
+    assert client.get(url).status_code == 200
+    assert _request(client, newcomer).status_code == 302
 
 
 def test_cert3_viewers_have_no_certificate_to_request(client, people, company):
@@ -115,7 +139,7 @@ def test_cert3_viewers_have_no_certificate_to_request(client, people, company):
 
 
 def test_cert2_a_second_request_while_one_is_open_is_refused(client, people, company):
-    rep = people.user(company)
+    rep = people.with_certificate(company)
     login(client, rep)
     handle = handle_of(_request(client, rep))
     client.post_form(f"/users/drafts/{handle}/register",
@@ -126,7 +150,7 @@ def test_cert2_a_second_request_while_one_is_open_is_refused(client, people, com
 
 
 def test_cert2_request_closes_when_the_new_certificate_is_issued(client, people, company):
-    rep = people.user(company)
+    rep = people.with_certificate(company)
     login(client, rep)
     handle = handle_of(_request(client, rep))
     client.post_form(f"/users/drafts/{handle}/register",

@@ -7,10 +7,11 @@ import io
 from sqlalchemy import select
 
 from kyc import devtools
+from portal.certs.models import PoaKind
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.mail import deliver_pending
-from portal.users.models import PoaKind, PowerOfAttorney
+from portal.users.models import PowerOfAttorney
 from tests.conftest import login_customer
 from tests.functional.users.conftest import login
 from tests.functional.users.helpers import (

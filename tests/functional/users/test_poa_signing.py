@@ -15,11 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from portal.certs.models import PoaKind
 from portal.clock import now, to_jst
 from portal.extensions import db
 from portal.filestore import get_file_store
 from portal.models import AuditEntry
-from portal.users.models import PoaKind, PowerOfAttorney, UserDraft
+from portal.users.models import PowerOfAttorney, UserDraft
 from remote_signing.testing import OTP_RE, pdfsig, qpdf_check, validate_with_pyhanko
 from tests.functional.users.conftest import PIN, login
 from tests.functional.users.helpers import (

@@ -11,11 +11,11 @@ import itertools
 
 import pytest
 
+from portal.certs.models import PoaKind
 from portal.certs.reissue import poa_for_cert_request
 from portal.models import Company, CompanyKind, CustomerRole, CustomerUser, UserState
 from portal.permissions import Permission as P
 from portal.permissions import can
-from portal.users.models import PoaKind
 from portal.users.poa import poa_options_for_new_user
 
 REP, ADM, SIG, VIE = (CustomerRole.REPRESENTATIVE, CustomerRole.ADMINISTRATOR,

@@ -1,10 +1,7 @@
-"""電子証明書発行依頼 (CERT-2, CERT-3): the request's form and its done page.
-
-The pages stay where the guide's ユーザ情報の管理 puts them (/users/…, endpoints
-``users.cert_request`` and ``users.cert_requested``), so they are routes of the
-users blueprint; the PoA step in between is the users area's draft flow
-(``portal.users.poa_views``). ``portal.users.views`` imports this module with
-the users area's own view modules, before the blueprint is registered."""
+"""電子証明書発行依頼 (CERT-2, CERT-3): the request's form and its done page,
+where the guide's ユーザ情報の管理 puts them (/users/…). The PoA step in between
+is the draft flow of ``poa_views``; the request's rules and its registration
+are the signing room's (``portal.certs.reissue``)."""
 
 from __future__ import annotations
 
@@ -15,9 +12,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
+from portal.certs import reissue
+from portal.certs.models import CertReason
+from portal.certs.schemas import REASON_CHOICES, CertRequestSchema
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser
+from portal.users import cert_requests
 from portal.users.blueprint import (
     active_colleague_or_404,
     bp,
@@ -27,17 +28,13 @@ from portal.users.blueprint import (
 )
 from portal.users.poa_views import to_confirmation
 
-from . import reissue
-from .models import CertReason
-from .schemas import REASON_CHOICES, CertRequestSchema
-
 
 @bp.route("/<int:user_id>/certificate-request", methods=["GET", "POST"])
 @customer_required
 def cert_request(user_id: int) -> ResponseReturnValue:
     me = signed_in_customer()
     subject = active_colleague_or_404(me, user_id)
-    poa = reissue.cert_request_poa(me, subject)
+    poa = reissue.offered_poa(me, subject)
     if poa is None:
         abort(404)
     errors: dict[str, list[str]] = {}
@@ -46,7 +43,7 @@ def cert_request(user_id: int) -> ResponseReturnValue:
         values = form_values()
         try:
             data = CertRequestSchema().load(values)
-            draft = reissue.start_cert_request(me, subject, CertReason(data["reason"]))
+            draft = cert_requests.start_cert_request(me, subject, CertReason(data["reason"]))
         except ValidationError as exc:
             errors = field_errors(exc)
         except DomainError as exc:
