@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from portal.i18n import gettext
 from portal.mypage.schemas import IDENTITY_DOCUMENTS, IDENTITY_IN_PERSON, MSG_IN_PERSON, FormSchema
@@ -56,10 +56,14 @@ class PinField(fields.String):
 class SecretField(fields.String):
     """A PIN being checked by the service (the current one): only required and bounded."""
 
+    def __init__(self, *, blank: str = REQUIRED, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.blank = blank
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if text == "":
-            raise ValidationError(REQUIRED)
+            raise ValidationError(self.blank)
         if len(text) > 64:
             raise ValidationError("入力が長すぎます。")
         return text
@@ -105,20 +109,36 @@ class ChangePinSchema(_Form):
             raise ValidationError("現在のPINと異なるPINを入力してください。", "new_pin")
 
 
-class SendCodeSchema(_Form):
-    """The signing dialog's 送信: the signing PIN (checked by the service)."""
+PIN_REQUIRED = "署名用PINを入力してください。"
+CODE_REQUIRED = "認証コードを入力してください。"
 
-    pin = SecretField(required=True, error_messages={"required": REQUIRED})
+
+class SendCodeSchema(_Form):
+    """The signing dialog's 送信 (the sample's, the PoA's): the signing PIN
+    (checked by the service)."""
+
+    pin = SecretField(required=True, blank=PIN_REQUIRED,
+                      error_messages={"required": PIN_REQUIRED})
 
 
 class SignDialogSchema(_Form):
-    """The signing dialog's final step: the mailed code (the PIN was checked at 送信)."""
+    """The signing dialog's 認証 (the sample's, the PoA's): the mailed code, as
+    typed or pasted (the PIN was checked at 送信)."""
 
-    code = fields.String(required=True, error_messages={"required": REQUIRED})
+    code = fields.String(required=True, error_messages={"required": CODE_REQUIRED})
+
+    @pre_load
+    def _trim(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("code"), str):
+            return {**data, "code": data["code"].strip()}
+        return data
 
     @validates_schema
     def _code_digits(self, data: dict[str, Any], **_: Any) -> None:
-        if not re.fullmatch(r"[0-9]{6,10}", data.get("code", "")):
+        code = data.get("code", "")
+        if code == "":
+            raise ValidationError(CODE_REQUIRED, "code")
+        if not re.fullmatch(r"[0-9]{6,10}", code):
             raise ValidationError("認証コードは半角数字で入力してください。", "code")
 
 

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
 
 from portal.auth.decorators import customer_required
 from portal.certs import dialog
 from portal.certs.models import PoaKind
-from portal.certs.schemas import REASON_CHOICES
+from portal.certs.schemas import REASON_CHOICES, SendCodeSchema, SignDialogSchema
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import CustomerUser
 from portal.users import cert_requests, poa, services
-from portal.users.blueprint import bp, signed_in_customer
+from portal.users.blueprint import bp, field_errors, signed_in_customer
 from portal.users.models import DraftKind, UserDraft
 from portal.users.schemas import ROLE_CHOICES, USER_LABELS
 
-PIN_MAX_LENGTH = 64  # the signing service checks the PIN itself (PIN-1 rules at registration)
-MSG_PIN_REQUIRED = "署名用PINを入力してください。"
-MSG_CODE_REQUIRED = "認証コードを入力してください。"
-MSG_TOO_LONG = "入力が長すぎます。"
 MSG_START_AGAIN = "署名用PINの入力からやり直してください。"
 
 
@@ -168,10 +165,10 @@ def sign(handle: str) -> ResponseReturnValue:
     subject = _subject(me, handle)
     if request.method == "GET":
         return _page("users/sign_pin.html", subject)
-    pin = request.form.get("pin", "")
-    if not pin or len(pin) > PIN_MAX_LENGTH:
-        return _page("users/sign_pin.html", subject,
-                     {"pin": [MSG_TOO_LONG if pin else MSG_PIN_REQUIRED]})
+    try:
+        pin = SendCodeSchema().load(request.form)["pin"]
+    except ValidationError as exc:
+        return _page("users/sign_pin.html", subject, field_errors(exc))
     outcome = dialog.send(me, subject, pin)
     if outcome.error is not None:
         return _page("users/sign_pin.html", subject,
@@ -192,9 +189,10 @@ def sign_code(handle: str) -> ResponseReturnValue:
         return _go(at, handle)
     if request.method == "GET":
         return _page("users/sign_code.html", subject)
-    code = request.form.get("code", "").strip()
-    if not code:
-        return _page("users/sign_code.html", subject, {"code": [MSG_CODE_REQUIRED]})
+    try:
+        code = SignDialogSchema().load(request.form)["code"]
+    except ValidationError as exc:
+        return _page("users/sign_code.html", subject, field_errors(exc))
     outcome = dialog.check_code(me, subject, code)
     if outcome.error is None:
         return redirect(url_for("users.sign_execute", handle=handle))

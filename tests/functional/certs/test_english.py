@@ -130,7 +130,7 @@ def test_initial_pin_registration_issue_and_sample_signing_in_english(
     note = " (After 4 more wrong attempt(s) the PIN will be locked.)"
     assert wrong.status_code == 400
     assert wrong.get_json()["message"] == "The signing PIN is incorrect." + note
-    assert send("").get_json()["message"] == "This item is required. Please fill it in."
+    assert send("").get_json()["message"] == "Please enter your signing PIN."  # as the page says
     before = len(smtp_sink.messages)
     sent = send(PIN)
     assert sent.status_code == 200

@@ -188,6 +188,26 @@ def test_sign4_wrong_code_creates_nothing_and_the_code_can_be_typed_again(
     assert "pin_proof" not in client.session_contents()
 
 
+def test_sign4_pin_and_code_are_loaded_by_the_signing_dialog_schemas(
+        client, people, company, smtp_sink):
+    """The PoA's PIN and code pages check shape and format as the other signing
+    dialogs do (portal.certs.schemas) before anything reaches the service."""
+    rep = people.with_certificate(company)
+    login(client, rep)
+    handle = _start_signer_with_system_poa(client, "schemas@example.jp")
+    for pin, message in (("", "署名用PINを入力してください。"), ("A" * 65, "入力が長すぎます。")):
+        refused = _send_pin(client, handle, pin)
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    assert _otp_mails(smtp_sink, rep.email) == 0
+    assert _send_pin(client, handle).status_code == 302
+    for code, message in (("", "認証コードを入力してください。"),
+                          ("12ab56", "認証コードは半角数字で入力してください。")):
+        refused = _authenticate(client, handle, code)
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
+    pasted = f" {_otp(smtp_sink, rep.email)} "  # a pasted code keeps its spaces
+    assert _authenticate(client, handle, pasted).headers["Location"].endswith("/execute")
+
+
 def test_sign2_code_is_checked_at_ninsho_and_dennshi_shomei_is_offered_only_after(
         client, people, company, smtp_sink):
     """Issue #13 item 10 on the PoA page: 認証 checks the code (a wrong one is
