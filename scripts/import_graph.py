@@ -310,10 +310,6 @@ def back_edges(project: Project) -> list[Import]:
     return found
 
 
-def room_pairs(project: Project, imports: list[Import]) -> set[tuple[str, str]]:
-    return {(project.room_of(i.importer), project.room_of(i.target)) for i in imports}
-
-
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     """Tarjan's algorithm, iterative (the graph has hundreds of modules)."""
     index: dict[str, int] = {}
@@ -371,16 +367,22 @@ def _label(room: str) -> str:
     return room.replace(".", "/") + "/"
 
 
+def _top_down(room: str) -> tuple[int, str]:
+    """Later rooms first (they import the earlier ones); unplaced rooms on top."""
+    place = ROOM_ORDER.index(room) if room in ROOM_ORDER else len(ROOM_ORDER)
+    return (-place, room)
+
+
 def two_way(edges: Counter[tuple[str, str]]) -> list[tuple[str, str]]:
     """Pairs of areas that import each other (in different modules: no module circle)."""
     return sorted((a, b) for (a, b) in edges if (b, a) in edges and a < b)
 
 
 def mermaid(edges: Counter[tuple[str, str]]) -> str:
-    """Areas in one box; every area imports the shared modules (drawn once); the
-    composition roots register every area (drawn once); a pair of areas importing
-    each other is one ``<-->`` edge."""
-    areas = sorted({r for edge in edges for r in edge} - {SHARED, ROOTS})
+    """Areas in one box, the last of ``ROOM_ORDER`` first; every area imports the
+    shared modules (drawn once); the composition roots register every area (drawn
+    once); a pair of areas importing each other is one ``<-->`` edge."""
+    areas = sorted({r for edge in edges for r in edge} - {SHARED, ROOTS}, key=_top_down)
     pairs = set(two_way(edges))
     lines = ["```mermaid", "graph TD", f'    {_node(ROOTS)}["{_label(ROOTS)}"]',
              '    subgraph areas["areas"]']
@@ -389,7 +391,7 @@ def mermaid(edges: Counter[tuple[str, str]]) -> str:
     lines += [f'    remote_signing["{_label("remote_signing")}"]',
               f'    {_node(SHARED)}["{_label(SHARED)}"]',
               f"    {_node(ROOTS)} -.->|registers| areas"]
-    for (source, target) in sorted(edges):
+    for (source, target) in sorted(edges, key=lambda e: (_top_down(e[0]), _top_down(e[1]))):
         if source == ROOTS or target == SHARED or source == "remote_signing":
             continue
         if (source, target) in pairs:

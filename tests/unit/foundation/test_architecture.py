@@ -34,15 +34,9 @@ from scripts.import_graph import (
     circles,
     is_private,
     module_graph,
-    room_pairs,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-
-# Room pairs that still import against ROOM_ORDER: to be emptied in this session
-# (issue #15 item 4). The test fails on a back-edge not listed AND on a listed
-# pair that is gone, so the list only shrinks.
-KNOWN_BACK_EDGES: set[tuple[str, str]] = set()
 
 
 @cache
@@ -86,16 +80,12 @@ def test_every_room_has_a_place_in_the_order():
 
 def test_rooms_import_only_earlier_rooms():
     """Issue #15 item 4 (docs/architecture.md "Which room imports which"): a room
-    imports only rooms earlier in ROOM_ORDER; KNOWN_BACK_EDGES only shrinks."""
+    imports only rooms earlier in ROOM_ORDER; a lower room that needs a higher
+    one's answer is handed it (a registered provider, a passed function)."""
     scan = project()
-    found = back_edges(scan)
-    new = [f"{scan.room_of(i.importer)} -> {scan.room_of(i.target)}: "
-           f"{i.where()} imports {i.target}"
-           for i in found
-           if (scan.room_of(i.importer), scan.room_of(i.target)) not in KNOWN_BACK_EDGES]
-    gone = KNOWN_BACK_EDGES - room_pairs(scan, found)
-    assert not new, _report("rooms importing a later room", new)
-    assert not gone, f"back-edges gone, remove them from KNOWN_BACK_EDGES: {sorted(gone)}"
+    offenders = [f"{scan.room_of(i.importer)} -> {scan.room_of(i.target)}: "
+                 f"{i.where()} imports {i.target}" for i in back_edges(scan)]
+    assert not offenders, _report("rooms importing a later room", offenders)
 
 
 def test_no_module_uses_a_private_name_of_another_room():
