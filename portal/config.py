@@ -17,12 +17,14 @@ from typing import Any
 
 from flask import Config
 
+from remote_signing.dev_credentials import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET
+
 # A well-known key for the embedded demo only. Production refuses it.
 DEMO_MASTER_KEY = base64.b64encode(b"embedded-demo-master-key-32byte!").decode()
 DEMO_SECRET_KEY = "embedded-demo-secret-key-not-for-production"
-# The embedded signing service's development client credentials.
-DEMO_SIGNING_SECRET = "embedded-dev-portal-secret"
-DEMO_SIGNING_CONSOLE_SECRET = "embedded-dev-console-secret"
+# The embedded signing service's development client credentials (one definition).
+DEMO_SIGNING_SECRET = DEV_PORTAL_SECRET
+DEMO_SIGNING_CONSOLE_SECRET = DEV_CONSOLE_SECRET
 
 # Keys whose default is None but whose value has a type.
 TYPES: dict[str, type] = {"RUN_PORT": int}

@@ -38,7 +38,7 @@ IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 # Issue #15 item 4, docs/architecture.md: a room imports only rooms earlier in this list
 # (the composition roots may import any room).
 ROOM_ORDER = (
-    SHARED, "remote_signing", "portal.dev",
+    "remote_signing", SHARED, "portal.dev",
     "portal.auth", "portal.mypage", "kyc", "portal.certs", "portal.users",
     "portal.contracts", "portal.retention", "portal.console", "portal.demo",
 )

@@ -19,9 +19,8 @@ from typing import Any
 
 from flask import Config
 
-# The development client credentials (portal.config has the same embedded defaults).
-DEV_PORTAL_SECRET = "embedded-dev-portal-secret"
-DEV_CONSOLE_SECRET = "embedded-dev-console-secret"
+from remote_signing.dev_credentials import DEV_CONSOLE_SECRET, DEV_PORTAL_SECRET
+
 DEV_TOKEN_PIN = "embedded-dev-token-pin"
 # Only scripts/services.sh uses it (initialising the SoftHSM2 token of make run).
 DEV_TOKEN_SO_PIN = "embedded-dev-token-so-pin"
