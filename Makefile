@@ -34,25 +34,35 @@ run: deps migrate
 ## database-touching part again on PostgreSQL.
 # The suite runs in a process time zone that is neither UTC nor JST, so a
 # naive now() or a stored wall time shows up as a failure (SPEC time rule).
-# The two runs share nothing but the started services: each test starts its own
-# SMTP capture and signing services on free ports, and PostgreSQL databases are
-# named after the test process. Running them side by side keeps make test under
-# 30 minutes on a 2-core machine; the PostgreSQL run's output follows the SQLite one.
+# Three pytest runs go side by side, so both cores stay busy to the end (CI has
+# 2 and must finish in 30 minutes): SQLite tests/functional, SQLite every other
+# folder (--ignore, so a new folder is never left out) and PostgreSQL
+# tests/functional. They share nothing but the started services: the fixtures
+# start private SMTP captures and signing services on free ports, and
+# PostgreSQL databases are named after the test process. Each run's output is
+# printed in full once it ends; make test fails if any of the three failed.
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 test: export TZ := America/Los_Angeles
 test: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	@$(SERVICES) start clamd smtp postgres signing
-	@mkdir -p var/log; pg_log=var/log/test-postgres.log; \
-	PORTAL_TEST_DATABASE=postgres $(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not slow" \
-	  tests/functional >$$pg_log 2>&1 & pg=$$!; \
-	echo "== every test on SQLite (PostgreSQL run beside it, output in $$pg_log) =="; \
-	$(PY) -m pytest -q -p no:cacheprovider; sqlite_status=$$?; \
-	wait $$pg; pg_status=$$?; \
-	echo "== database-touching tests on PostgreSQL =="; cat $$pg_log; \
+	@mkdir -p var/log; started=$$SECONDS; \
+	$(PYTEST) tests/functional >var/log/test-sqlite-functional.log 2>&1 & functional=$$!; \
+	$(PYTEST) tests --ignore=tests/functional >var/log/test-sqlite-other.log 2>&1 & other=$$!; \
+	PORTAL_TEST_DATABASE=postgres $(PYTEST) -m "not e2e and not slow" tests/functional \
+	  >var/log/test-postgres.log 2>&1 & postgres=$$!; \
+	echo "== SQLite tests/functional, SQLite other folders and PostgreSQL tests/functional" \
+	  "side by side (output in var/log/test-{sqlite-functional,sqlite-other,postgres}.log) =="; \
+	failed=0; summary=""; \
+	for run in sqlite-functional:$$functional sqlite-other:$$other postgres:$$postgres; do \
+	  name=$${run%:*}; wait $${run#*:}; status=$$?; [ $$status -eq 0 ] || failed=1; \
+	  echo; echo "== $$name: exit $$status =="; cat var/log/test-$$name.log; \
+	  summary="$$summary $$name: exit $$status;"; \
+	done; \
 	$(SERVICES) stop signing clamd smtp postgres >/dev/null 2>&1 || true; \
-	echo "SQLite run: exit $$sqlite_status; PostgreSQL run: exit $$pg_status"; \
-	[ $$sqlite_status -eq 0 ] && [ $$pg_status -eq 0 ]
+	echo; echo "Test runs ($$((SECONDS - started)) s):$$summary"; \
+	[ $$failed -eq 0 ]
 
 deps: apt venv
 

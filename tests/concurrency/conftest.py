@@ -118,7 +118,7 @@ def app(live_config: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def factories(app: Flask) -> Factories:
-    return Factories()
+    return Factories(product_kdf=True)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ def signing_service(
     tmp_path_factory: pytest.TempPathFactory, smtp_server: Any
 ) -> Iterator[ServiceProcess]:
     proc = ServiceProcess(
-        tmp_path_factory.mktemp("portal-signing"), smtp_port=smtp_server.port
+        tmp_path_factory.mktemp("portal-signing"), smtp_port=smtp_server.port,
+        env={"RS_KDF_MEMORY_KIB": "8192", "RS_KDF_TIME_COST": "1"},  # not these tests' subject
     ).start()
     yield proc
     proc.stop()

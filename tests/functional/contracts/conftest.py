@@ -142,7 +142,9 @@ def rs_mail():
 def rs_service(tmp_path_factory, rs_mail):
     from remote_signing.testing import ServiceProcess
 
-    proc = ServiceProcess(tmp_path_factory.mktemp("contracts-rs"), smtp_port=rs_mail.port).start()
+    # The PIN KDF's cost is the signing service's own tests' subject, not these.
+    proc = ServiceProcess(tmp_path_factory.mktemp("contracts-rs"), smtp_port=rs_mail.port,
+                          env={"RS_KDF_MEMORY_KIB": "8192", "RS_KDF_TIME_COST": "1"}).start()
     yield proc
     proc.stop()
 
