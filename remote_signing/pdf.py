@@ -247,7 +247,7 @@ class BatchAuthorizer:
             fut.set_result(sig)
 
     def _authorize_and_sign(self, digests: list[bytes]) -> list[bytes]:
-        auth = self._client.authorize(
+        return self._client.authorize_and_sign(
             self._credential_id,
             digests,
             pin=self._pin,
@@ -256,7 +256,6 @@ class BatchAuthorizer:
             hash_algo=self._algo or "sha256",
             description=self._description,
         )
-        return self._client.sign_hashes(auth)
 
 
 @lru_cache(maxsize=512)

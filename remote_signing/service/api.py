@@ -122,10 +122,12 @@ def service_info() -> ResponseReturnValue:
             "credentials/sendOTP",
             "credentials/authorize",
             "signatures/signHash",
+            "signatures/authorizeSignHash",
         ],
         # Beyond CSC v2: sendOTP takes the PIN and answers a pinToken that
-        # authorize takes instead of the PIN (PIN first, as in the guide).
-        extensions=["sendOTP.PIN"],
+        # authorize takes instead of the PIN (PIN first, as in the guide);
+        # authorizeSignHash is authorize + signHash in one call (no SAD).
+        extensions=["sendOTP.PIN", "authorizeSignHash"],
     )
 
 
@@ -177,6 +179,24 @@ def signatures_sign_hash() -> ResponseReturnValue:
         sad=d["SAD"],
         hashes=d["hashes"],
         hash_oid=d["hashAlgorithmOID"],
+        sign_algo=d["signAlgo"],
+    )
+    return _done({"signatures": sigs})
+
+
+@csc.post("/signatures/authorizeSignHash")
+def signatures_authorize_sign_hash() -> ResponseReturnValue:
+    d = _load(schemas.AuthorizeSignHashSchema)
+    sigs = _service().authorize_and_sign(
+        _session(),
+        _client(),
+        cred_id=d["credentialID"],
+        hashes=d["hashes"],
+        hash_oid=d["hashAlgorithmOID"],
+        num_signatures=d["numSignatures"],
+        pin=d["PIN"],
+        otp=d["OTP"],
+        pin_token=d["pinToken"],
         sign_algo=d["signAlgo"],
     )
     return _done({"signatures": sigs})

@@ -57,6 +57,10 @@ class AuthorizeSchema(_HashesSchema):
     clientData = fields.String(load_default=None)
 
 
+class AuthorizeSignHashSchema(AuthorizeSchema):
+    signAlgo = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class SignHashSchema(_HashesSchema):
     SAD = fields.String(required=True, validate=validate.Length(min=1, max=200))
     signAlgo = fields.String(required=True, validate=validate.Length(min=1, max=64))

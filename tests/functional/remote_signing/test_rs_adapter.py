@@ -142,3 +142,56 @@ def test_pin2_no_pin_or_code_in_the_service_files(
         assert secret.encode("utf-16-le") not in blob, secret
     for code in codes:
         assert not re.search(rb"(?<![0-9])" + code.encode() + rb"(?![0-9])", blob), code
+
+
+def test_rs1_authorize_sign_hash_checks_as_authorize_and_signs_exactly_the_hashes(
+    rs_client: SigningClient, rs_mail: SmtpCapture
+) -> None:
+    """#11 item 5: authorize + signHash in one call (the service's authorizeSignHash
+    extension) keeps authorize's rules: a wrong code or PIN is refused and counted,
+    the code is used once, and only the sent hashes are signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    assert "authorizeSignHash" in rs_client.extensions()
+    info, email = new_credential(rs_client)
+    cid = info.credential_id
+    code = otp(rs_client, rs_mail, info, email)
+    with pytest.raises(OtpInvalid) as wrong_code:
+        rs_client.authorize_and_sign(cid, [H1], pin=PIN, otp="000000")
+    assert wrong_code.value.detail.get("remaining") == 4
+    code = otp(rs_client, rs_mail, info, email)
+    with pytest.raises(PinInvalid) as wrong_pin:
+        rs_client.authorize_and_sign(cid, [H1], pin="WrongPin99!", otp=code)
+    assert wrong_pin.value.remaining == 4
+    sigs = rs_client.authorize_and_sign(cid, [H1, H2], pin=PIN, otp=code)
+    key = x509.load_der_x509_certificate(info.certificates[0]).public_key()
+    for digest, sig in zip([H1, H2], sigs, strict=True):
+        key.verify(sig, digest, padding.PKCS1v15(), Prehashed(SHA256()))  # type: ignore[union-attr]
+    with pytest.raises(OtpInvalid):
+        rs_client.authorize_and_sign(cid, [H1], pin=PIN, otp=code)  # the code is used
+
+
+def test_rs1_without_the_extension_the_adapter_makes_the_two_csc_calls(
+    rs_client: SigningClient, rs_mail: SmtpCapture
+) -> None:
+    """An external CSC service offers no authorizeSignHash: authorize, then signHash."""
+    info, email = new_credential(rs_client)
+    plain = SigningClient(rs_client.base_url, "portal", DEV_PORTAL_SECRET)
+    plain._extensions = frozenset()  # as a service whose /info names no extension
+    calls: list[str] = []
+    original = plain._post
+
+    def noted(path: str, body: dict[str, object]) -> dict[str, object]:
+        calls.append(path.rsplit("/", 1)[-1])
+        return original(path, body)  # type: ignore[arg-type]
+
+    plain._post = noted  # type: ignore[method-assign,assignment]
+    try:
+        [sig] = plain.authorize_and_sign(info.credential_id, [H1], pin=PIN,
+                                         otp=otp(rs_client, rs_mail, info, email))
+    finally:
+        plain.close()
+    assert calls == ["authorize", "signHash"] and len(sig) == info.key_len // 8
