@@ -17,15 +17,15 @@ from remote_signing.testing import SmtpCapture
 
 from .contract_state import assert_audit_intact, snapshot
 from .support import HookProxy, SigningService
-from .test_signing_service_faults import SEAL_FAILED, SIGN_HASH, all_signed, conclude
+from .test_signing_service_faults import SEAL_FAILED, SEAL_SIGN, all_signed, conclude
 
 
 def test_service_killed_while_sealing_the_certificate(
         signing_app: Any, people: Any, package_id: int, rep: Any, rs: SigningService,
         rs_proxy: HookProxy, rs_mail: SmtpCapture) -> None:
     all_signed(signing_app, people, package_id, rep, rs_mail)
-    # the documents' seal is the first signHash of 締結, the certificate's the second
-    rs_proxy.on(SIGN_HASH, lambda: rs_proxy.on(SIGN_HASH, rs.kill9))
+    # the documents' seal is the first signing call of 締結, the certificate's the second
+    rs_proxy.on(SEAL_SIGN, lambda: rs_proxy.on(SEAL_SIGN, rs.kill9))
     done = conclude(signing_app, people, package_id)
     assert done.status_code == 302, done.get_data(as_text=True)
     assert snapshot(signing_app, package_id).package == PackageState.CONCLUDED

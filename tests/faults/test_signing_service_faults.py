@@ -36,6 +36,8 @@ from .support import HookProxy, SigningService
 pytestmark = pytest.mark.slow
 
 SIGN_HASH = f"{API_PREFIX}/signatures/signHash"
+# 締結's seals authorize and sign in one call (the service's authorizeSignHash).
+SEAL_SIGN = f"{API_PREFIX}/signatures/authorizeSignHash"
 AUTHORIZE = f"{API_PREFIX}/credentials/authorize"
 SEAL_FAILED = "銀行の電子署名を付与できませんでした。"
 
@@ -152,7 +154,7 @@ def test_service_killed_in_the_middle_of_conclusion(
         rs_proxy: HookProxy, rs_mail: SmtpCapture) -> None:
     all_signed(signing_app, people, package_id, rep, rs_mail)
     before = snapshot(signing_app, package_id)
-    rs_proxy.on(SIGN_HASH, rs.kill9)
+    rs_proxy.on(SEAL_SIGN, rs.kill9)
     assert_refused_with(conclude(signing_app, people, package_id), SEAL_FAILED)
     assert snapshot(signing_app, package_id) == before
     assert_audit_intact()

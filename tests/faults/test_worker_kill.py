@@ -3,8 +3,9 @@ in the middle of 電子署名 and of 締結.
 
 A private gunicorn (one worker) serves the test's database; the signing
 service sits behind ``HookProxy``, whose hook SIGKILLs the worker at the
-moment the worker asks for signHash: the signature is being made, nothing is
-stored yet. The browser loses its answer; the master starts a new worker. Then
+moment the worker asks for a signature (signHash; the seal's authorizeSignHash):
+the signature is being made, nothing is stored yet. The browser loses its
+answer; the master starts a new worker. Then
 the package, its parties and its documents are as before (no half-signed
 revision), the audit chain verifies, and doing it again succeeds."""
 
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGN_HASH = f"{API_PREFIX}/signatures/signHash"
+SEAL_SIGN = f"{API_PREFIX}/signatures/authorizeSignHash"  # 締結's seal: one call
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PIN = "Keiyaku2026!"
 
@@ -144,9 +146,9 @@ def sign(browser: Browser, package_id: int, email: str, mail: SmtpCapture) -> No
     assert done.status_code == 302 and done.headers["Location"].endswith("/sign/done"), done.text
 
 
-def kill_worker_at_sign_hash(portal: Gunicorn, proxy: HookProxy) -> int:
+def kill_worker_at(path: str, portal: Gunicorn, proxy: HookProxy) -> int:
     worker = portal.worker()
-    proxy.on(SIGN_HASH, lambda: kill9_tree(worker))
+    proxy.on(path, lambda: kill9_tree(worker))
     return worker
 
 
@@ -169,7 +171,7 @@ def test_worker_killed_in_the_middle_of_electronic_signature(
     browser = customer(portal, people.rep.email, package_id)
     up_to_code(browser, package_id, people.rep.email, rs_mail)
     before = snapshot(signing_app, package_id)
-    worker = kill_worker_at_sign_hash(portal, rs_proxy)
+    worker = kill_worker_at(SIGN_HASH, portal, rs_proxy)
     assert_worker_died(portal, worker, attempt(lambda: execute(browser, package_id)))
     assert SIGN_HASH in rs_proxy.seen
     assert snapshot(signing_app, package_id) == before
@@ -195,7 +197,7 @@ def test_worker_killed_in_the_middle_of_conclusion(
                                          "password": DEFAULT_PASSWORD},
                       "/console/login").status_code == 302
     detail = f"/console/contracts/{package_id}"
-    worker = kill_worker_at_sign_hash(portal, rs_proxy)
+    worker = kill_worker_at(SEAL_SIGN, portal, rs_proxy)
     died = attempt(lambda: staff.post(f"{detail}/conclude", {"password": DEFAULT_PASSWORD},
                                       detail))
     assert_worker_died(portal, worker, died)

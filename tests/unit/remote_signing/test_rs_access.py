@@ -24,6 +24,7 @@ CALLS = [
     "/csc/v2/credentials/sendOTP",
     "/csc/v2/credentials/authorize",
     "/csc/v2/signatures/signHash",
+    "/csc/v2/signatures/authorizeSignHash",
     "/admin/v1/credentials/create",
     "/admin/v1/credentials/changePIN",
     "/admin/v1/credentials/lock",
