@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,18 @@ def load_catalogs(directory: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
             continue
         merged: dict[str, str] = {}
         for path in sorted((directory / locale).glob("*.po")):
-            merged.update(parse_po(path.read_text(encoding="utf-8"), str(path)))
+            stat = path.stat()
+            merged.update(_read_po(str(path), stat.st_mtime_ns, stat.st_size))
         catalogs[locale] = merged
     return catalogs
+
+
+@lru_cache(maxsize=256)
+def _read_po(path: str, _mtime_ns: int, _size: int) -> dict[str, str]:
+    """One parse per file version and process: every app the process builds (the
+    test suite builds thousands) reads the same catalogs; a changed file is read
+    again. Callers copy from the answer, never change it."""
+    return parse_po(Path(path).read_text(encoding="utf-8"), path)
 
 
 def get_locale() -> str:
