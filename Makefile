@@ -11,7 +11,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Links in mails, invitation URLs and QR codes follow the address the portal runs on
 # unless PORTAL_BASE_URL says otherwise (issue #13 item 1).
-RUN_ENV := PORTAL_RUN_HOST=$(HOST) PORTAL_RUN_PORT=$(PORT)
+# The portal follows the signing service to the port scripts/services.sh started it on
+# (PORTAL_SIGNING_PORT), unless PORTAL_SIGNING_SERVICE_URL names another service.
+RUN_ENV := PORTAL_RUN_HOST=$(HOST) PORTAL_RUN_PORT=$(PORT) \
+	$(if $(PORTAL_SIGNING_PORT),$(if $(PORTAL_SIGNING_SERVICE_URL),,PORTAL_SIGNING_SERVICE_URL=http://127.0.0.1:$(PORTAL_SIGNING_PORT)))
 APT_PACKAGES := clamav clamav-daemon postgresql chromium chromium-driver \
 	fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils libnss3-tools qpdf wrk softhsm2 faketime
 

@@ -36,7 +36,9 @@ from portal.sqlite_tx import deferred_transactions
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
-PG_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:54329/postgres")
+PG_URL = os.environ.get(
+    "PORTAL_TEST_PG_URL",
+    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PORTAL_PG_PORT', '54329')}/postgres")
 USE_PG = os.environ.get("PORTAL_TEST_DATABASE", "sqlite") == "postgres"
 
 

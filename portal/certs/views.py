@@ -252,6 +252,7 @@ def card(actor: CustomerUser, user: CustomerUser) -> dict[str, Any]:
         "expiry": cert.valid_to if active and cert is not None else None,
         "credential_id": cert.credential_id if active and cert is not None else "",
         "change_pin_url": url_for("certs.change_pin") if active and actor.id == user.id else None,
+        "sample_url": url_for("certs.sign_sample") if active and actor.id == user.id else None,
         "register_url": url_for("certs.register_pin")
         if actor.id == user.id and services.can_register_pin(user)
         else None,

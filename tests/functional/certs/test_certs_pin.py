@@ -280,3 +280,5 @@ def test_cert6_cards_on_settings_page_offer_the_pin_buttons(app, client, factori
     assert expiry is not None and "署名可能" in page
     mine = signer_client.get("/settings").get_data(as_text=True)
     assert f'id="change-pin-{signer.id}"' in mine and f'id="lock-{rep.id}"' not in mine
+    # the sample signature is reached from one's own card once one can sign
+    assert f'id="sign-sample-{signer.id}"' in mine and f'id="sign-sample-{signer.id}"' not in page

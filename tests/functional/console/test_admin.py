@@ -282,6 +282,8 @@ def test_notice_form_refuses_hostile_input(client, admin, clock):
         html = response.get_data(as_text=True)
         assert response.status_code == 400, form
         assert f'id="{field}-error"' in html and message in html, form
+        # the refused field is marked as such (red border, announced), not only its message
+        assert f'aria-describedby="{field}-error"' in html, form
     assert db.session.execute(select(SystemNotice)).first() is None
     assert client.post_form("/console/notices/424242/delete",
                             token_page="/console/notices").status_code == 404
