@@ -30,7 +30,8 @@ run: deps migrate
 	@echo "Stop the background services with: $(SERVICES) stop"
 	@echo
 	$(RUN_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-	  --limit-request-line 8190 --limit-request-field_size 16380 --access-logfile - wsgi:app
+	  --limit-request-line 8190 --limit-request-field_size 16380 --access-logfile - \
+	  --no-control-socket wsgi:app
 
 ## make test: install what the tests need, check lint and types (ruff, mypy --strict),
 ## start the real services, run every test on SQLite and, beside it, the

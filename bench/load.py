@@ -127,7 +127,8 @@ def gunicorn(app: str, env: dict[str, str], *, chdir: Path = ROOT,
 
     port = free_port()
     cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-           "--threads", "4", "--access-logfile", "-", "--chdir", str(chdir), app]
+           "--threads", "4", "--access-logfile", "-", "--no-control-socket",
+           "--chdir", str(chdir), app]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"

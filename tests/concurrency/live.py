@@ -56,7 +56,7 @@ class LivePortal:
             self._proc = subprocess.Popen(
                 [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
                  "--workers", str(WORKERS), "--threads", str(THREADS),
-                 "--graceful-timeout", "5", "wsgi:app"],
+                 "--graceful-timeout", "5", "--no-control-socket", "wsgi:app"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -58,7 +58,8 @@ class Gunicorn:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1", "--threads", "2", "--timeout", "120", "wsgi:app"],
+                 "--workers", "1", "--threads", "2", "--timeout", "120", "--no-control-socket",
+                 "wsgi:app"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.wait_ready()
