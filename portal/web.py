@@ -153,11 +153,14 @@ def safe_next(target: str | None, default: str) -> str:
 
 def field_labels(page_html: str) -> dict[str, str]:
     """Field name or id -> the label the rendered page shows for it: what the
-    error summary names each message by (one place for every form)."""
+    error summary names each message by (one place for every form), in the
+    order the fields stand on the page (the summary lists them so)."""
     reader = _FieldLabels()
     reader.feed(str(page_html))
     reader.close()
-    return {**reader.legends, **reader.labels}
+    labels = {**reader.legends, **reader.labels}
+    last = len(reader.positions)
+    return dict(sorted(labels.items(), key=lambda item: reader.positions.get(item[0], last)))
 
 
 class _FieldLabels(HTMLParser):
@@ -173,6 +176,7 @@ class _FieldLabels(HTMLParser):
         self._targets: list[str] = []  # ids the open <label> names
         self._fieldsets: list[tuple[list[str], set[str]]] = []  # legend, field names
         self._in_badge = False
+        self.positions: dict[str, int] = {}  # field name or id -> place on the page
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {key: value or "" for key, value in attrs}
@@ -183,6 +187,8 @@ class _FieldLabels(HTMLParser):
         elif tag == "span" and "badge-" in attr.get("class", ""):
             self._in_badge = True
         elif tag in ("input", "select", "textarea") and attr.get("type") != "hidden":
+            for key in filter(None, (attr.get("name"), attr.get("id"))):
+                self.positions.setdefault(key, len(self.positions))
             if self._fieldsets:
                 self._fieldsets[-1][1].add(attr.get("name", ""))
             if self._text is not None and attr.get("type") != "radio":  # a radio names its option

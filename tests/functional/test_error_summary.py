@@ -119,3 +119,18 @@ def test_password_rules_are_read_with_the_new_password_field(client, factories):
     assert "#new_password" in [href for href, _ in links]
     assert _described_by(page, "new_password") == ["password-rules", "new_password-error"]
     assert "10桁以上16桁以内" in page.get_element_by_id("password-rules").text_content()
+
+
+def test_summary_lists_the_fields_in_the_order_the_form_shows_them(client, factories):
+    """Walk (#15 rule 6): the 申込 summary listed the 代表者 fields before 法人情報,
+    the opposite of the page; a reader works down the summary as down the form."""
+    factories.branch()
+    form = "/apply?kind=corporation"
+    refused = client.post_form("/apply/confirm", {"kind": "corporation"}, token_page=form)
+    html = refused.get_data(as_text=True)
+    links = [href[1:] for href, _ in _summary_and_fields(html)[0]]
+    page = lxml.html.fromstring(html)
+    form_order = [e.get("id") for e in page.xpath("//form//*[@id]") if e.get("id") in links]
+    placed = [name for name in links if name in form_order]
+    assert placed == sorted(placed, key=form_order.index)
+    assert links.index("company_name") < links.index("last_name")
