@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ..protocol import ADMIN_PREFIX, API_PREFIX, ErrorCode
 from . import schemas
 from .auth import authenticate
-from .services import Client, ServiceError, SigningService
+from .services import Activation, Client, ServiceError, SigningService
 
 csc = Blueprint("csc", __name__, url_prefix=API_PREFIX)
 admin = Blueprint("admin", __name__, url_prefix=ADMIN_PREFIX)
@@ -155,17 +155,7 @@ def credentials_send_otp() -> ResponseReturnValue:
 @csc.post("/credentials/authorize")
 def credentials_authorize() -> ResponseReturnValue:
     d = _load(schemas.AuthorizeSchema)
-    sad, ttl = _service().authorize(
-        _session(),
-        _client(),
-        cred_id=d["credentialID"],
-        hashes=d["hashes"],
-        hash_oid=d["hashAlgorithmOID"],
-        num_signatures=d["numSignatures"],
-        pin=d["PIN"],
-        otp=d["OTP"],
-        pin_token=d["pinToken"],
-    )
+    sad, ttl = _service().authorize(_session(), _client(), _activation(d))
     return _done({"SAD": sad, "expiresIn": ttl})
 
 
@@ -187,19 +177,14 @@ def signatures_sign_hash() -> ResponseReturnValue:
 @csc.post("/signatures/authorizeSignHash")
 def signatures_authorize_sign_hash() -> ResponseReturnValue:
     d = _load(schemas.AuthorizeSignHashSchema)
-    sigs = _service().authorize_and_sign(
-        _session(),
-        _client(),
-        cred_id=d["credentialID"],
-        hashes=d["hashes"],
-        hash_oid=d["hashAlgorithmOID"],
-        num_signatures=d["numSignatures"],
-        pin=d["PIN"],
-        otp=d["OTP"],
-        pin_token=d["pinToken"],
-        sign_algo=d["signAlgo"],
-    )
+    sigs = _service().authorize_and_sign(_session(), _client(), _activation(d), d["signAlgo"])
     return _done({"signatures": sigs})
+
+
+def _activation(d: dict[str, Any]) -> Activation:
+    return Activation(cred_id=d["credentialID"], hashes=d["hashes"],
+                      hash_oid=d["hashAlgorithmOID"], num_signatures=d["numSignatures"],
+                      pin=d["PIN"], otp=d["OTP"], pin_token=d["pinToken"])
 
 
 # --- administration ---------------------------------------------------------

@@ -158,6 +158,20 @@ def pin_policy_errors(pin: str) -> list[str]:
     return errors
 
 
+@dataclass(frozen=True)
+class Activation:
+    """What authorize checks: the credential, the hashes to bind, and the PIN (or the
+    PIN token from sendOTP) with the one-time code."""
+
+    cred_id: str
+    hashes: list[str]
+    hash_oid: str
+    num_signatures: int
+    pin: str | None
+    otp: str | None
+    pin_token: str | None
+
+
 class SigningService:
     def __init__(self, cfg: dict[str, Any], pki: Pki, keystore: KeyStore, mailer: OtpMailer):
         self.cfg = cfg
@@ -381,23 +395,9 @@ class SigningService:
         return hmac.new(self._otp_key, f"{cred_id}:{code}".encode(), hashlib.sha256).digest()
 
     # --- authorize / sign -------------------------------------------------
-    def authorize(
-        self,
-        s: Session,
-        client: Client,
-        *,
-        cred_id: str,
-        hashes: list[str],
-        hash_oid: str,
-        num_signatures: int,
-        pin: str | None,
-        otp: str | None,
-        pin_token: str | None = None,
-    ) -> tuple[str, int]:
+    def authorize(self, s: Session, client: Client, req: Activation) -> tuple[str, int]:
         conn = short_lived_state(s)  # the code's use and a new activation token
-        cred, handle, digests, hash_algo = self._activate(
-            s, conn, client, cred_id=cred_id, hashes=hashes, hash_oid=hash_oid,
-            num_signatures=num_signatures, pin=pin, otp=otp, pin_token=pin_token)
+        cred, handle, digests, hash_algo = self._activate(s, conn, client, req)
         token = secrets.token_urlsafe(32)
         now = clock.now()
         ttl = self.cfg["SAD_TTL_SECONDS"]
@@ -418,18 +418,7 @@ class SigningService:
         return token, ttl
 
     def authorize_and_sign(
-        self,
-        s: Session,
-        client: Client,
-        *,
-        cred_id: str,
-        hashes: list[str],
-        hash_oid: str,
-        num_signatures: int,
-        pin: str | None,
-        otp: str | None,
-        pin_token: str | None,
-        sign_algo: str,
+        self, s: Session, client: Client, req: Activation, sign_algo: str
     ) -> list[str]:
         """authorize and signHash in one call (extension ``authorizeSignHash``): the
         same checks as authorize, then exactly these hashes are signed; no activation
@@ -437,9 +426,7 @@ class SigningService:
         if sign_algo not in RSA_SIGN_ALGOS:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "unsupported signAlgo")
         conn = short_lived_state(s)  # the code's use
-        cred, handle, digests, hash_algo = self._activate(
-            s, conn, client, cred_id=cred_id, hashes=hashes, hash_oid=hash_oid,
-            num_signatures=num_signatures, pin=pin, otp=otp, pin_token=pin_token)
+        cred, handle, digests, hash_algo = self._activate(s, conn, client, req)
         s.commit()  # the code is used even if the signature below fails
         log.info("authorized credential=%s hashes=%d", cred.id, len(digests))
         sigs = self.keystore.sign(_wrapped(cred), handle, digests, hash_algo, label=cred.id)
@@ -447,41 +434,30 @@ class SigningService:
         return [base64.b64encode(x).decode() for x in sigs]
 
     def _activate(
-        self,
-        s: Session,
-        conn: Connection,
-        client: Client,
-        *,
-        cred_id: str,
-        hashes: list[str],
-        hash_oid: str,
-        num_signatures: int,
-        pin: str | None,
-        otp: str | None,
-        pin_token: str | None,
+        self, s: Session, conn: Connection, client: Client, req: Activation
     ) -> tuple[_HotRow, bytes, list[bytes], str]:
         """authorize's checks (SCAL2: the PIN or the PIN checked at sendOTP, and the
         code, in this transaction): the credential, the key's activation handle, the
         decoded digests and their algorithm."""
-        cred = self._credential_and_open_code(conn, client, cred_id)
-        if pin is not None and pin_token is not None:
+        cred = self._credential_and_open_code(conn, client, req.cred_id)
+        if req.pin is not None and req.pin_token is not None:
             raise ServiceError(ErrorCode.INVALID_REQUEST, "send either PIN or pinToken")
         self._check_usable(cred)
-        hash_algo = HASH_OIDS[hash_oid]
-        digests = _decode_hashes(hashes, hash_algo)
-        if num_signatures != len(digests) or len(digests) > self.cfg["MAX_HASHES"]:
+        hash_algo = HASH_OIDS[req.hash_oid]
+        digests = _decode_hashes(req.hashes, hash_algo)
+        if req.num_signatures != len(digests) or len(digests) > self.cfg["MAX_HASHES"]:
             raise ServiceError(
                 ErrorCode.INVALID_REQUEST, "numSignatures must equal the number of hashes"
             )
         if cred.kind is CredentialKind.SEAL:
             handle = self._unlock_seal(cred)
         else:
-            if pin_token is not None:
-                handle = self._pin_checked_at_send(cred, pin_token)
+            if req.pin_token is not None:
+                handle = self._pin_checked_at_send(cred, req.pin_token)
             else:
-                handle = self._check_pin(s, cred, pin)
+                handle = self._check_pin(s, cred, req.pin)
                 _reset_failures(s, cred.id, pin_failures=cred.pin_failures)
-            self._check_otp(s, conn, cred, otp)
+            self._check_otp(s, conn, cred, req.otp)
             _reset_failures(s, cred.id, otp_failures=cred.otp_failures)
         return cred, handle, digests, hash_algo
 
