@@ -99,6 +99,8 @@ def test_pin2_what_the_database_holds_is_no_key_even_with_master_key_and_pin(
 def test_pin2_the_token_alone_cannot_use_a_stored_user_key(
     store: Pkcs11KeyStore, own_session: pkcs11.Session
 ) -> None:
+    private_keys = {Attribute.CLASS: ObjectClass.PRIVATE_KEY}
+    before = len(list(own_session.get_objects(private_keys)))
     wrapped, _ = store.generate(PIN, label="cred-5", key_size=2048)
     wrap_key = own_session.get_key(object_class=ObjectClass.SECRET_KEY, label=USER_WRAP_LABEL)
     # The stored blob is sealed under the PIN: the token's wrapping key does not open it.
@@ -111,12 +113,11 @@ def test_pin2_the_token_alone_cannot_use_a_stored_user_key(
             template={Attribute.ENCRYPT: pkcs11.DEFAULT, Attribute.VERIFY: pkcs11.DEFAULT,
                       Attribute.WRAP: pkcs11.DEFAULT, Attribute.DERIVE: pkcs11.DEFAULT},
         )  # fmt: skip
-    # No user key stays in the token: private keys there are the unattended ones only.
-    labels = {
-        k[Attribute.LABEL]
-        for k in own_session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})
-    }
-    assert not any("cred-5" in label for label in labels)
+    # No user key stays in the token: private keys there are the unattended ones only
+    # (other tests of this process put resident seal keys there, labelled "cred-<hex>").
+    keys = list(own_session.get_objects(private_keys))
+    assert len(keys) == before
+    assert "cred-5" not in {k[Attribute.LABEL] for k in keys}
 
 
 def test_rs2_keys_in_the_token_are_sensitive_and_never_extractable(
