@@ -113,5 +113,8 @@ def test_console_errors_use_the_console_header(app, client, factories):
         html = response.get_data(as_text=True)
         assert response.status_code == code, url
         assert _is_console_page(html) and 'href="/console/"' in html, url
-    mypage_404 = client.get("/no-such-page").get_data(as_text=True)
+    # a visitor's (or customer's) 404 outside the console keeps MyPage's header; a
+    # signed-in staff member keeps the console's everywhere (no MyPage of their own)
+    mypage_404 = app.test_client().get("/no-such-page").get_data(as_text=True)
     assert "console-header" not in mypage_404
+    assert "console-header" in client.get("/no-such-page").get_data(as_text=True)

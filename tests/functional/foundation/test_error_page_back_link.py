@@ -30,7 +30,10 @@ def test_back_leads_staff_without_referrer_to_the_console_home(client, factories
     staff = factories.staff()
     assert login_staff(client, staff.login_id, DEFAULT_PASSWORD).status_code == 302
     assert _back_link(client.get("/console/no-such-page")) == "/console/"
-    assert _back_link(client.get("/no-such-page")) == "/console/"
+    elsewhere = client.get("/no-such-page")
+    assert _back_link(elsewhere) == "/console/"
+    # and the page keeps the console's header: staff have no MyPage (walk)
+    assert '<body class="console">' in elsewhere.get_data(as_text=True)
 
 
 def test_back_leads_a_visitor_to_the_login_of_the_side_they_are_on(client):
