@@ -136,6 +136,17 @@ def url_for_safe(endpoint: str, **values: Any) -> str:
     return "#"
 
 
+def served_url(endpoint: str) -> str | None:
+    """The path of a screen for a notice's link: ``None`` while no area serves it,
+    or outside a request (a CLI job)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint)
+    except RuntimeError:  # no request context
+        return None
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths are followed (after login, after a language switch)."""
     if not target:

@@ -14,7 +14,7 @@ from portal.mail import queue_mail
 from portal.models import CustomerRole, CustomerUser
 from portal.notices import notify
 from portal.permissions import MANAGERS, SIGNING_ROLES, Permission, can
-from portal.web import url_for_safe
+from portal.web import served_url
 
 from . import requests, services
 from .models import CertificateRequest, CertReason, CertRequestState, PoaKind
@@ -97,11 +97,7 @@ def register_cert_request(actor: CustomerUser, subject: CustomerUser, reason: Ce
                      detail={"cause": "pin_forgotten", "count": count})
     queue_mail("cert_request_received", subject.email, name=subject.display_name,
                reason=reason.label, revoked=count > 0)
-    notify(user_id=subject.id, company_id=subject.company_id, link=_documents_link(),
+    notify(user_id=subject.id, company_id=subject.company_id, link=served_url("kyc.start"),
            text="電子証明書発行依頼を受け付けました。本人確認書類のアップロードをお願いします。")
     return request
 
-
-def _documents_link() -> str | None:
-    link = url_for_safe("kyc.start")
-    return None if link == "#" else link

@@ -12,7 +12,6 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app, url_for
 from sqlalchemy import func, select
 
 from portal import audit
@@ -42,6 +41,7 @@ from portal.mypage.models import (
 )
 from portal.notices import notify
 from portal.states import Lifecycle
+from portal.web import served_url
 
 MSG_INVITATION_UNKNOWN = ("ご案内のURLが正しくありません。"
                           "お手数ですが、お申込み支店を選択してお手続きください。")
@@ -326,19 +326,9 @@ def approve(application: Application, *, actor: StaffUser) -> CustomerUser:
     audit.record("user.created", actor=actor, company_id=company.id, target=user,
                  detail={"role": user.role, "mypage_id": user.mypage_id})
     send_account_mails(user, temporary)
-    notify(company_id=company.id, user_id=user.id, link=_kyc_link(),
+    notify(company_id=company.id, user_id=user.id, link=served_url("kyc.start"),
            text="本人確認書類等のアップロードをお願いします。電子証明書の発行に必要です。")
     return user
-
-
-def _kyc_link() -> str | None:
-    """HOME-2: the notice opens the upload screen once the KYC area provides it."""
-    if "kyc.start" not in current_app.view_functions:
-        return None
-    try:
-        return url_for("kyc.start")
-    except RuntimeError:  # no request context (e.g. a CLI job)
-        return None
 
 
 def reject(application: Application, *, actor: StaffUser, reason: str) -> None:

@@ -38,7 +38,7 @@ from portal.notices import notify
 from portal.permissions import Permission, can
 from portal.users import poa
 from portal.users.models import DraftKind, PoaPurpose, UserDraft
-from portal.web import url_for_safe
+from portal.web import served_url
 
 MAX_USERS = 10  # USR-1, including the representative
 R = CustomerRole
@@ -192,15 +192,9 @@ def create_user(actor: CustomerUser, draft: UserDraft, *,
                          "poa": draft.poa_kind, "poa_id": stored.id if stored else None})
     send_account_mails(user, temporary)
     if role is not R.VIEWER:  # HOME-2: the way to the certificate starts with documents
-        notify(user_id=user.id, company_id=user.company_id, link=kyc_link(),
+        notify(user_id=user.id, company_id=user.company_id, link=served_url("kyc.start"),
                text="本人確認書類等のアップロードをお願いします。電子証明書の発行に必要です。")
     return user
-
-
-def kyc_link() -> str | None:
-    """Where a new signer or a certificate request's subject uploads documents (HOME-2)."""
-    link = url_for_safe("kyc.start")
-    return None if link == "#" else link
 
 
 # --- edit (USR-5) ------------------------------------------------------------------------
